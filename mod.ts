@@ -1,0 +1,64 @@
+/**
+ * Chronetix: a high-precision, time-driven microkernel for Deno.
+ *
+ * Run periodic and one-shot work on time with the {@linkcode Driver}: a
+ * hierarchical {@linkcode TimerWheel} plus adaptive wake-ups that reach tens
+ * of microseconds of lateness, drift-free periods and per-class lateness
+ * histograms. Test timing logic deterministically with `VirtualClock` from
+ * `@chronetix/core/testing`.
+ *
+ * @example A drift-free periodic timer
+ * ```ts
+ * import { Driver } from "@chronetix/core";
+ * import { assert } from "@std/assert";
+ *
+ * await using driver = new Driver({ profile: "balanced" });
+ * let ticks = 0;
+ * const { promise, resolve } = Promise.withResolvers<void>();
+ * const timer = driver.every(2, () => {
+ *   if (++ticks === 10) resolve();
+ * });
+ * await promise;
+ * timer.cancel();
+ * assert(driver.lateness("periodic").p50 < 50);
+ * ```
+ *
+ * @module
+ */
+export {
+  type Clock,
+  type ClockTarget,
+  Driver,
+  type DriverCallback,
+  type DriverHost,
+  type DriverOptions,
+  type DriverStats,
+  type DriverWakeStats,
+  type EveryOptions,
+  farDelayMs,
+  isSteppedClock,
+  LatenessHistogram,
+  type LatenessSnapshot,
+  MISSED_TICK_POLICIES,
+  type MissedTickPolicy,
+  MONOTONIC_CLOCK,
+  MonotonicClock,
+  planWake,
+  PRECISION_PROFILES,
+  type PrecisionProfile,
+  type PrecisionTuning,
+  precisionTuning,
+  type ScheduleOptions,
+  type SteppedClock,
+  type Timer,
+  type TimerCallback,
+  type TimerId,
+  type TimerOptions,
+  TimerWheel,
+  type TimerWheelOptions,
+  type TimerWheelStats,
+  VirtualClock,
+  type WakeMode,
+  type Waker,
+} from "./src/time/mod.ts";
+export { ChronetixError, ClosedError } from "./src/errors.ts";

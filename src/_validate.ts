@@ -1,0 +1,92 @@
+// Argument checks shared by the public API. Each throws a Deno-style message:
+// action first, the value quoted, a colon before the current value.
+
+/** Formats a value for an error message. */
+export function show(value: unknown): string {
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "function") return "a function";
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || typeof value !== "object") return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Throws a `TypeError` unless `value` is a finite number. */
+export function requireFinite(action: string, name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    const Err = typeof value === "number" ? RangeError : TypeError;
+    throw new Err(
+      `Cannot ${action} as '${name}' must be a finite number: current value is ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Throws unless `value` is a finite number `>= 0`. */
+export function requireNonNegative(action: string, name: string, value: unknown): number {
+  const v = requireFinite(action, name, value);
+  if (v < 0) {
+    throw new RangeError(`Cannot ${action} as '${name}' must be >= 0: current value is ${v}`);
+  }
+  return v;
+}
+
+/** Throws unless `value` is a finite number `> 0`. */
+export function requirePositive(action: string, name: string, value: unknown): number {
+  const v = requireFinite(action, name, value);
+  if (v <= 0) {
+    throw new RangeError(`Cannot ${action} as '${name}' must be > 0: current value is ${v}`);
+  }
+  return v;
+}
+
+/** Throws unless `value` is an integer within `[min, max]`. */
+export function requireInteger(
+  action: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+): number {
+  const v = requireFinite(action, name, value);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be an integer in [${min}, ${max}]: current value is ${v}`,
+    );
+  }
+  return v;
+}
+
+/** Throws a `TypeError` unless `value` is a function. */
+export function requireFunction<T extends (...args: never[]) => unknown>(
+  action: string,
+  name: string,
+  value: unknown,
+): T {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a function: current value is ${show(value)}`,
+    );
+  }
+  return value as T;
+}
+
+/** Throws a `TypeError` unless `value` is one of `allowed`. */
+export function requireOneOf<T extends string>(
+  action: string,
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T {
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be one of ${
+        allowed.map((a) => `"${a}"`).join(", ")
+      }: current value is ${show(value)}`,
+    );
+  }
+  return value as T;
+}

@@ -1,0 +1,111 @@
+import { BLOCK_BYTES, LAYOUT } from "./_waker_protocol.ts";
+import { wakerWorkerMain } from "./_waker_worker.ts";
+import type { Waker } from "./driver_host.ts";
+
+const { seq: SEQ, wake: WAKE, stop: STOP, ready: READY } = LAYOUT;
+
+let workerUrl: string | undefined;
+
+/** One blob: URL per process for the worker program (no permission needed). */
+function wakerWorkerUrl(): string {
+  workerUrl ??= URL.createObjectURL(
+    new Blob([`(${wakerWorkerMain.toString()})(${JSON.stringify(LAYOUT)});`], {
+      type: "text/javascript",
+    }),
+  );
+  return workerUrl;
+}
+
+/**
+ * Main-thread side of the waker Worker. `request(t)` asks the worker to wake
+ * the main thread at `t` (main-thread `performance.now()` time); the wake-up
+ * arrives through `Atomics.waitAsync`, so the main thread's event loop stays
+ * free meanwhile. A live worker keeps the process alive, so the Driver
+ * closes the waker whenever it has no pending timers. If the worker fails,
+ * `ready` stays false and the Driver falls back to `setTimeout`.
+ */
+export class WorkerWaker implements Waker {
+  readonly #onWake: () => void;
+  #buffer: SharedArrayBuffer | undefined;
+  #ctl: Int32Array = new Int32Array(0);
+  #target: Float64Array = new Float64Array(0);
+  #waiting = false;
+  #seenWake = 0;
+  #starts = 0;
+  #failed = false;
+
+  constructor(onWake: () => void) {
+    this.#onWake = onWake;
+  }
+
+  get ready(): boolean {
+    return this.#buffer !== undefined && !this.#failed && Atomics.load(this.#ctl, READY) === 1;
+  }
+
+  /** How many worker threads this waker has started. */
+  get starts(): number {
+    return this.#starts;
+  }
+
+  request(targetMs: number): void {
+    if (this.#failed) return;
+    if (this.#buffer === undefined) this.#start();
+    this.#target[0] = targetMs;
+    Atomics.add(this.#ctl, SEQ, 1);
+    Atomics.notify(this.#ctl, SEQ);
+    if (!this.#waiting) this.#listen();
+  }
+
+  cancel(): void {
+    if (this.#buffer === undefined) return;
+    this.#target[0] = Infinity;
+    Atomics.add(this.#ctl, SEQ, 1);
+    Atomics.notify(this.#ctl, SEQ);
+  }
+
+  close(): void {
+    if (this.#buffer === undefined) return;
+    Atomics.store(this.#ctl, STOP, 1);
+    Atomics.add(this.#ctl, SEQ, 1);
+    Atomics.notify(this.#ctl, SEQ);
+    // Also release a pending waitAsync so nothing dangles on the old block.
+    Atomics.add(this.#ctl, WAKE, 1);
+    Atomics.notify(this.#ctl, WAKE);
+    this.#buffer = undefined;
+    this.#ctl = new Int32Array(0);
+  }
+
+  #start(): void {
+    const buffer = new SharedArrayBuffer(BLOCK_BYTES);
+    this.#buffer = buffer;
+    this.#ctl = new Int32Array(buffer, 0, 4);
+    this.#target = new Float64Array(buffer, LAYOUT.targetOffset, 1);
+    this.#target[0] = Infinity;
+    this.#seenWake = 0;
+    this.#waiting = false;
+    const worker = new Worker(wakerWorkerUrl(), { type: "module", name: "chronetix-waker" });
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#failed = true;
+      console.error(
+        `Cannot use the waker Worker, falling back to setTimeout: ${event.message}`,
+      );
+    };
+    worker.postMessage({ buffer, origin: performance.timeOrigin });
+    this.#starts++;
+  }
+
+  #listen(): void {
+    const ctl = this.#ctl;
+    const result = Atomics.waitAsync(ctl, WAKE, this.#seenWake);
+    this.#waiting = true;
+    const done = () => {
+      if (ctl !== this.#ctl) return; // this block was closed meanwhile
+      this.#waiting = false;
+      this.#seenWake = Atomics.load(ctl, WAKE);
+      this.#onWake();
+    };
+    if (result.async) result.value.then(done);
+    else queueMicrotask(done);
+  }
+}

@@ -1,0 +1,152 @@
+import { requireFinite } from "../_validate.ts";
+
+/** Percentiles of a {@linkcode LatenessHistogram}, all in milliseconds. */
+export interface LatenessSnapshot {
+  /** Number of values recorded. */
+  count: number;
+  /** Smallest value, or `0` when empty. */
+  min: number;
+  /** Arithmetic mean, or `0` when empty. */
+  mean: number;
+  /** Median. */
+  p50: number;
+  /** 95th percentile. */
+  p95: number;
+  /** 99th percentile. */
+  p99: number;
+  /** 99.9th percentile. */
+  p999: number;
+  /** Largest value, or `0` when empty. */
+  max: number;
+}
+
+// Log-linear buckets over nanoseconds: values below 2^SUB_BITS ns get one
+// bucket each; above, every power of two splits into 2^(SUB_BITS-1) buckets,
+// so a bucket is at most 1/32 (about 3 %) wide relative to its value.
+const SUB_BITS = 6;
+const SUB_COUNT = 1 << SUB_BITS;
+const HALF = SUB_COUNT >> 1;
+const MAX_EXPONENT = 44; // 2^44 ns is about 4.9 hours; larger values saturate.
+const BUCKETS = SUB_COUNT + (MAX_EXPONENT - SUB_BITS + 1) * HALF;
+
+function bucketOf(ns: number): number {
+  if (ns < SUB_COUNT) return ns;
+  const exponent = ns < 2 ** 32 ? 31 - Math.clz32(ns) : Math.floor(Math.log2(ns));
+  if (exponent > MAX_EXPONENT) return BUCKETS - 1;
+  const shift = exponent - SUB_BITS + 1;
+  const sub = Math.floor(ns / 2 ** shift) - HALF; // in [0, HALF)
+  return SUB_COUNT + (exponent - SUB_BITS) * HALF + sub;
+}
+
+function bucketUpperNs(index: number): number {
+  if (index < SUB_COUNT) return index;
+  const k = index - SUB_COUNT;
+  const exponent = Math.floor(k / HALF) + SUB_BITS;
+  const sub = (k % HALF) + HALF;
+  const shift = exponent - SUB_BITS + 1;
+  return (sub + 1) * 2 ** shift - 1;
+}
+
+/**
+ * A fixed-size histogram of durations (lateness, latency), recorded without
+ * allocation: about 1,300 pre-allocated buckets, log-linear with at most 3 %
+ * relative error, from 1 ns to about 4.9 hours.
+ *
+ * Values are milliseconds, like every duration in the API. Negative values
+ * (a timer cannot fire early, but a caller may pass one) count as zero.
+ *
+ * @example Recording lateness and reading percentiles
+ * ```ts
+ * import { LatenessHistogram } from "@chronetix/core";
+ * import { assertEquals, assertAlmostEquals } from "@std/assert";
+ *
+ * const histogram = new LatenessHistogram();
+ * for (let i = 1; i <= 100; i++) histogram.record(i / 1000); // 1..100 µs
+ * const s = histogram.snapshot();
+ * assertEquals(s.count, 100);
+ * assertAlmostEquals(s.p50, 0.05, 0.002);
+ * assertEquals(s.max, 0.1);
+ * ```
+ */
+export class LatenessHistogram {
+  readonly #counts = new Float64Array(BUCKETS);
+  #count = 0;
+  #sum = 0;
+  #min = Infinity;
+  #max = 0;
+
+  /**
+   * Records one value.
+   *
+   * @param ms Duration in milliseconds.
+   */
+  record(ms: number): void {
+    const v = ms > 0 ? ms : 0;
+    this.#counts[bucketOf(Math.round(v * 1e6))]!++;
+    this.#count++;
+    this.#sum += v;
+    if (v < this.#min) this.#min = v;
+    if (v > this.#max) this.#max = v;
+  }
+
+  /** Number of values recorded. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Returns the value at quantile `q`: the upper bound of the bucket holding
+   * the `ceil(q * count)`-th smallest value, capped at the exact maximum.
+   *
+   * @param q Quantile in `[0, 1]`.
+   * @returns Milliseconds, or `0` when empty.
+   * @throws {RangeError} when `q` is outside `[0, 1]`.
+   */
+  quantile(q: number): number {
+    requireFinite("read a quantile", "q", q);
+    if (q < 0 || q > 1) {
+      throw new RangeError(
+        `Cannot read a quantile as 'q' must be in [0, 1]: current value is ${q}`,
+      );
+    }
+    if (this.#count === 0) return 0;
+    const rank = Math.max(1, Math.ceil(q * this.#count));
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.#counts[i]!;
+      if (seen >= rank) {
+        // The top bucket collects everything beyond the range: report the max.
+        return i === BUCKETS - 1 ? this.#max : Math.min(bucketUpperNs(i) / 1e6, this.#max);
+      }
+    }
+    return this.#max;
+  }
+
+  /**
+   * Returns count, min, mean, p50, p95, p99, p99.9 and max.
+   *
+   * @returns A new snapshot object, in milliseconds.
+   */
+  snapshot(): LatenessSnapshot {
+    const empty = this.#count === 0;
+    return {
+      count: this.#count,
+      min: empty ? 0 : this.#min,
+      mean: empty ? 0 : this.#sum / this.#count,
+      p50: this.quantile(0.5),
+      p95: this.quantile(0.95),
+      p99: this.quantile(0.99),
+      p999: this.quantile(0.999),
+      max: this.#max,
+    };
+  }
+
+  /** Forgets every recorded value. */
+  reset(): void {
+    this.#counts.fill(0);
+    this.#count = 0;
+    this.#sum = 0;
+    this.#min = Infinity;
+    this.#max = 0;
+  }
+}

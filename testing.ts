@@ -1,0 +1,23 @@
+/**
+ * Helpers for testing code built on Chronetix deterministically: the
+ * {@linkcode VirtualClock}, whose `advance(ms)` fires due timers in order
+ * without real time passing.
+ *
+ * @example Testing a periodic task without sleeping
+ * ```ts
+ * import { Driver } from "@chronetix/core";
+ * import { VirtualClock } from "@chronetix/core/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const clock = new VirtualClock();
+ * using driver = new Driver({ clock });
+ * let count = 0;
+ * driver.every(10, () => count++);
+ * clock.advance(1000);
+ * assertEquals(count, 100);
+ * ```
+ *
+ * @module
+ */
+export { type RunUntilIdleOptions, VirtualClock } from "./src/time/virtual_clock.ts";
+export type { Clock, ClockTarget, SteppedClock } from "./src/time/clock.ts";

@@ -1,0 +1,314 @@
+import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import {
+  type Clock,
+  ClosedError,
+  Driver,
+  type DriverHost,
+  precisionTuning,
+  type Waker,
+} from "../../mod.ts";
+import { VirtualClock } from "../../testing.ts";
+
+/** A clock the test sets by hand; each read adds `step` so spins terminate. */
+class FakeClock implements Clock {
+  t = 0;
+  step = 0;
+  now(): number {
+    const t = this.t;
+    this.t += this.step;
+    return t;
+  }
+}
+
+class FakeWaker implements Waker {
+  ready = true;
+  requests: number[] = [];
+  cancels = 0;
+  closes = 0;
+  constructor(readonly wake: () => void) {}
+  request(targetMs: number): void {
+    this.requests.push(targetMs);
+  }
+  cancel(): void {
+    this.cancels++;
+  }
+  close(): void {
+    this.closes++;
+  }
+}
+
+class FakeHost implements DriverHost {
+  timers = new Map<number, { callback: () => void; delayMs: number }>();
+  delays: number[] = [];
+  cleared = 0;
+  waker: FakeWaker | undefined;
+  #nextId = 1;
+  constructor(readonly withWaker = true) {}
+  setTimeout(callback: () => void, delayMs: number): number {
+    const id = this.#nextId++;
+    this.timers.set(id, { callback, delayMs });
+    this.delays.push(delayMs);
+    return id;
+  }
+  clearTimeout(id: number): void {
+    if (this.timers.delete(id)) this.cleared++;
+  }
+  createWaker(onWake: () => void): Waker | undefined {
+    if (!this.withWaker) return undefined;
+    this.waker = new FakeWaker(onWake);
+    return this.waker;
+  }
+  /** Fires the only pending timer, as the event loop would. */
+  fireTimer(): void {
+    assertEquals(this.timers.size, 1, "exactly one setTimeout should be armed");
+    const [id, timer] = [...this.timers][0]!;
+    this.timers.delete(id);
+    timer.callback();
+  }
+}
+
+Deno.test("Driver re-checks the clock on wake-up and never fires early", () => {
+  const clock = new FakeClock();
+  const host = new FakeHost(false);
+  using driver = new Driver({ clock, host, profile: "efficient" });
+  const fired: number[] = [];
+  driver.after(10, (deadline) => void fired.push(deadline));
+  assertEquals(host.delays, [10]);
+  clock.t = 9.3; // setTimeout fired 0.7 ms early, as Deno's can
+  host.fireTimer();
+  assertEquals(fired, []);
+  assertEquals(driver.stats().wakes.early, 1);
+  assertEquals(host.delays, [10, 1]);
+  clock.t = 10.25;
+  host.fireTimer();
+  assertEquals(fired, [10]);
+  assertEquals(driver.lateness("oneshot").max, 0.25);
+  assertEquals(host.timers.size, 0); // idle: nothing keeps the process alive
+});
+
+Deno.test("Driver hands a deadline from Far to Near to Imminent", () => {
+  const clock = new FakeClock();
+  const host = new FakeHost();
+  const tuning = precisionTuning("balanced");
+  using driver = new Driver({ clock, host, profile: "balanced" });
+  const fired: number[] = [];
+  driver.after(100, (deadline) => void fired.push(deadline));
+  assertEquals(host.delays, [Math.floor(100 - tuning.farGuardMs)]);
+
+  clock.t = 86.1; // Far timer fired: 13.9 ms left, within the Near range
+  host.fireTimer();
+  const waker = host.waker!;
+  assertEquals(waker.requests, [100 - tuning.nearLeadMs]);
+  assertEquals(host.timers.size, 0); // the ready waker alone keeps the wait
+
+  clock.t = 99.85; // the waker woke us 0.15 ms early: spin the rest
+  clock.step = 0.01;
+  waker.wake();
+  assertEquals(fired, [100]);
+  const wakes = driver.stats().wakes;
+  assertEquals([wakes.far, wakes.near, wakes.imminent], [1, 1, 1]);
+  assert(wakes.spinMs > 0);
+  assert(driver.lateness("oneshot").max < 0.1);
+  assertEquals(waker.closes, 1); // idle again: the waker is released
+});
+
+Deno.test("Driver keeps a setTimeout fallback while the waker is starting", () => {
+  const clock = new FakeClock();
+  const host = new FakeHost();
+  using driver = new Driver({ clock, host, profile: "precise" });
+  driver.after(5, () => {});
+  host.waker!.ready = false;
+  driver.after(4, () => {}); // re-arms while the waker is not ready
+  assertEquals(host.waker!.requests.length, 2);
+  assertEquals(host.timers.size, 1);
+  assertEquals([...host.timers.values()][0]!.delayMs, Math.floor(4 - 1.5));
+});
+
+Deno.test("Driver re-arms for an earlier deadline and releases everything when idle", () => {
+  const clock = new FakeClock();
+  const host = new FakeHost();
+  using driver = new Driver({ clock, host, profile: "balanced" });
+  const late = driver.after(1000, () => {});
+  assertEquals(host.delays, [985]);
+  const soon = driver.after(100, () => {});
+  assertEquals(host.cleared, 1);
+  assertEquals(host.delays, [985, 85]);
+  driver.after(2000, () => {}).cancel(); // later: no re-arm
+  assertEquals(host.delays.length, 2);
+  soon.cancel();
+  late.cancel();
+  assertEquals(host.timers.size, 0);
+  assertEquals(driver.pending, 0);
+});
+
+Deno.test("Driver fires a deadline that is already due from a microtask, not synchronously", async () => {
+  const clock = new FakeClock();
+  const host = new FakeHost();
+  using driver = new Driver({ clock, host });
+  let fired = 0;
+  driver.after(0, () => fired++);
+  assertEquals(fired, 0);
+  await Promise.resolve();
+  assertEquals(fired, 1);
+});
+
+Deno.test("Driver timers on a VirtualClock: after, at, every, cancel and dispose", async (t) => {
+  await t.step("after and at", () => {
+    const clock = new VirtualClock(1000);
+    using driver = new Driver({ clock });
+    const seen: string[] = [];
+    driver.after(2.5, (d) => void seen.push(`after@${d}`));
+    driver.at(1001, (d) => void seen.push(`at@${d}`));
+    driver.at(500, (d) => void seen.push(`past@${d}@${clock.now()}`));
+    clock.advance(0); // a past deadline fires on the next advance
+    clock.advance(10);
+    assertEquals(seen, ["past@500@1000", "at@1001", "after@1002.5"]);
+    assertEquals(driver.lateness("oneshot").count, 3);
+    assertEquals(driver.lateness("oneshot").max, 500);
+  });
+
+  await t.step("every with a first delay, and the Timer handle", () => {
+    const clock = new VirtualClock();
+    using driver = new Driver({ clock });
+    const seen: number[] = [];
+    const timer = driver.every(10, (d) => void seen.push(d), { delayMs: 3, latenessClass: "loop" });
+    assertEquals([timer.periodMs, timer.latenessClass, timer.active, timer.deadline], [
+      10,
+      "loop",
+      true,
+      3,
+    ]);
+    clock.advance(30);
+    assertEquals(seen, [3, 13, 23]);
+    assertEquals(timer.fires, 3);
+    assertEquals(timer.deadline, 33);
+    assertEquals(timer.cancel(), true);
+    assertEquals(timer.cancel(), false);
+    assertEquals([timer.active, timer.deadline], [false, NaN]);
+    assertEquals(driver.latenessClasses(), ["loop"]);
+    assertEquals(driver.lateness("loop").count, 3);
+    assertEquals(driver.lateness("unknown").count, 0);
+  });
+
+  await t.step("a `using` declaration cancels the timer at the end of its scope", () => {
+    const clock = new VirtualClock();
+    using driver = new Driver({ clock });
+    let count = 0;
+    {
+      using _timer = driver.every(1, () => count++);
+      clock.advance(3);
+    }
+    clock.advance(10);
+    assertEquals(count, 3);
+    assertEquals(driver.pending, 0);
+  });
+
+  await t.step("idle() resolves when the last timer is done", async () => {
+    const clock = new VirtualClock();
+    using driver = new Driver({ clock });
+    await driver.idle();
+    driver.after(5, () => {});
+    let idle = false;
+    const done = driver.idle().then(() => idle = true);
+    clock.advance(4);
+    await Promise.resolve();
+    assertEquals(idle, false);
+    driver.close();
+    await done;
+    assertEquals(idle, true);
+  });
+});
+
+Deno.test("Driver contains a throwing callback; other timers keep running", () => {
+  const clock = new VirtualClock();
+  const errors: unknown[] = [];
+  using driver = new Driver({ clock, wheel: { onError: (e) => void errors.push(e) } });
+  let ok = 0;
+  driver.every(1, () => {
+    throw new Error("bad task");
+  });
+  driver.every(1, () => ok++);
+  clock.advance(5);
+  assertEquals(ok, 5);
+  assertEquals(errors.length, 5);
+  assertEquals(driver.stats().wheel.callbackErrors, 5);
+});
+
+Deno.test("Driver rejects bad input and use after close", () => {
+  const clock = new VirtualClock();
+  const driver = new Driver({ clock });
+  const noop = () => {};
+  assertThrows(
+    () => driver.after(-1, noop),
+    RangeError,
+    "Cannot schedule a timer as 'delayMs' must be >= 0: current value is -1",
+  );
+  assertThrows(() => driver.after(NaN, noop), RangeError, "'delayMs'");
+  assertThrows(() => driver.after(Infinity, noop), RangeError, "'delayMs'");
+  assertThrows(
+    () => driver.every(0, noop),
+    RangeError,
+    "Cannot schedule a periodic timer as 'periodMs' must be > 0: current value is 0",
+  );
+  assertThrows(() => driver.every(1, noop, { delayMs: -2 }), RangeError, "'delayMs'");
+  assertThrows(
+    () => driver.every(1, noop, { missedTicks: "never" as "skip" }),
+    TypeError,
+    "'missedTicks'",
+  );
+  assertThrows(() => driver.at(1, 42 as unknown as () => void), TypeError, "'callback'");
+  assertThrows(() => driver.after(1, noop, { latenessClass: "" }), TypeError, "'latenessClass'");
+  assertThrows(() => new Driver({ profile: "fast" as "precise" }), TypeError, "'profile'");
+  assertEquals(driver.pending, 0);
+  driver.close();
+  driver.close();
+  const error = assertThrows(() => driver.after(1, noop), ClosedError);
+  assertInstanceOf(error, ClosedError);
+  assertEquals(error.code, "E_CLOSED");
+  assertEquals(error.message, "Cannot schedule a timer as the Driver is closed");
+});
+
+Deno.test("Driver runs real timers on time order and releases its waker Worker when idle", async () => {
+  for (const profile of ["efficient", "balanced", "precise"] as const) {
+    await using driver = new Driver({ profile });
+    await driver.warmUp();
+    const order: string[] = [];
+    let early = 0;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const check = (name: string) => (deadline: number) => {
+      if (performance.now() < deadline) early++;
+      order.push(name);
+    };
+    const base = performance.now();
+    driver.at(base + 6, check("c"));
+    driver.at(base + 2, check("a"));
+    driver.at(base + 4.5, check("b"));
+    let ticks = 0;
+    const loop = driver.every(1, (deadline) => {
+      if (performance.now() < deadline) early++;
+      if (++ticks === 10) resolve();
+    });
+    await promise;
+    loop.cancel();
+    await driver.idle();
+    assertEquals(order, ["a", "b", "c"], profile);
+    assertEquals(early, 0, profile);
+    assertEquals(driver.pending, 0, profile);
+  }
+});
+
+Deno.test("Driver with keepWarm keeps the waker across idle periods until close", () => {
+  const clock = new FakeClock();
+  const host = new FakeHost();
+  const driver = new Driver({ clock, host, keepWarm: true });
+  driver.after(5, () => {}).cancel();
+  assertEquals(host.waker!.closes, 0);
+  driver.after(5, () => {});
+  clock.t = 6;
+  const waker = host.waker!;
+  waker.wake();
+  assertEquals(driver.pending, 0);
+  assertEquals(waker.closes, 0);
+  driver.close();
+  assertEquals(waker.closes, 1);
+});

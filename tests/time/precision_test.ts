@@ -1,0 +1,44 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import { farDelayMs, planWake, precisionTuning } from "../../mod.ts";
+
+Deno.test("planWake() picks the mode by distance to the deadline", async (t) => {
+  await t.step("balanced", () => {
+    const tuning = precisionTuning("balanced");
+    assertEquals(planWake(Infinity, tuning), "idle");
+    assertEquals(planWake(0, tuning), "due");
+    assertEquals(planWake(-3, tuning), "due");
+    assertEquals(planWake(tuning.spinMs, tuning), "imminent");
+    assertEquals(planWake(tuning.spinMs + 0.01, tuning), "near");
+    assertEquals(planWake(tuning.farAboveMs, tuning), "near");
+    assertEquals(planWake(tuning.farAboveMs + 0.01, tuning), "far");
+  });
+  await t.step("efficient never spins and never uses the waker", () => {
+    const tuning = precisionTuning("efficient");
+    for (const d of [0.001, 0.3, 1, 5, 50, 5000]) assertEquals(planWake(d, tuning), "far");
+  });
+  await t.step("precise hands over earlier than balanced", () => {
+    const balanced = precisionTuning("balanced");
+    const precise = precisionTuning("precise");
+    assertEquals(planWake(40, balanced), "far");
+    assertEquals(planWake(40, precise), "near");
+  });
+});
+
+Deno.test("farDelayMs() stops short of the deadline by the guard, in whole milliseconds", () => {
+  const balanced = precisionTuning("balanced");
+  assertEquals(farDelayMs(100.7, balanced), Math.floor(100.7 - balanced.farGuardMs));
+  assertEquals(farDelayMs(0.2, balanced), 1);
+  const efficient = precisionTuning("efficient");
+  assertEquals(farDelayMs(2.2, efficient), 3); // rounds up: one wake-up, not two
+  assertEquals(farDelayMs(1e12, efficient), 2 ** 31 - 1);
+});
+
+Deno.test("precisionTuning() applies overrides and rejects bad ones", () => {
+  assertEquals(precisionTuning("precise", { spinMs: 0.5 }).spinMs, 0.5);
+  assertThrows(
+    () => precisionTuning("turbo" as "precise"),
+    TypeError,
+    `'profile' must be one of "efficient", "balanced", "precise": current value is "turbo"`,
+  );
+  assertThrows(() => precisionTuning("balanced", { nearLeadMs: -1 }), RangeError, "'nearLeadMs'");
+});

@@ -1,0 +1,90 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { Driver, TimerWheel } from "../../mod.ts";
+import { VirtualClock } from "../../testing.ts";
+
+Deno.test("VirtualClock.advance() fires due work in deadline order with now() at each deadline", () => {
+  const clock = new VirtualClock(100);
+  const a = new TimerWheel();
+  const b = new TimerWheel();
+  using _a = clock.attach(a);
+  using _b = clock.attach(b);
+  const seen: string[] = [];
+  a.schedule(130, () => void seen.push(`a@${clock.now()}`));
+  b.schedule(110, () => void seen.push(`b@${clock.now()}`));
+  a.schedule(120.5, () => void seen.push(`a@${clock.now()}`));
+  assertEquals(clock.advance(25), 2);
+  assertEquals(seen, ["b@110", "a@120.5"]);
+  assertEquals(clock.now(), 125);
+  clock.advanceTo(130);
+  assertEquals(seen, ["b@110", "a@120.5", "a@130"]);
+});
+
+Deno.test("VirtualClock.attach() returns a disposable that detaches", () => {
+  const clock = new VirtualClock();
+  const wheel = new TimerWheel();
+  let fired = 0;
+  wheel.schedule(1, () => fired++);
+  {
+    using _ = clock.attach(wheel);
+  }
+  clock.advance(5);
+  assertEquals(fired, 0);
+});
+
+Deno.test("VirtualClock.runUntilIdle() drains one-shots and refuses to spin forever", () => {
+  const clock = new VirtualClock();
+  using driver = new Driver({ clock });
+  const seen: number[] = [];
+  driver.after(50, () => {
+    seen.push(clock.now());
+    driver.after(25, () => void seen.push(clock.now()));
+  });
+  assertEquals(clock.runUntilIdle(), 2);
+  assertEquals(seen, [50, 75]);
+  driver.every(10, () => {});
+  assertThrows(
+    () => clock.runUntilIdle({ maxSteps: 5 }),
+    RangeError,
+    "work is still pending after 5 steps",
+  );
+  assertEquals(clock.now(), 125);
+});
+
+Deno.test("VirtualClock.stall() fires late, the way a blocked event loop would", () => {
+  const clock = new VirtualClock();
+  using driver = new Driver({ clock });
+  const seen: number[] = [];
+  driver.every(10, (deadline) => void seen.push(deadline), { missedTicks: "skip" });
+  clock.advance(10);
+  clock.stall(35); // blocked from 10 to 45
+  assertEquals(seen, [10, 20]);
+  assertEquals(driver.stats().wheel.skippedTicks, 2);
+  const lateness = driver.lateness("periodic");
+  assertEquals(lateness.count, 2);
+  assertEquals(lateness.max, 25);
+  clock.advance(5);
+  assertEquals(seen, [10, 20, 50]);
+});
+
+Deno.test("VirtualClock rejects bad input and re-entrant advances", () => {
+  const clock = new VirtualClock(10);
+  assertThrows(() => clock.advance(-1), RangeError, "'ms' must be >= 0: current value is -1");
+  assertThrows(() => clock.advance(NaN), RangeError, "'ms'");
+  assertThrows(() => clock.advanceTo(5), RangeError, "Cannot advance the VirtualClock backwards");
+  assertThrows(() => clock.stall(Infinity), RangeError, "'ms'");
+  assertThrows(() => new VirtualClock(-5), RangeError, "'startMs'");
+  assertThrows(() => clock.runUntilIdle({ maxSteps: 0 }), RangeError, "'maxSteps'");
+  const wheel = new TimerWheel({ onError: () => {} });
+  using _ = clock.attach(wheel);
+  let inner: unknown;
+  wheel.schedule(11, () => {
+    try {
+      clock.advance(1);
+    } catch (error) {
+      inner = error;
+    }
+  });
+  clock.advance(5);
+  assert(inner instanceof Error);
+  assertEquals(inner.message, "Cannot advance the VirtualClock from inside a callback it fired");
+});
