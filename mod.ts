@@ -4,8 +4,9 @@
  * Run periodic and one-shot work on time with the {@linkcode Driver}: a
  * hierarchical {@linkcode TimerWheel} plus adaptive wake-ups that reach tens
  * of microseconds of lateness, drift-free periods and per-class lateness
- * histograms. Test timing logic deterministically with `VirtualClock` from
- * `@chronetix/core/testing`.
+ * histograms. Report it with the {@linkcode MetricsRegistry} (Prometheus
+ * text and OpenMetrics, cardinality limits). Test timing logic
+ * deterministically with `VirtualClock` from `@chronetix/core/testing`.
  *
  * @example A drift-free periodic timer
  * ```ts
@@ -51,6 +52,7 @@ export {
   type ScheduleOptions,
   type SteppedClock,
   type Timer,
+  TIMER_LATENESS_BUCKETS,
   type TimerCallback,
   type TimerId,
   type TimerOptions,
@@ -61,4 +63,31 @@ export {
   type WakeMode,
   type Waker,
 } from "./src/time/mod.ts";
+export {
+  BASE_UNITS,
+  checkMetricSpec,
+  type Counter,
+  type CounterFamily,
+  DEFAULT_LATENCY_BUCKETS,
+  expositionContentType,
+  type ExpositionFormat,
+  type Gauge,
+  type GaugeFamily,
+  type Histogram,
+  type HistogramFamily,
+  type HistogramOptions,
+  type MetricFamily,
+  type MetricInventoryEntry,
+  type MetricOptions,
+  type MetricsLogger,
+  type MetricSpec,
+  MetricsRegistry,
+  type MetricsRegistryOptions,
+  type MetricType,
+  negotiateExpositionFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  type Sample,
+  SampleBuffer,
+} from "./src/metrics/mod.ts";
 export { ChronetixError, ClosedError } from "./src/errors.ts";

@@ -16,6 +16,8 @@ export interface WakerLayout {
   targetOffset: number;
   /** How often an idle worker re-checks the stop flag, in milliseconds. */
   idleRecheckMs: number;
+  /** The most the worker aims early (and so spins) to cover its own oversleep, in ms. */
+  maxEarlyMs: number;
 }
 
 /** The layout both sides use. */
@@ -26,6 +28,7 @@ export const LAYOUT: Readonly<WakerLayout> = {
   ready: 3,
   targetOffset: 16,
   idleRecheckMs: 1000,
+  maxEarlyMs: 0.4,
 };
 
 /** Total size of the shared block in bytes. */

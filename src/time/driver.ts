@@ -1,5 +1,8 @@
 import { ClosedError } from "../errors.ts";
+import type { Counter, Histogram } from "../metrics/families.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
 import {
+  requireFinite,
   requireFunction,
   requireNonNegative,
   requireOneOf,
@@ -60,7 +63,39 @@ export interface DriverOptions {
    * @default {false}
    */
   keepWarm?: boolean;
+  /**
+   * Registry to report into: lateness histograms and fires per class, wake-ups
+   * by mode, spin time, lead, pending timers, skipped ticks and callback
+   * errors (see `docs/metrics.md`). Fires update pre-allocated slots through
+   * handles; everything else is read by a collector at scrape time.
+   */
+  metrics?: MetricsRegistry;
+  /**
+   * The `driver` label of this driver's metrics.
+   *
+   * @default {"driver"}
+   */
+  name?: string;
 }
+
+/** Bucket bounds of `chronetix_timer_lateness_seconds`, 1 µs to 1 s. */
+export const TIMER_LATENESS_BUCKETS: readonly number[] = [
+  0.000001,
+  0.000005,
+  0.00001,
+  0.000025,
+  0.00005,
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.1,
+  1,
+];
 
 /** Options shared by {@linkcode Driver.after}, {@linkcode Driver.at} and {@linkcode Driver.every}. */
 export interface TimerOptions {
@@ -81,6 +116,11 @@ export interface EveryOptions extends TimerOptions {
    * @default {periodMs}
    */
   delayMs?: number;
+  /**
+   * The absolute time (on the driver's clock) of the first deadline, to
+   * align several loops to one phase; excludes `delayMs`.
+   */
+  startAt?: number;
   /**
    * What to do after a stall.
    *
@@ -128,6 +168,8 @@ export interface DriverWakeStats {
   spinMs: number;
   /** Waker Worker starts. */
   wakerStarts: number;
+  /** Current lead of near wake-ups in milliseconds (adapted to measured latency). */
+  leadMs: number;
 }
 
 /** A snapshot of a {@linkcode Driver}'s state. */
@@ -143,6 +185,8 @@ export interface DriverStats {
 }
 
 const LOOP_BUDGET_MS = 20;
+const LATENCY_WINDOW = 64;
+const LEAD_MARGIN_MS = 0.03;
 
 /**
  * Runs timers on time: a {@linkcode TimerWheel} plus real wake-ups chosen by
@@ -179,6 +223,9 @@ export class Driver implements Disposable, AsyncDisposable {
   readonly #virtual: boolean;
   readonly #detach: Disposable | undefined;
   readonly #lateness = new Map<string, LatenessHistogram>();
+  readonly #classMetrics = new Map<string, ClassMetrics>();
+  readonly #name: string;
+  readonly #metrics: DriverMetrics | undefined;
   readonly #keepWarm: boolean;
   #waker: Waker | undefined;
   #closed = false;
@@ -190,7 +237,24 @@ export class Driver implements Disposable, AsyncDisposable {
   #farTimer = 0;
   #idleWaiters: (() => void)[] = [];
 
-  #wakes: DriverWakeStats = { far: 0, near: 0, imminent: 0, early: 0, spinMs: 0, wakerStarts: 0 };
+  #wakes: DriverWakeStats = {
+    far: 0,
+    near: 0,
+    imminent: 0,
+    early: 0,
+    spinMs: 0,
+    wakerStarts: 0,
+    leadMs: 0,
+  };
+  // Adaptive lead of near wake-ups (see PrecisionTuning).
+  #nearTarget = NaN;
+  #nearMeasured = false;
+  #fromWaker = false;
+  readonly #latencies = new Float64Array(LATENCY_WINDOW);
+  readonly #scratch = new Float64Array(LATENCY_WINDOW);
+  #latencyCount = 0;
+  #leadMs: number;
+  #spinMs: number;
 
   /**
    * Creates a driver. Nothing real is armed until a timer is scheduled.
@@ -208,6 +272,8 @@ export class Driver implements Disposable, AsyncDisposable {
       PRECISION_PROFILES,
     );
     this.#tuning = precisionTuning(this.#profile, options.tuning);
+    this.#leadMs = this.#tuning.nearLeadMs;
+    this.#spinMs = this.#spinFor(this.#leadMs);
     this.#virtual = isSteppedClock(this.#clock);
     this.#wheel = new TimerWheel({
       ...options.wheel,
@@ -216,6 +282,17 @@ export class Driver implements Disposable, AsyncDisposable {
     });
     this.#host = options.host ?? defaultHost(this.#clock, this.#profile);
     this.#keepWarm = options.keepWarm === true;
+    this.#name = options.name ?? "driver";
+    if (typeof this.#name !== "string" || this.#name.length === 0) {
+      throw new TypeError(
+        `Cannot create a Driver as 'name' must be a non-empty string: current value is ${
+          String(options.name)
+        }`,
+      );
+    }
+    this.#metrics = options.metrics === undefined
+      ? undefined
+      : this.#registerMetrics(options.metrics);
     this.#detach = isSteppedClock(this.#clock) ? this.#clock.attach(this.#wheel) : undefined;
   }
 
@@ -279,19 +356,29 @@ export class Driver implements Disposable, AsyncDisposable {
    * @param callback Called with the exact deadline of each tick.
    * @param options First delay, missed-tick policy and lateness class.
    * @returns The timer.
-   * @throws {RangeError} when `periodMs` is not a finite number `> 0`, or
-   * `delayMs` is negative or not finite.
-   * @throws {TypeError} when `callback` is not a function or `missedTicks`
-   * is unknown.
+   * @throws {RangeError} when `periodMs` is not a finite number `> 0`,
+   * `delayMs` is negative or not finite, or `startAt` is not finite.
+   * @throws {TypeError} when `callback` is not a function, `missedTicks` is
+   * unknown, or both `startAt` and `delayMs` are given.
    * @throws {ClosedError} when the driver is closed.
    */
   every(periodMs: number, callback: DriverCallback, options: EveryOptions = {}): Timer {
-    requirePositive("schedule a periodic timer", "periodMs", periodMs);
-    const delay = options.delayMs === undefined
-      ? periodMs
-      : requireNonNegative("schedule a periodic timer", "delayMs", options.delayMs);
+    const action = "schedule a periodic timer";
+    requirePositive(action, "periodMs", periodMs);
+    let first: number;
+    if (options.startAt !== undefined) {
+      if (options.delayMs !== undefined) {
+        throw new TypeError(`Cannot ${action} as 'startAt' and 'delayMs' exclude each other`);
+      }
+      first = requireFinite(action, "startAt", options.startAt);
+    } else {
+      const delay = options.delayMs === undefined
+        ? periodMs
+        : requireNonNegative(action, "delayMs", options.delayMs);
+      first = this.#clock.now() + delay;
+    }
     return this.#create(
-      this.#clock.now() + delay,
+      first,
       periodMs,
       options.missedTicks ?? "skip",
       callback,
@@ -329,7 +416,7 @@ export class Driver implements Disposable, AsyncDisposable {
     return {
       profile: this.#profile,
       virtual: this.#virtual,
-      wakes: { ...this.#wakes },
+      wakes: { ...this.#wakes, leadMs: this.#leadMs },
       wheel: this.#wheel.stats(),
     };
   }
@@ -349,7 +436,7 @@ export class Driver implements Disposable, AsyncDisposable {
   async warmUp(): Promise<void> {
     if (this.#closed) throw new ClosedError("Driver", "warm up");
     if (this.#virtual) return;
-    this.#waker ??= this.#host.createWaker(this.#run);
+    this.#waker ??= this.#host.createWaker(this.#onWakerWake);
     const waker = this.#waker;
     if (waker === undefined) return;
     if (!waker.ready && this.#armedMode !== "near") waker.request(Infinity);
@@ -382,6 +469,7 @@ export class Driver implements Disposable, AsyncDisposable {
     this.#waker?.close();
     this.#waker = undefined;
     this.#detach?.[Symbol.dispose]();
+    this.#metrics?.collector[Symbol.dispose]();
     this.#notifyIdle();
   }
 
@@ -420,6 +508,12 @@ export class Driver implements Disposable, AsyncDisposable {
     if (histogram === undefined) {
       histogram = new LatenessHistogram();
       this.#lateness.set(cls, histogram);
+      if (this.#metrics !== undefined) {
+        this.#classMetrics.set(cls, {
+          lateness: this.#metrics.lateness.labels(this.#name, cls),
+          fires: this.#metrics.fires.labels(this.#name, cls),
+        });
+      }
     }
     const timer = new DriverTimer(
       this.#wheel,
@@ -429,6 +523,9 @@ export class Driver implements Disposable, AsyncDisposable {
       callback,
       period,
       cls,
+      // On a stepped clock no real-time loop notices idleness: the last fire does.
+      this.#virtual ? this.#notifyIdleIfEmpty : undefined,
+      this.#classMetrics.get(cls),
     );
     timer.id = this.#wheel.schedule(
       deadline,
@@ -452,6 +549,76 @@ export class Driver implements Disposable, AsyncDisposable {
     this.#notifyIdle();
   }
 
+  #registerMetrics(registry: MetricsRegistry): DriverMetrics {
+    const driver = ["driver"];
+    const lateness = registry.histogram({
+      name: "chronetix_timer_lateness_seconds",
+      help: "How late timers fired: fire time minus deadline, by driver and lateness class",
+      unit: "seconds",
+      labelNames: ["driver", "class"],
+      buckets: TIMER_LATENESS_BUCKETS,
+    });
+    const fires = registry.counter({
+      name: "chronetix_timer_fires_total",
+      help: "Timer callbacks run, by driver and lateness class",
+      labelNames: ["driver", "class"],
+    });
+    const errors = registry.counter({
+      name: "chronetix_timer_callback_errors_total",
+      help: "Timer callbacks that threw; the other timers kept running",
+      labelNames: driver,
+    }).labels(this.#name);
+    const skipped = registry.counter({
+      name: "chronetix_timer_skipped_ticks_total",
+      help: "Periodic ticks skipped after a stall by the skip missed-tick policy",
+      labelNames: driver,
+    }).labels(this.#name);
+    const pending = registry.gauge({
+      name: "chronetix_timer_pending",
+      help: "Timers scheduled and not yet fired or cancelled",
+      labelNames: driver,
+    }).labels(this.#name);
+    const wakeups = registry.counter({
+      name: "chronetix_driver_wakeups_total",
+      help: "Wake-ups armed by the driver, by mode (far, near, imminent) and early wake-ups",
+      labelNames: ["driver", "mode"],
+    });
+    const far = wakeups.labels(this.#name, "far");
+    const near = wakeups.labels(this.#name, "near");
+    const imminent = wakeups.labels(this.#name, "imminent");
+    const early = wakeups.labels(this.#name, "early");
+    const spin = registry.counter({
+      name: "chronetix_driver_spin_seconds_total",
+      help: "Time the driver spent spinning on the clock just before deadlines",
+      unit: "seconds",
+      labelNames: driver,
+    }).labels(this.#name);
+    const lead = registry.gauge({
+      name: "chronetix_driver_lead_seconds",
+      help: "Current lead of near wake-ups, adapted to the measured wake-up latency",
+      unit: "seconds",
+      labelNames: driver,
+    }).labels(this.#name);
+    const collector = registry.addCollector(() => {
+      const wheel = this.#wheel;
+      errors.advanceTo(wheel.callbackErrors);
+      skipped.advanceTo(wheel.skippedTicks);
+      pending.set(wheel.size);
+      const w = this.#wakes;
+      far.advanceTo(w.far);
+      near.advanceTo(w.near);
+      imminent.advanceTo(w.imminent);
+      early.advanceTo(w.early);
+      spin.advanceTo(w.spinMs / 1000);
+      lead.set(this.#leadMs / 1000);
+    });
+    return { lateness, fires, collector };
+  }
+
+  #notifyIdleIfEmpty = (): void => {
+    if (this.#wheel.size === 0) this.#notifyIdle();
+  };
+
   #notifyIdle(): void {
     const waiters = this.#idleWaiters;
     if (waiters.length === 0) return;
@@ -466,7 +633,7 @@ export class Driver implements Disposable, AsyncDisposable {
     if (deadline >= this.#armedDeadline) return;
     this.#disarm();
     const remaining = deadline - this.#clock.now();
-    const mode = planWake(remaining, this.#tuning);
+    const mode = planWake(remaining, this.#tuning, this.#spinMs);
     if (mode === "due" || mode === "imminent") {
       this.#microtaskQueued = true;
       queueMicrotask(this.#run);
@@ -474,6 +641,45 @@ export class Driver implements Disposable, AsyncDisposable {
       this.#arm(mode, deadline, remaining);
     }
   };
+
+  /** A waker wake-up: learn its latency, then run. */
+  #onWakerWake = (): void => {
+    this.#fromWaker = true;
+    if (this.#armedMode === "near" && this.#nearMeasured) {
+      const late = this.#clock.now() - this.#nearTarget;
+      // A wake-up far later than the lead allows is an outlier (a GC pause,
+      // a busy main thread): count it, clamped, so one cannot pin the lead.
+      if (late >= 0) this.#learnLatency(Math.min(late, this.#tuning.nearLeadMaxMs));
+    }
+    this.#run();
+  };
+
+  /** Adds a wake-latency sample and re-derives the lead from the window. */
+  #learnLatency(late: number): void {
+    this.#latencies[this.#latencyCount % LATENCY_WINDOW] = late;
+    this.#latencyCount++;
+    const n = Math.min(this.#latencyCount, LATENCY_WINDOW);
+    const sorted = this.#scratch.subarray(0, n);
+    sorted.set(this.#latencies.subarray(0, n));
+    sorted.sort();
+    const t = this.#tuning;
+    const q = sorted[Math.min(n - 1, Math.floor(t.leadQuantile * n))]!;
+    this.#leadMs = Math.min(t.nearLeadMaxMs, Math.max(t.nearLeadMinMs, q + LEAD_MARGIN_MS));
+    this.#spinMs = this.#spinFor(this.#leadMs);
+  }
+
+  /**
+   * Spinning only because the lead is long yields no latency sample, so a
+   * lead learnt under load could stay long (and costly) forever: feed the
+   * window shrinking samples instead, until near waits resume.
+   */
+  #decayLead(): void {
+    this.#learnLatency(Math.max(0, this.#leadMs - LEAD_MARGIN_MS) * 0.9);
+  }
+
+  #spinFor(leadMs: number): number {
+    return leadMs === 0 ? this.#tuning.spinMs : Math.max(this.#tuning.spinMs, leadMs + 0.05);
+  }
 
   #run = (): void => {
     this.#microtaskQueued = false;
@@ -484,6 +690,8 @@ export class Driver implements Disposable, AsyncDisposable {
     const wheel = this.#wheel;
     const started = clock.now();
     let firedAny = false;
+    const fromWaker = this.#fromWaker;
+    this.#fromWaker = false;
     try {
       for (;;) {
         const now = clock.now();
@@ -491,7 +699,7 @@ export class Driver implements Disposable, AsyncDisposable {
         const next = wheel.nextDeadline();
         const after = clock.now();
         const remaining = next - after;
-        const mode = planWake(remaining, this.#tuning);
+        const mode = planWake(remaining, this.#tuning, this.#spinMs);
         if (mode === "due") {
           if (after - started > LOOP_BUDGET_MS) {
             // Yield to the event loop instead of starving it with a burst.
@@ -504,6 +712,9 @@ export class Driver implements Disposable, AsyncDisposable {
         }
         if (mode === "imminent") {
           this.#wakes.imminent++;
+          // Spinning only because the lead is long yields no new latency
+          // sample, so decay the lead here or it could stay long forever.
+          if ((!fromWaker || firedAny) && remaining > this.#tuning.spinMs) this.#decayLead();
           const spinStart = clock.now();
           while (clock.now() < next) { /* spin: the deadline is microseconds away */ }
           this.#wakes.spinMs += clock.now() - spinStart;
@@ -526,10 +737,14 @@ export class Driver implements Disposable, AsyncDisposable {
       return;
     }
     if (mode === "near") {
-      this.#waker ??= this.#host.createWaker(this.#run);
+      this.#waker ??= this.#host.createWaker(this.#onWakerWake);
       if (this.#waker !== undefined) {
         this.#wakes.near++;
-        this.#waker.request(deadline - this.#tuning.nearLeadMs);
+        this.#nearTarget = deadline - this.#leadMs;
+        // Only a wake-up requested from a running worker says anything about
+        // its latency; one requested during start-up is late by the start-up.
+        this.#nearMeasured = this.#waker.ready;
+        this.#waker.request(this.#nearTarget);
         this.#wakes.wakerStarts = this.#waker.starts ?? 0;
         if (this.#waker.ready) return;
         // The worker is still starting: keep a setTimeout as a fallback.
@@ -552,6 +767,19 @@ export class Driver implements Disposable, AsyncDisposable {
   }
 }
 
+/** The metric families a driver reports into. */
+interface DriverMetrics {
+  lateness: ReturnType<MetricsRegistry["histogram"]>;
+  fires: ReturnType<MetricsRegistry["counter"]>;
+  collector: Disposable;
+}
+
+/** Handles of one lateness class, resolved once. */
+interface ClassMetrics {
+  lateness: Histogram;
+  fires: Counter;
+}
+
 class DriverTimer implements Timer {
   id: TimerId = 0;
   readonly periodMs: number;
@@ -561,6 +789,9 @@ class DriverTimer implements Timer {
   readonly #clock: Clock;
   readonly #histogram: LatenessHistogram;
   readonly #callback: DriverCallback;
+  readonly #afterFire: (() => void) | undefined;
+  readonly #latenessMetric: Histogram | undefined;
+  readonly #firesMetric: Counter | undefined;
   #fires = 0;
 
   constructor(
@@ -571,6 +802,8 @@ class DriverTimer implements Timer {
     callback: DriverCallback,
     periodMs: number,
     latenessClass: string,
+    afterFire: (() => void) | undefined,
+    metrics: ClassMetrics | undefined,
   ) {
     this.#wheel = wheel;
     this.#cancel = cancel;
@@ -579,6 +812,9 @@ class DriverTimer implements Timer {
     this.#callback = callback;
     this.periodMs = periodMs;
     this.latenessClass = latenessClass;
+    this.#afterFire = afterFire;
+    this.#latenessMetric = metrics?.lateness;
+    this.#firesMetric = metrics?.fires;
   }
 
   get active(): boolean {
@@ -594,9 +830,16 @@ class DriverTimer implements Timer {
   }
 
   fire = (deadline: number): void => {
-    this.#histogram.record(this.#clock.now() - deadline);
+    const late = this.#clock.now() - deadline;
+    this.#histogram.record(late);
+    this.#latenessMetric?.observe(late > 0 ? late / 1000 : 0);
+    this.#firesMetric?.inc();
     this.#fires++;
-    this.#callback(deadline);
+    try {
+      this.#callback(deadline);
+    } finally {
+      this.#afterFire?.();
+    }
   };
 
   cancel(): boolean {

@@ -56,5 +56,6 @@ export {
   type DriverWakeStats,
   type EveryOptions,
   type Timer,
+  TIMER_LATENESS_BUCKETS,
   type TimerOptions,
 } from "./driver.ts";

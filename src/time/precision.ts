@@ -21,16 +21,31 @@ export const PRECISION_PROFILES: readonly PrecisionProfile[] = ["efficient", "ba
  * Wake-up mode by distance `d` to the next deadline:
  * Far when `d > farAboveMs` (a `setTimeout` of `d - farGuardMs`), Imminent
  * when `d <= spinMs` (spin on the clock), Near otherwise (a waker Worker wakes
- * the main thread `nearLeadMs` before the deadline).
+ * the main thread a lead time before the deadline).
+ *
+ * The lead adapts: the driver measures how late each waker wake-up arrives
+ * (the last 64 of them) and sets the lead to their `leadQuantile` plus
+ * 30 µs, clamped to `[nearLeadMinMs, nearLeadMaxMs]`. Wake-ups after a long
+ * sleep are slower than in a hot 1 kHz loop, and the latency has a heavy
+ * tail, so one fixed lead would either spin too long or arrive late.
  */
 export interface PrecisionTuning {
   /** Deadlines further than this use a coarse `setTimeout`. */
   farAboveMs: number;
   /** How much earlier than the deadline a Far `setTimeout` is aimed. */
   farGuardMs: number;
-  /** How much earlier than the deadline the waker Worker wakes the main thread. */
+  /** The initial lead of a Near wake-up, before any has been measured. */
   nearLeadMs: number;
-  /** Deadlines at most this far away are reached by spinning on the clock. */
+  /** The smallest lead the adaptation may choose. */
+  nearLeadMinMs: number;
+  /** The largest lead the adaptation may choose. */
+  nearLeadMaxMs: number;
+  /** The quantile of measured wake latency the lead covers, in `[0, 1]`. */
+  leadQuantile: number;
+  /**
+   * Deadlines at most this far away are reached by spinning on the clock
+   * (the driver also spins within the current lead plus 50 µs).
+   */
   spinMs: number;
 }
 
@@ -42,9 +57,33 @@ export interface PrecisionTuning {
  * the spin covers the rest.
  */
 const TUNINGS: Record<PrecisionProfile, Readonly<PrecisionTuning>> = {
-  efficient: { farAboveMs: 0, farGuardMs: 0, nearLeadMs: 0, spinMs: 0 },
-  balanced: { farAboveMs: 25, farGuardMs: 15, nearLeadMs: 0.2, spinMs: 0.25 },
-  precise: { farAboveMs: 60, farGuardMs: 30, nearLeadMs: 0.3, spinMs: 0.35 },
+  efficient: {
+    farAboveMs: 0,
+    farGuardMs: 0,
+    nearLeadMs: 0,
+    nearLeadMinMs: 0,
+    nearLeadMaxMs: 0,
+    leadQuantile: 0,
+    spinMs: 0,
+  },
+  balanced: {
+    farAboveMs: 25,
+    farGuardMs: 15,
+    nearLeadMs: 0.15,
+    nearLeadMinMs: 0.05,
+    nearLeadMaxMs: 0.6,
+    leadQuantile: 0.9,
+    spinMs: 0.1,
+  },
+  precise: {
+    farAboveMs: 60,
+    farGuardMs: 30,
+    nearLeadMs: 0.2,
+    nearLeadMinMs: 0.08,
+    nearLeadMaxMs: 0.8,
+    leadQuantile: 0.98,
+    spinMs: 0.15,
+  },
 };
 
 /**
@@ -63,9 +102,28 @@ export function precisionTuning(
   const action = "tune the driver";
   requireOneOf(action, "profile", profile, PRECISION_PROFILES);
   const tuning = { ...TUNINGS[profile] };
-  for (const key of ["farAboveMs", "farGuardMs", "nearLeadMs", "spinMs"] as const) {
+  const keys = [
+    "farAboveMs",
+    "farGuardMs",
+    "nearLeadMs",
+    "nearLeadMinMs",
+    "nearLeadMaxMs",
+    "leadQuantile",
+    "spinMs",
+  ] as const;
+  for (const key of keys) {
     const value = overrides[key];
     if (value !== undefined) tuning[key] = requireNonNegative(action, key, value);
+  }
+  if (tuning.leadQuantile > 1) {
+    throw new RangeError(
+      `Cannot tune the driver as 'leadQuantile' must be in [0, 1]: current value is ${tuning.leadQuantile}`,
+    );
+  }
+  if (tuning.nearLeadMinMs > tuning.nearLeadMaxMs) {
+    throw new RangeError(
+      `Cannot tune the driver as 'nearLeadMinMs' must be <= 'nearLeadMaxMs': current values are ${tuning.nearLeadMinMs} and ${tuning.nearLeadMaxMs}`,
+    );
   }
   return tuning;
 }
@@ -98,12 +156,18 @@ export type WakeMode = "idle" | "due" | "far" | "near" | "imminent";
  *
  * @param remainingMs Deadline minus now.
  * @param tuning The profile's thresholds.
+ * @param spinMs The spin threshold in force; defaults to `tuning.spinMs`
+ * (the driver passes its adapted value).
  * @returns The mode.
  */
-export function planWake(remainingMs: number, tuning: PrecisionTuning): WakeMode {
+export function planWake(
+  remainingMs: number,
+  tuning: PrecisionTuning,
+  spinMs: number = tuning.spinMs,
+): WakeMode {
   if (remainingMs === Infinity) return "idle";
   if (remainingMs <= 0) return "due";
-  if (remainingMs <= tuning.spinMs) return "imminent";
+  if (remainingMs <= spinMs) return "imminent";
   if (remainingMs > tuning.farAboveMs) return "far";
   return "near";
 }

@@ -146,7 +146,7 @@ const POLICY_SKIP = 2;
  * cascades down at most once per level. Entries of the current tick wait in a
  * small binary heap ordered by `(deadline, insertion)`, which is what makes
  * firing exact rather than rounded to a slot. Entries live in typed arrays
- * (about 60 bytes each) recycled through a free list.
+ * (about 70 bytes each) recycled through a free list.
  *
  * @example Scheduling, cancelling and firing
  * ```ts
@@ -416,6 +416,21 @@ export class TimerWheel implements ClockTarget {
       }
     }
     this.#cachedNext = NaN;
+  }
+
+  /** Callbacks run so far (allocation-free; also in {@linkcode TimerWheel.stats}). */
+  get firedCount(): number {
+    return this.#fired;
+  }
+
+  /** Periodic ticks skipped by the `"skip"` policy so far. */
+  get skippedTicks(): number {
+    return this.#skipped;
+  }
+
+  /** Callbacks that threw so far. */
+  get callbackErrors(): number {
+    return this.#errors;
   }
 
   /**

@@ -4,6 +4,7 @@ import {
   ClosedError,
   Driver,
   type DriverHost,
+  MetricsRegistry,
   precisionTuning,
   type Waker,
 } from "../../mod.ts";
@@ -99,9 +100,10 @@ Deno.test("Driver hands a deadline from Far to Near to Imminent", () => {
   host.fireTimer();
   const waker = host.waker!;
   assertEquals(waker.requests, [100 - tuning.nearLeadMs]);
+  assertEquals(driver.stats().wakes.leadMs, tuning.nearLeadMs);
   assertEquals(host.timers.size, 0); // the ready waker alone keeps the wait
 
-  clock.t = 99.85; // the waker woke us 0.15 ms early: spin the rest
+  clock.t = waker.requests[0]! + 0.08; // woke 80 µs after its target: spin the rest
   clock.step = 0.01;
   waker.wake();
   assertEquals(fired, [100]);
@@ -110,6 +112,40 @@ Deno.test("Driver hands a deadline from Far to Near to Imminent", () => {
   assert(wakes.spinMs > 0);
   assert(driver.lateness("oneshot").max < 0.1);
   assertEquals(waker.closes, 1); // idle again: the waker is released
+});
+
+Deno.test("Driver adapts the near lead to the measured wake-up latency", () => {
+  const clock = new FakeClock();
+  const host = new FakeHost();
+  const tuning = precisionTuning("balanced");
+  using driver = new Driver({ clock, host, profile: "balanced" });
+  assertEquals(driver.stats().wakes.leadMs, tuning.nearLeadMs);
+  const period = 10;
+  driver.every(period, () => {}, { startAt: period });
+  // Every wake-up arrives 0.4 ms after the requested time: the lead grows.
+  for (let k = 1; k <= 40; k++) {
+    const waker = host.waker!;
+    const target = waker.requests.at(-1)!;
+    clock.t = target + 0.4;
+    clock.step = 0.001;
+    waker.wake();
+    clock.step = 0;
+  }
+  const grown = driver.stats().wakes.leadMs;
+  assert(grown > 0.4 && grown <= tuning.nearLeadMaxMs, `lead ${grown}`);
+  // Then they arrive 0.02 ms late: the lead shrinks to its floor.
+  for (let k = 0; k < 80; k++) {
+    const waker = host.waker!;
+    clock.t = waker.requests.at(-1)! + 0.02;
+    clock.step = 0.001;
+    waker.wake();
+    clock.step = 0;
+  }
+  assertEquals(driver.stats().wakes.leadMs, tuning.nearLeadMinMs);
+  // Once the lead covers the latency, ticks land on time (spin granularity).
+  const lateness = driver.lateness("periodic");
+  assert(lateness.count >= 110 && lateness.count <= 120, `count ${lateness.count}`);
+  assert(lateness.p50 < 0.01, `p50 ${lateness.p50}`);
 });
 
 Deno.test("Driver keeps a setTimeout fallback while the waker is starting", () => {
@@ -190,6 +226,15 @@ Deno.test("Driver timers on a VirtualClock: after, at, every, cancel and dispose
     assertEquals(driver.lateness("unknown").count, 0);
   });
 
+  await t.step("every with startAt aligns to an absolute phase", () => {
+    const clock = new VirtualClock(7);
+    using driver = new Driver({ clock });
+    const seen: number[] = [];
+    driver.every(5, (d) => void seen.push(d), { startAt: 10 });
+    clock.advance(14);
+    assertEquals(seen, [10, 15, 20]);
+  });
+
   await t.step("a `using` declaration cancels the timer at the end of its scope", () => {
     const clock = new VirtualClock();
     using driver = new Driver({ clock });
@@ -213,7 +258,7 @@ Deno.test("Driver timers on a VirtualClock: after, at, every, cancel and dispose
     clock.advance(4);
     await Promise.resolve();
     assertEquals(idle, false);
-    driver.close();
+    clock.advance(1); // the last timer fires
     await done;
     assertEquals(idle, true);
   });
@@ -251,6 +296,12 @@ Deno.test("Driver rejects bad input and use after close", () => {
     "Cannot schedule a periodic timer as 'periodMs' must be > 0: current value is 0",
   );
   assertThrows(() => driver.every(1, noop, { delayMs: -2 }), RangeError, "'delayMs'");
+  assertThrows(() => driver.every(1, noop, { startAt: NaN }), RangeError, "'startAt'");
+  assertThrows(
+    () => driver.every(1, noop, { startAt: 5, delayMs: 1 }),
+    TypeError,
+    "'startAt' and 'delayMs' exclude each other",
+  );
   assertThrows(
     () => driver.every(1, noop, { missedTicks: "never" as "skip" }),
     TypeError,
@@ -311,4 +362,43 @@ Deno.test("Driver with keepWarm keeps the waker across idle periods until close"
   assertEquals(waker.closes, 0);
   driver.close();
   assertEquals(waker.closes, 1);
+});
+
+Deno.test("Driver reports lateness, fires, skips, errors and pending timers into a MetricsRegistry", () => {
+  const clock = new VirtualClock();
+  const metrics = new MetricsRegistry();
+  using driver = new Driver({ clock, metrics, name: "main", wheel: { onError: () => {} } });
+  driver.every(10, () => {}, { latenessClass: "loop", missedTicks: "skip" });
+  driver.after(5, () => {
+    throw new Error("bad");
+  });
+  clock.advance(10);
+  clock.stall(25); // the tick due at 20 fires 15 ms late; 30 is skipped
+  const value = (name: string, labels: Record<string, string>) =>
+    metrics.flatten().find((s) =>
+      s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)
+    )?.value;
+  assertEquals(value("chronetix_timer_fires_total", { driver: "main", class: "loop" }), 2);
+  assertEquals(value("chronetix_timer_fires_total", { driver: "main", class: "oneshot" }), 1);
+  assertEquals(
+    value("chronetix_timer_lateness_seconds_count", { driver: "main", class: "loop" }),
+    2,
+  );
+  assertEquals(
+    value("chronetix_timer_lateness_seconds_sum", { driver: "main", class: "loop" }),
+    0.015,
+  );
+  assertEquals(value("chronetix_timer_lateness_seconds_bucket", { class: "loop", le: "0.01" }), 1);
+  assertEquals(value("chronetix_timer_lateness_seconds_bucket", { class: "loop", le: "0.025" }), 2);
+  assertEquals(value("chronetix_timer_skipped_ticks_total", { driver: "main" }), 1);
+  assertEquals(value("chronetix_timer_callback_errors_total", { driver: "main" }), 1);
+  assertEquals(value("chronetix_timer_pending", { driver: "main" }), 1);
+  const names = metrics.inventory().map((m) => m.name);
+  for (
+    const n of [
+      "chronetix_driver_wakeups_total",
+      "chronetix_driver_spin_seconds_total",
+      "chronetix_driver_lead_seconds",
+    ]
+  ) assert(names.includes(n), n);
 });

@@ -1,0 +1,202 @@
+// The state behind a metric family, shared by the public family classes, the
+// registry and the encoder. Values live in chunks of a Float64Array that are
+// never reallocated, so a handle keeps a direct reference to its slots and an
+// update is one typed-array write.
+import type { MetricType } from "./naming.ts";
+
+const CHUNK_SLOTS = 4096;
+const ENCODER = new TextEncoder();
+
+/** One labelled series of a family. */
+export interface SeriesRecord {
+  /** Labels as a record, built once, for `flatten()`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Where `name="value",...`, escaped for the exposition formats and UTF-8
+   * encoded once, lies in the family's label arena.
+   */
+  readonly labelStart: number;
+  /** End (exclusive) of the label text in the arena. */
+  readonly labelEnd: number;
+  /** The chunk holding this series' slots. */
+  readonly slots: Float64Array;
+  /** Index of the first slot in the chunk. */
+  readonly offset: number;
+}
+
+/** Cardinality limits of one family. */
+export interface CardinalityLimits {
+  soft: number;
+  hard: number;
+}
+
+/** Receives the registry's warnings (a soft cardinality limit crossed). */
+export type MetricsLogger = (message: string) => void;
+
+/** Escapes a label value for both exposition formats. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
+}
+
+/** Escapes HELP text: backslash and newline (and, for OpenMetrics, quotes). */
+export function escapeHelp(help: string, quotes: boolean): string {
+  return help.replace(quotes ? /[\\"\n]/g : /[\\\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
+}
+
+/** What a family is declared with, normalised. */
+export interface FamilyDeclaration {
+  name: string;
+  help: string;
+  type: MetricType;
+  unit: string | undefined;
+  labelNames: readonly string[];
+  /** Upper bounds of a histogram's buckets, ascending, without +Inf. */
+  buckets: readonly number[];
+}
+
+/** Called with the series that was just created, so a facade can wrap it. */
+export type HandleFactory<H> = (series: SeriesRecord) => H;
+
+/** The state of a metric family. */
+export class FamilyCore<H = unknown> {
+  readonly declaration: FamilyDeclaration;
+  /** Slots per series: 1, or buckets + 1 (+Inf) + sum + count for a histogram. */
+  readonly width: number;
+  readonly series: SeriesRecord[] = [];
+  readonly limits: CardinalityLimits;
+  /** Label-set resolutions sent to the overflow series. */
+  overflowed = 0;
+  softExceeded = false;
+  readonly #logger: MetricsLogger;
+  readonly #makeHandle: HandleFactory<H>;
+  readonly #handles: H[] = [];
+  /** Nested maps, one level per label; the last level maps to a handle. */
+  readonly #trie = new Map<string, unknown>();
+  #unlabelled: H | undefined;
+  #overflow: H | undefined;
+  #chunk = new Float64Array(0);
+  #chunkUsed = 0;
+  #arena = new Uint8Array(256);
+  #arenaUsed = 0;
+
+  constructor(
+    declaration: FamilyDeclaration,
+    limits: CardinalityLimits,
+    logger: MetricsLogger,
+    makeHandle: HandleFactory<H>,
+  ) {
+    this.declaration = declaration;
+    this.width = declaration.type === "histogram" ? declaration.buckets.length + 3 : 1;
+    this.limits = limits;
+    this.#logger = logger;
+    this.#makeHandle = makeHandle;
+  }
+
+  /** The label text of every series, back to back (see {@linkcode SeriesRecord}). */
+  get labelArena(): Uint8Array {
+    return this.#arena;
+  }
+
+  /** Handles of every series, in creation order (the overflow series last). */
+  get handles(): readonly H[] {
+    return this.#handles;
+  }
+
+  /** Resolves label values to the handle of their series, creating it once. */
+  resolve(values: readonly string[]): H {
+    const names = this.declaration.labelNames;
+    if (values.length !== names.length) {
+      throw new TypeError(
+        `Cannot resolve a series of '${this.declaration.name}' as it takes ${names.length} label value(s) (${
+          names.join(", ")
+        }): current count is ${values.length}`,
+      );
+    }
+    if (names.length === 0) return this.#unlabelled ??= this.#create([]);
+    let node: Map<string, unknown> = this.#trie;
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      const value = values[i]!;
+      let next = node.get(value) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        if (typeof value !== "string") throw this.#badValue(i, value);
+        next = new Map();
+        node.set(value, next);
+      }
+      node = next;
+    }
+    const leaf = node.get(values[last]!) as H | undefined;
+    if (leaf !== undefined) return leaf;
+    for (let i = 0; i < names.length; i++) {
+      if (typeof values[i] !== "string") throw this.#badValue(i, values[i]);
+    }
+    if (this.series.length - (this.#overflow === undefined ? 0 : 1) >= this.limits.hard) {
+      this.overflowed++;
+      return this.#overflow ??= this.#create([], true);
+    }
+    const handle = this.#create(values);
+    node.set(values[last]!, handle);
+    return handle;
+  }
+
+  /** Number of regular series (the overflow series excluded). */
+  get seriesCount(): number {
+    return this.series.length - (this.#overflow === undefined ? 0 : 1);
+  }
+
+  #badValue(index: number, value: unknown): TypeError {
+    return new TypeError(
+      `Cannot resolve a series of '${this.declaration.name}' as label '${
+        this.declaration.labelNames[index]
+      }' must be a string: current value is ${String(value)}`,
+    );
+  }
+
+  #create(values: readonly string[], overflow = false): H {
+    const names = this.declaration.labelNames;
+    const labels: Record<string, string> = {};
+    const parts: string[] = [];
+    if (overflow) {
+      labels.overflow = "true";
+      parts.push('overflow="true"');
+    } else {
+      names.forEach((name, i) => {
+        labels[name] = values[i]!;
+        parts.push(`${name}="${escapeLabelValue(values[i]!)}"`);
+      });
+    }
+    if (this.#chunkUsed + this.width > this.#chunk.length) {
+      this.#chunk = new Float64Array(Math.max(CHUNK_SLOTS, this.width));
+      this.#chunkUsed = 0;
+    }
+    const text = parts.join(",");
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    if (this.#arenaUsed + text.length * 3 > this.#arena.length) {
+      let size = this.#arena.length * 2;
+      while (size < this.#arenaUsed + text.length * 3) size *= 2;
+      const arena = new Uint8Array(size);
+      arena.set(this.#arena.subarray(0, this.#arenaUsed));
+      this.#arena = arena;
+    }
+    const start = this.#arenaUsed;
+    this.#arenaUsed += ENCODER.encodeInto(text, this.#arena.subarray(start)).written;
+    const series: SeriesRecord = {
+      labels,
+      labelStart: start,
+      labelEnd: this.#arenaUsed,
+      slots: this.#chunk,
+      offset: this.#chunkUsed,
+    };
+    this.#chunkUsed += this.width;
+    this.series.push(series);
+    const handle = this.#makeHandle(series);
+    this.#handles.push(handle);
+    if (!overflow && !this.softExceeded && this.seriesCount > this.limits.soft) {
+      this.softExceeded = true;
+      this.#logger(
+        `Metric '${this.declaration.name}' has more than ${this.limits.soft} series (soft limit); past ${this.limits.hard} new label sets go to one overflow series`,
+      );
+    }
+    return handle;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The metrics registry: counters, gauges and histograms with labels and
+ * cardinality limits, written as Prometheus text 0.0.4 or OpenMetrics 1.0.
+ *
+ * @example
+ * ```ts
+ * import { MetricsRegistry } from "@chronetix/core";
+ * import { assertStringIncludes } from "@std/assert";
+ *
+ * const registry = new MetricsRegistry();
+ * const latency = registry.histogram({
+ *   name: "chronetix_demo_latency_seconds",
+ *   help: "Latency of demo operations",
+ *   unit: "seconds",
+ * });
+ * latency.labels().observe(0.0042);
+ * assertStringIncludes(registry.exposeText("openmetrics"), "# UNIT chronetix_demo_latency_seconds seconds\n");
+ * ```
+ *
+ * @module
+ */
+export {
+  DEFAULT_LATENCY_BUCKETS,
+  type HistogramOptions,
+  type MetricInventoryEntry,
+  type MetricOptions,
+  MetricsRegistry,
+  type MetricsRegistryOptions,
+} from "./registry.ts";
+export type {
+  Counter,
+  CounterFamily,
+  Gauge,
+  GaugeFamily,
+  Histogram,
+  HistogramFamily,
+  MetricFamily,
+} from "./families.ts";
+export { type Sample, SampleBuffer } from "./sample.ts";
+export {
+  expositionContentType,
+  type ExpositionFormat,
+  negotiateExpositionFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from "./exposition.ts";
+export { BASE_UNITS, checkMetricSpec, type MetricSpec, type MetricType } from "./naming.ts";
+export type { MetricsLogger } from "./_core.ts";

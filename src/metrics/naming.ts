@@ -1,0 +1,135 @@
+/** The kinds of metric the registry holds. */
+export type MetricType = "counter" | "gauge" | "histogram";
+
+/**
+ * Base units a metric name may end with (Prometheus naming practice: base
+ * units only, so `_seconds` not `_milliseconds`, `_bytes` not `_kilobytes`).
+ */
+export const BASE_UNITS: readonly string[] = [
+  "seconds",
+  "bytes",
+  "ratio",
+  "celsius",
+  "volts",
+  "amperes",
+  "joules",
+  "grams",
+  "meters",
+  "hertz",
+];
+
+/** Unit suffixes that are not base units, with the base unit to use instead. */
+const NON_BASE_UNITS: Readonly<Record<string, string>> = {
+  ms: "seconds",
+  msec: "seconds",
+  millis: "seconds",
+  milliseconds: "seconds",
+  us: "seconds",
+  microseconds: "seconds",
+  ns: "seconds",
+  nanoseconds: "seconds",
+  minutes: "seconds",
+  hours: "seconds",
+  kb: "bytes",
+  kib: "bytes",
+  kilobytes: "bytes",
+  mb: "bytes",
+  mib: "bytes",
+  megabytes: "bytes",
+  gb: "bytes",
+  percent: "ratio",
+  pct: "ratio",
+};
+
+/** Label names the registry reserves for itself or the exposition formats. */
+export const RESERVED_LABELS: readonly string[] = ["le", "quantile", "overflow"];
+
+const NAME = /^chronetix_[a-z][a-z0-9]*_[a-z0-9]+(?:_[a-z0-9]+)*$/;
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** What a metric is declared with; checked by {@linkcode checkMetricSpec}. */
+export interface MetricSpec {
+  /** `chronetix_<subsystem>_<name>[_<unit>]`, counters ending in `_total`. */
+  name: string;
+  /** What it measures: required, non-empty, no trailing period. */
+  help: string;
+  /** The kind of metric. */
+  type: MetricType;
+  /** A base unit from {@linkcode BASE_UNITS}, which the name must end with. */
+  unit?: string;
+  /** Label names, in the order values are given. */
+  labelNames?: readonly string[];
+}
+
+/**
+ * Returns every breach of the naming and help rules in `spec`, as Deno-style
+ * messages; an empty array when it is fine. `deno task metrics:lint` runs
+ * this over the whole inventory; the registry throws the first breach as a
+ * `TypeError` when a metric is created.
+ *
+ * @example
+ * ```ts
+ * import { checkMetricSpec } from "@chronetix/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(checkMetricSpec({ name: "chronetix_timer_fires_total", help: "Timer fires", type: "counter" }), []);
+ * assertEquals(checkMetricSpec({ name: "chronetix_timer_fires", help: "Timer fires.", type: "counter" }), [
+ *   "Cannot register metric 'chronetix_timer_fires' as a counter name must end with '_total'",
+ *   "Cannot register metric 'chronetix_timer_fires' as its HELP must not end with a period",
+ * ]);
+ * ```
+ *
+ * @param spec The declaration to check.
+ * @returns Messages, one per breach.
+ */
+export function checkMetricSpec(spec: MetricSpec): string[] {
+  const name = String(spec.name);
+  const problems: string[] = [];
+  const fail = (why: string) => problems.push(`Cannot register metric '${name}' as ${why}`);
+  if (!NAME.test(name)) {
+    fail("its name must match chronetix_<subsystem>_<name>[_<unit>] in lower snake case");
+  }
+  const parts = name.split("_");
+  const last = parts.at(-1) ?? "";
+  const core = spec.type === "counter" && last === "total" ? parts.slice(0, -1) : parts;
+  if (spec.type === "counter" && last !== "total") fail("a counter name must end with '_total'");
+  if (spec.type !== "counter" && last === "total") {
+    fail(`a ${spec.type} name must not end with '_total'`);
+  }
+  for (const part of core.slice(2)) {
+    const base = NON_BASE_UNITS[part];
+    if (base !== undefined) fail(`'${part}' is not a base unit: use '${base}'`);
+  }
+  if (spec.unit !== undefined) {
+    if (!BASE_UNITS.includes(spec.unit)) {
+      fail(
+        `its unit must be a base unit (${BASE_UNITS.join(", ")}): current value is "${spec.unit}"`,
+      );
+    } else if (core.at(-1) !== spec.unit) {
+      fail(
+        `its name must end with its unit '_${spec.unit}'${
+          spec.type === "counter" ? " before '_total'" : ""
+        }`,
+      );
+    }
+  }
+  if (typeof spec.help !== "string" || spec.help.trim().length === 0) {
+    fail("its HELP text is missing");
+  } else {
+    if (spec.help.endsWith(".")) fail("its HELP must not end with a period");
+    if (spec.help !== spec.help.trim()) fail("its HELP must not start or end with white space");
+  }
+  const seen = new Set<string>();
+  for (const label of spec.labelNames ?? []) {
+    if (typeof label !== "string" || !LABEL.test(label) || label.startsWith("__")) {
+      fail(
+        `label name "${label}" is not valid: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with '__'`,
+      );
+    } else if (RESERVED_LABELS.includes(label)) {
+      fail(`label name "${label}" is reserved`);
+    }
+    if (seen.has(label)) fail(`label name "${label}" is repeated`);
+    seen.add(label);
+  }
+  return problems;
+}

@@ -1,0 +1,507 @@
+import { type CardinalityLimits, FamilyCore, type MetricsLogger } from "./_core.ts";
+import { ExpositionEncoder } from "./_encode.ts";
+import type { ExpositionFormat } from "./exposition.ts";
+import {
+  type Counter,
+  type CounterFamily,
+  familyFacade,
+  type Gauge,
+  type GaugeFamily,
+  handleFactory,
+  type Histogram,
+  type HistogramFamily,
+} from "./families.ts";
+import { checkMetricSpec, type MetricType } from "./naming.ts";
+import { type Sample, SampleBuffer } from "./sample.ts";
+import { requireFunction, requireInteger } from "../_validate.ts";
+
+/** Options shared by every metric. */
+export interface MetricOptions {
+  /** `chronetix_<subsystem>_<name>[_<unit>]`; counters end in `_total`. */
+  name: string;
+  /** What it measures: required, non-empty, no trailing period. */
+  help: string;
+  /** A base unit (`seconds`, `bytes`, ...) that the name ends with. */
+  unit?: string;
+  /**
+   * Label names, in the order values are given to `labels()`.
+   *
+   * @default {[]}
+   */
+  labelNames?: readonly string[];
+  /** This family's soft cardinality limit; see {@linkcode MetricsRegistryOptions}. */
+  softLimit?: number;
+  /** This family's hard cardinality limit; see {@linkcode MetricsRegistryOptions}. */
+  hardLimit?: number;
+}
+
+/** Options of a histogram. */
+export interface HistogramOptions extends MetricOptions {
+  /**
+   * Upper bounds of the buckets, strictly ascending and finite; `+Inf` is
+   * implicit.
+   *
+   * @default {DEFAULT_LATENCY_BUCKETS}
+   */
+  buckets?: readonly number[];
+}
+
+/** Options of a {@linkcode MetricsRegistry}. */
+export interface MetricsRegistryOptions {
+  /**
+   * Series per family past which the registry warns once and exports
+   * `chronetix_metrics_cardinality_soft_limit_exceeded{family}` = 1.
+   * Also from `CHRONETIX_CARDINALITY_SOFT_LIMIT` when env access is granted.
+   *
+   * @default {1000, or the hard limit when that is lower}
+   */
+  softLimit?: number;
+  /**
+   * Series per family past which new label sets all go to one overflow
+   * series labelled `overflow="true"`, counted in
+   * `chronetix_metrics_overflow_total{family}`. Existing series are not
+   * affected. Also from `CHRONETIX_CARDINALITY_HARD_LIMIT`.
+   *
+   * @default {2000}
+   */
+  hardLimit?: number;
+  /**
+   * Receives warnings.
+   *
+   * @default {console.warn}
+   */
+  logger?: MetricsLogger;
+  /**
+   * Register the registry's own metrics (series per family, soft limit
+   * exceeded, overflow).
+   *
+   * @default {true}
+   */
+  selfMetrics?: boolean;
+}
+
+/** One metric in the inventory: what `docs/metrics.md` is generated from. */
+export interface MetricInventoryEntry {
+  /** The metric name. */
+  name: string;
+  /** Counter, gauge or histogram. */
+  type: MetricType;
+  /** The base unit, or `""`. */
+  unit: string;
+  /** The HELP text. */
+  help: string;
+  /** Label names. */
+  labels: string[];
+}
+
+/** Bucket bounds for latencies in seconds, from 5 µs to 10 s. */
+export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
+  0.000005,
+  0.00001,
+  0.000025,
+  0.00005,
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+];
+
+const DEFAULT_SOFT_LIMIT = 1000;
+const DEFAULT_HARD_LIMIT = 2000;
+
+function envLimit(variable: string): number | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return undefined;
+    const raw = Deno.env.get(variable);
+    if (raw === undefined) return undefined;
+    return requireInteger("read a cardinality limit", variable, Number(raw), 1, 1e9);
+  } catch (error) {
+    if (error instanceof RangeError) throw error;
+    return undefined;
+  }
+}
+
+/**
+ * Holds counters, gauges and histograms, and writes them out.
+ *
+ * A metric is created once with its name, HELP text, unit and label names,
+ * and hands out handles: `handle.inc()` is one typed-array write, with no
+ * allocation or hashing. Names and HELP are checked when a metric is
+ * created. Families are protected against label explosions by a soft and a
+ * hard cardinality limit. The registry writes Prometheus text 0.0.4 or
+ * OpenMetrics 1.0 into a reused buffer, and gives the samples as objects
+ * ({@linkcode MetricsRegistry.flatten}) or into a reusable buffer
+ * ({@linkcode MetricsRegistry.flattenInto}).
+ *
+ * @example Counting requests and exposing them
+ * ```ts
+ * import { MetricsRegistry } from "@chronetix/core";
+ * import { assertStringIncludes } from "@std/assert";
+ *
+ * const registry = new MetricsRegistry();
+ * const requests = registry.counter({
+ *   name: "chronetix_demo_requests_total",
+ *   help: "Requests handled, by method",
+ *   labelNames: ["method"],
+ * });
+ * const get = requests.labels("GET"); // resolve once, keep the handle
+ * get.inc();
+ * get.inc(2);
+ * const text = registry.exposeText("prometheus");
+ * assertStringIncludes(text, '# TYPE chronetix_demo_requests_total counter\n');
+ * assertStringIncludes(text, 'chronetix_demo_requests_total{method="GET"} 3\n');
+ * ```
+ */
+export class MetricsRegistry {
+  readonly #cores: FamilyCore[] = [];
+  readonly #byName = new Map<string, { core: FamilyCore; facade: unknown }>();
+  readonly #collectors = new Set<() => void>();
+  readonly #limits: CardinalityLimits;
+  readonly #logger: MetricsLogger;
+  readonly #encoder = new ExpositionEncoder();
+  readonly #decoder = new TextDecoder();
+  #collecting = false;
+
+  /**
+   * Creates an empty registry.
+   *
+   * @param options Default cardinality limits, logger, self metrics.
+   * @throws {RangeError} when a limit is not a positive integer, or the soft
+   * limit exceeds the hard one.
+   */
+  constructor(options: MetricsRegistryOptions = {}) {
+    const action = "create a MetricsRegistry";
+    const hard = options.hardLimit ?? envLimit("CHRONETIX_CARDINALITY_HARD_LIMIT") ??
+      DEFAULT_HARD_LIMIT;
+    // A default soft limit never exceeds the hard one it is paired with.
+    const soft = options.softLimit ?? envLimit("CHRONETIX_CARDINALITY_SOFT_LIMIT") ??
+      Math.min(DEFAULT_SOFT_LIMIT, hard);
+    this.#limits = limits(action, soft, hard);
+    this.#logger = options.logger ?? ((message) => console.warn(message));
+    if (options.selfMetrics !== false) this.#registerSelfMetrics();
+  }
+
+  /**
+   * Creates a counter family, or returns the existing one of that name when
+   * its declaration is identical.
+   *
+   * @param options Name, HELP, unit, labels, limits.
+   * @returns The family.
+   * @throws {TypeError} when the name or HELP breaks the rules, or the name is
+   * taken by a different declaration.
+   */
+  counter(options: MetricOptions): CounterFamily {
+    return this.#family<Counter>("counter", options, []);
+  }
+
+  /**
+   * Creates a gauge family (or returns the identical existing one).
+   *
+   * @param options Name, HELP, unit, labels, limits.
+   * @returns The family.
+   * @throws {TypeError} when the name or HELP breaks the rules, or the name is
+   * taken by a different declaration.
+   */
+  gauge(options: MetricOptions): GaugeFamily {
+    return this.#family<Gauge>("gauge", options, []);
+  }
+
+  /**
+   * Creates a histogram family (or returns the identical existing one).
+   *
+   * @param options Name, HELP, unit, labels, limits and buckets.
+   * @returns The family.
+   * @throws {TypeError} when the name or HELP breaks the rules, or the name is
+   * taken by a different declaration.
+   * @throws {RangeError} when the buckets are empty, not finite or not
+   * strictly ascending.
+   */
+  histogram(options: HistogramOptions): HistogramFamily {
+    const buckets = [...(options.buckets ?? DEFAULT_LATENCY_BUCKETS)];
+    if (
+      buckets.length === 0 ||
+      buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!))
+    ) {
+      throw new RangeError(
+        `Cannot register metric '${options.name}' as 'buckets' must be finite and strictly ascending: current value is [${
+          buckets.join(", ")
+        }]`,
+      );
+    }
+    return this.#family<Histogram>("histogram", options, buckets) as HistogramFamily;
+  }
+
+  /**
+   * Adds a callback run before every scrape and flatten, to set values that
+   * are read at scrape time (queue depth, RSS) instead of pushed.
+   *
+   * @param collect Sets gauges or advances counters; keep it quick.
+   * @returns A disposable that removes the collector.
+   * @throws {TypeError} when `collect` is not a function.
+   */
+  addCollector(collect: () => void): Disposable {
+    requireFunction("add a collector", "collect", collect);
+    this.#collectors.add(collect);
+    return { [Symbol.dispose]: () => void this.#collectors.delete(collect) };
+  }
+
+  /**
+   * Runs the collectors. Scrapes and flattens do this themselves; a throwing
+   * collector is reported through the logger and does not stop the others.
+   */
+  collect(): void {
+    if (this.#collecting) return;
+    this.#collecting = true;
+    try {
+      for (const collect of this.#collectors) {
+        try {
+          collect();
+        } catch (error) {
+          this.#logger(`Metrics collector threw, its values may be stale: ${error}`);
+        }
+      }
+    } finally {
+      this.#collecting = false;
+    }
+  }
+
+  /**
+   * Writes every family in the given format into the registry's reused
+   * buffer. The returned view is valid until the next call.
+   *
+   * @param format `"prometheus"` (text 0.0.4) or `"openmetrics"` (1.0).
+   * @returns UTF-8 bytes, ending with a newline (and `# EOF` for OpenMetrics).
+   */
+  expose(format: ExpositionFormat = "prometheus"): Uint8Array {
+    this.collect();
+    return this.#encoder.encode(this.#cores, format);
+  }
+
+  /**
+   * Same as {@linkcode MetricsRegistry.expose}, decoded to a string.
+   *
+   * @param format The exposition format.
+   * @returns The exposition text.
+   */
+  exposeText(format: ExpositionFormat = "prometheus"): string {
+    return this.#decoder.decode(this.expose(format));
+  }
+
+  /**
+   * Returns every sample as an object (histograms as `_bucket` samples with
+   * cumulative counts, then `_sum` and `_count`).
+   *
+   * @returns A new array of samples.
+   */
+  flatten(): Sample[] {
+    const buffer = new SampleBuffer();
+    const n = this.flattenInto(buffer);
+    const out: Sample[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = { name: buffer.names[i]!, labels: buffer.labels[i]!, value: buffer.values[i]! };
+    }
+    return out;
+  }
+
+  /**
+   * Writes every sample into a reusable buffer: no allocation once the
+   * buffer has grown to the registry's size.
+   *
+   * @param buffer The destination, reused across calls.
+   * @returns The number of samples written (also `buffer.length`).
+   */
+  flattenInto(buffer: SampleBuffer): number {
+    this.collect();
+    buffer.reserve(this.#sampleCount());
+    const { names, labels, values } = buffer;
+    let n = 0;
+    for (const core of this.#cores) {
+      const { name, type, buckets } = core.declaration;
+      if (type !== "histogram") {
+        for (const s of core.series) {
+          names[n] = name;
+          labels[n] = s.labels;
+          values[n++] = s.slots[s.offset]!;
+        }
+        continue;
+      }
+      const nb = buckets.length;
+      const sampleNames = histogramNames(name);
+      for (const s of core.series) {
+        const bucketLabels = bucketLabelsOf(s.labels, buckets);
+        let cumulative = 0;
+        for (let b = 0; b <= nb; b++) {
+          cumulative += s.slots[s.offset + b]!;
+          names[n] = sampleNames.bucket;
+          labels[n] = bucketLabels[b]!;
+          values[n++] = cumulative;
+        }
+        names[n] = sampleNames.sum;
+        labels[n] = s.labels;
+        values[n++] = s.slots[s.offset + nb + 1]!;
+        names[n] = sampleNames.count;
+        labels[n] = s.labels;
+        values[n++] = s.slots[s.offset + nb + 2]!;
+      }
+    }
+    buffer.length = n;
+    return n;
+  }
+
+  /**
+   * Returns the declaration of every metric, for docs and lint.
+   *
+   * @returns One entry per family, in registration order.
+   */
+  inventory(): MetricInventoryEntry[] {
+    return this.#cores.map(({ declaration: d }) => ({
+      name: d.name,
+      type: d.type,
+      unit: d.unit ?? "",
+      help: d.help,
+      labels: [...d.labelNames],
+    }));
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  #family<H>(type: MetricType, options: MetricOptions, buckets: number[]): never {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot register a ${type} as 'options' must be an object: current value is ${options}`,
+      );
+    }
+    const labelNames = [...(options.labelNames ?? [])];
+    const declaration = {
+      name: options.name,
+      help: options.help,
+      type,
+      unit: options.unit,
+      labelNames,
+      buckets,
+    };
+    const problems = checkMetricSpec(declaration);
+    if (problems.length > 0) throw new TypeError(problems[0]);
+    const existing = this.#byName.get(options.name);
+    if (existing !== undefined) {
+      const d = existing.core.declaration;
+      const same = d.type === type && d.help === options.help && d.unit === options.unit &&
+        d.labelNames.join() === labelNames.join() && d.buckets.join() === buckets.join();
+      if (!same) {
+        throw new TypeError(
+          `Cannot register metric '${options.name}' as it is already registered with a different declaration`,
+        );
+      }
+      return existing.facade as never;
+    }
+    const familyLimits = limits(
+      `register metric '${options.name}'`,
+      options.softLimit ?? Math.min(this.#limits.soft, options.hardLimit ?? Infinity),
+      options.hardLimit ?? Math.max(this.#limits.hard, options.softLimit ?? 0),
+    );
+    const core = new FamilyCore<H>(
+      declaration,
+      familyLimits,
+      this.#logger,
+      handleFactory(type, options.name, buckets) as (s: unknown) => H,
+    );
+    // An unlabelled family has exactly one series: create it, so it is exported as 0.
+    if (labelNames.length === 0) core.resolve([]);
+    const facade = familyFacade(core);
+    this.#cores.push(core as FamilyCore);
+    this.#byName.set(options.name, { core: core as FamilyCore, facade });
+    return facade as never;
+  }
+
+  #sampleCount(): number {
+    let n = 0;
+    for (const core of this.#cores) {
+      n += core.series.length *
+        (core.declaration.type === "histogram" ? core.declaration.buckets.length + 3 : 1);
+    }
+    return n;
+  }
+
+  #registerSelfMetrics(): void {
+    const series = this.gauge({
+      name: "chronetix_metrics_series",
+      help: "Series in each metric family, the overflow series excluded",
+      labelNames: ["family"],
+    });
+    const exceeded = this.gauge({
+      name: "chronetix_metrics_cardinality_soft_limit_exceeded",
+      help:
+        "Whether a metric family has more series than its soft cardinality limit (1) or not (0)",
+      labelNames: ["family"],
+    });
+    const overflow = this.counter({
+      name: "chronetix_metrics_overflow_total",
+      help:
+        "Label sets of a metric family sent to its overflow series because its hard cardinality limit was reached",
+      labelNames: ["family"],
+    });
+    const self = new Set([series.name, exceeded.name, overflow.name]);
+    // Handles resolved once per family, so a scrape does not allocate.
+    const handles = new Map<FamilyCore, [Gauge, Gauge, Counter]>();
+    this.addCollector(() => {
+      for (const core of this.#cores) {
+        const family = core.declaration.name;
+        if (self.has(family)) continue;
+        let h = handles.get(core);
+        if (h === undefined) {
+          h = [series.labels(family), exceeded.labels(family), overflow.labels(family)];
+          handles.set(core, h);
+        }
+        h[0].set(core.seriesCount);
+        h[1].set(core.softExceeded ? 1 : 0);
+        h[2].advanceTo(core.overflowed);
+      }
+    });
+  }
+}
+
+const HISTOGRAM_NAMES = new Map<string, { bucket: string; sum: string; count: string }>();
+function histogramNames(name: string): { bucket: string; sum: string; count: string } {
+  let names = HISTOGRAM_NAMES.get(name);
+  if (names === undefined) {
+    names = { bucket: `${name}_bucket`, sum: `${name}_sum`, count: `${name}_count` };
+    HISTOGRAM_NAMES.set(name, names);
+  }
+  return names;
+}
+
+const BUCKET_LABELS = new WeakMap<object, Readonly<Record<string, string>>[]>();
+function bucketLabelsOf(
+  labels: Readonly<Record<string, string>>,
+  buckets: readonly number[],
+): Readonly<Record<string, string>>[] {
+  let records = BUCKET_LABELS.get(labels);
+  if (records === undefined) {
+    records = [...buckets.map(String), "+Inf"].map((le) => ({ ...labels, le }));
+    BUCKET_LABELS.set(labels, records);
+  }
+  return records;
+}
+
+function limits(action: string, soft: number, hard: number): CardinalityLimits {
+  requireInteger(action, "hardLimit", hard, 1, 1e9);
+  requireInteger(action, "softLimit", soft, 1, 1e9);
+  if (soft > hard) {
+    throw new RangeError(
+      `Cannot ${action} as 'softLimit' must be <= 'hardLimit': current values are ${soft} and ${hard}`,
+    );
+  }
+  return { soft, hard };
+}

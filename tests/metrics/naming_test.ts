@@ -1,0 +1,152 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import { checkMetricSpec, MetricsRegistry } from "../../mod.ts";
+
+Deno.test("checkMetricSpec() accepts well-formed names in base units", () => {
+  for (
+    const spec of [
+      { name: "chronetix_timer_fires_total", type: "counter" },
+      { name: "chronetix_driver_spin_seconds_total", type: "counter", unit: "seconds" },
+      { name: "chronetix_timer_lateness_seconds", type: "histogram", unit: "seconds" },
+      { name: "chronetix_data_port_in_use_bytes", type: "gauge", unit: "bytes" },
+      { name: "chronetix_timer_pending", type: "gauge" },
+    ] as const
+  ) {
+    assertEquals(checkMetricSpec({ ...spec, help: "Something measured" }), [], spec.name);
+  }
+});
+
+Deno.test("checkMetricSpec() names each breach", async (t) => {
+  const cases: [string, Parameters<typeof checkMetricSpec>[0], string][] = [
+    ["prefix", { name: "timer_fires_total", type: "counter", help: "x" }, "must match chronetix_"],
+    ["subsystem", { name: "chronetix_fires", type: "gauge", help: "x" }, "must match chronetix_"],
+    ["case", { name: "chronetix_Timer_fires", type: "gauge", help: "x" }, "must match chronetix_"],
+    [
+      "counter suffix",
+      { name: "chronetix_timer_fires", type: "counter", help: "x" },
+      "must end with '_total'",
+    ],
+    [
+      "gauge suffix",
+      { name: "chronetix_timer_fires_total", type: "gauge", help: "x" },
+      "must not end with '_total'",
+    ],
+    [
+      "non-base unit",
+      { name: "chronetix_timer_lateness_ms", type: "gauge", help: "x" },
+      "'ms' is not a base unit: use 'seconds'",
+    ],
+    ["kilobytes", { name: "chronetix_port_kilobytes", type: "gauge", help: "x" }, "use 'bytes'"],
+    ["unit mismatch", {
+      name: "chronetix_timer_lateness",
+      type: "gauge",
+      help: "x",
+      unit: "seconds",
+    }, "must end with its unit '_seconds'"],
+    ["unknown unit", {
+      name: "chronetix_timer_lateness_ticks",
+      type: "gauge",
+      help: "x",
+      unit: "ticks",
+    }, "must be a base unit"],
+    [
+      "missing help",
+      { name: "chronetix_timer_pending", type: "gauge", help: "" },
+      "its HELP text is missing",
+    ],
+    [
+      "blank help",
+      { name: "chronetix_timer_pending", type: "gauge", help: "   " },
+      "its HELP text is missing",
+    ],
+    [
+      "trailing period",
+      { name: "chronetix_timer_pending", type: "gauge", help: "Pending timers." },
+      "must not end with a period",
+    ],
+    ["bad label", {
+      name: "chronetix_timer_pending",
+      type: "gauge",
+      help: "x",
+      labelNames: ["1abc"],
+    }, `label name "1abc" is not valid`],
+    ["dunder label", {
+      name: "chronetix_timer_pending",
+      type: "gauge",
+      help: "x",
+      labelNames: ["__x"],
+    }, `label name "__x" is not valid`],
+    ["reserved label", {
+      name: "chronetix_timer_pending",
+      type: "gauge",
+      help: "x",
+      labelNames: ["le"],
+    }, `label name "le" is reserved`],
+    ["repeated label", {
+      name: "chronetix_timer_pending",
+      type: "gauge",
+      help: "x",
+      labelNames: ["a", "a"],
+    }, `label name "a" is repeated`],
+  ];
+  for (const [title, spec, expected] of cases) {
+    await t.step(title, () => {
+      const problems = checkMetricSpec(spec);
+      assertEquals(problems.length >= 1, true);
+      assertEquals(problems.some((p) => p.includes(expected)), true, problems.join("\n"));
+      assertEquals(
+        problems.every((p) => p.startsWith(`Cannot register metric '${spec.name}' as `)),
+        true,
+      );
+    });
+  }
+});
+
+Deno.test("MetricsRegistry rejects a breach at creation with a TypeError naming the metric", () => {
+  const registry = new MetricsRegistry();
+  assertThrows(
+    () => registry.counter({ name: "chronetix_timer_fires", help: "Fires" }),
+    TypeError,
+    "Cannot register metric 'chronetix_timer_fires' as a counter name must end with '_total'",
+  );
+  assertThrows(
+    () => registry.gauge({ name: "chronetix_timer_pending", help: "Pending." }),
+    TypeError,
+    "its HELP must not end with a period",
+  );
+  assertThrows(
+    () => registry.histogram({ name: "chronetix_x_y_seconds", help: "x", buckets: [1, 1] }),
+    RangeError,
+    "'buckets' must be finite and strictly ascending",
+  );
+  assertThrows(
+    () => registry.histogram({ name: "chronetix_x_y_seconds", help: "x", buckets: [] }),
+    RangeError,
+    "'buckets'",
+  );
+});
+
+Deno.test("MetricsRegistry returns the same family for an identical declaration and rejects a conflicting one", () => {
+  const registry = new MetricsRegistry();
+  const a = registry.counter({
+    name: "chronetix_demo_events_total",
+    help: "Events",
+    labelNames: ["k"],
+  });
+  const b = registry.counter({
+    name: "chronetix_demo_events_total",
+    help: "Events",
+    labelNames: ["k"],
+  });
+  assertEquals(a === b, true);
+  assertThrows(
+    () =>
+      registry.counter({ name: "chronetix_demo_events_total", help: "Other", labelNames: ["k"] }),
+    TypeError,
+    "already registered with a different declaration",
+  );
+  assertThrows(
+    () =>
+      registry.gauge({ name: "chronetix_demo_events_total", help: "Events", labelNames: ["k"] }),
+    TypeError,
+  );
+});

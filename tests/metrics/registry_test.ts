@@ -1,0 +1,181 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { MetricsRegistry, SampleBuffer } from "../../mod.ts";
+
+function registry(options: ConstructorParameters<typeof MetricsRegistry>[0] = {}) {
+  return new MetricsRegistry({ selfMetrics: false, ...options });
+}
+
+Deno.test("Counter, Gauge and Histogram handles update their series", () => {
+  const r = registry();
+  const c = r.counter({
+    name: "chronetix_demo_events_total",
+    help: "Events",
+    labelNames: ["kind"],
+  });
+  const g = r.gauge({ name: "chronetix_demo_depth", help: "Depth" });
+  const h = r.histogram({
+    name: "chronetix_demo_latency_seconds",
+    help: "Latency",
+    unit: "seconds",
+    buckets: [0.1, 1],
+  });
+  const a = c.labels("a");
+  a.inc();
+  a.inc(2.5);
+  assertEquals(a.value, 3.5);
+  assertEquals(c.labels("a") === a, true);
+  a.advanceTo(10);
+  assertEquals(a.value, 10);
+  assertThrows(() => a.advanceTo(9), RangeError, "'total' must be finite and >= 10");
+  assertThrows(
+    () => a.inc(-1),
+    RangeError,
+    "Cannot increment counter 'chronetix_demo_events_total'",
+  );
+  assertThrows(() => a.inc(NaN), RangeError);
+  const depth = g.labels();
+  depth.set(5);
+  depth.inc();
+  depth.dec(3);
+  assertEquals(depth.value, 3);
+  const lat = h.labels();
+  for (const v of [0.05, 0.1, 0.5, 2, -1]) lat.observe(v);
+  assertEquals([lat.count, lat.sum], [5, 1.65]);
+  assertThrows(() => lat.observe(NaN), RangeError, "it is NaN");
+  const samples = r.flatten().filter((s) => s.name.startsWith("chronetix_demo_latency"));
+  assertEquals(samples.map((s) => [s.name, s.labels.le, s.value]), [
+    ["chronetix_demo_latency_seconds_bucket", "0.1", 3], // le is inclusive: 0.1 counts
+    ["chronetix_demo_latency_seconds_bucket", "1", 4],
+    ["chronetix_demo_latency_seconds_bucket", "+Inf", 5],
+    ["chronetix_demo_latency_seconds_sum", undefined, 1.65],
+    ["chronetix_demo_latency_seconds_count", undefined, 5],
+  ]);
+});
+
+Deno.test("MetricFamily.labels() checks the count and type of label values", () => {
+  const r = registry();
+  const c = r.counter({
+    name: "chronetix_demo_requests_total",
+    help: "Requests",
+    labelNames: ["method", "code"],
+  });
+  assertThrows(
+    () => c.labels("GET"),
+    TypeError,
+    "Cannot resolve a series of 'chronetix_demo_requests_total' as it takes 2 label value(s) (method, code): current count is 1",
+  );
+  assertThrows(
+    () => c.labels("GET", 200 as unknown as string),
+    TypeError,
+    "label 'code' must be a string: current value is 200",
+  );
+  assertEquals(c.seriesCount, 0);
+});
+
+Deno.test("MetricsRegistry enforces soft and hard cardinality limits with an overflow series", () => {
+  const warnings: string[] = [];
+  const r = new MetricsRegistry({ softLimit: 2, hardLimit: 3, logger: (m) => warnings.push(m) });
+  const c = r.counter({
+    name: "chronetix_demo_users_total",
+    help: "Per user",
+    labelNames: ["user"],
+  });
+  const handles = ["a", "b", "c"].map((u) => c.labels(u));
+  handles[0]!.inc();
+  assertEquals(warnings.length, 1);
+  assert(warnings[0]!.includes("'chronetix_demo_users_total' has more than 2 series"));
+  const o1 = c.labels("d");
+  const o2 = c.labels("e");
+  assertEquals(o1 === o2, true);
+  o1.inc(2);
+  o2.inc(3);
+  assertEquals(c.seriesCount, 3);
+  assertEquals(c.labels("a") === handles[0], true); // existing series are untouched
+  assertEquals(warnings.length, 1); // warned once
+  const text = r.exposeText();
+  assert(text.includes('chronetix_demo_users_total{overflow="true"} 5\n'));
+  assert(
+    text.includes('chronetix_metrics_overflow_total{family="chronetix_demo_users_total"} 2\n'),
+  );
+  assert(text.includes('chronetix_metrics_series{family="chronetix_demo_users_total"} 3\n'));
+  assert(
+    text.includes(
+      'chronetix_metrics_cardinality_soft_limit_exceeded{family="chronetix_demo_users_total"} 1\n',
+    ),
+  );
+});
+
+Deno.test("MetricsRegistry limits can be set per family and are validated", () => {
+  const r = registry({ hardLimit: 100 });
+  const c = r.counter({
+    name: "chronetix_demo_x_total",
+    help: "x",
+    labelNames: ["k"],
+    hardLimit: 1,
+  });
+  c.labels("a");
+  assertEquals(c.labels("b") === c.labels("c"), true);
+  assertThrows(
+    () => registry({ softLimit: 5, hardLimit: 4 }),
+    RangeError,
+    "'softLimit' must be <= 'hardLimit'",
+  );
+  assertThrows(() => registry({ hardLimit: 0 }), RangeError, "'hardLimit'");
+});
+
+Deno.test("MetricsRegistry collectors run before each scrape and a throwing one is contained", () => {
+  const logs: string[] = [];
+  const r = registry({ logger: (m) => logs.push(m) });
+  const depth = r.gauge({ name: "chronetix_demo_queue_depth", help: "Queue depth" }).labels();
+  let queue = 3;
+  using _ = r.addCollector(() => depth.set(queue));
+  r.addCollector(() => {
+    throw new Error("broken collector");
+  });
+  assert(r.exposeText().includes("chronetix_demo_queue_depth 3\n"));
+  queue = 7;
+  assertEquals(r.flatten().find((s) => s.name === "chronetix_demo_queue_depth")?.value, 7);
+  assertEquals(logs.length, 2);
+  assert(logs[0]!.includes("broken collector"));
+  assertThrows(() => r.addCollector("x" as unknown as () => void), TypeError, "'collect'");
+});
+
+Deno.test("MetricsRegistry.flattenInto() reuses the caller's buffer", () => {
+  const r = registry();
+  const c = r.counter({ name: "chronetix_demo_events_total", help: "Events", labelNames: ["k"] });
+  for (let i = 0; i < 100; i++) c.labels(`k${i}`).inc(i);
+  const buffer = new SampleBuffer();
+  assertEquals(r.flattenInto(buffer), 100);
+  const values = buffer.values;
+  const names = buffer.names;
+  c.labels("k5").inc();
+  assertEquals(r.flattenInto(buffer), 100);
+  assertEquals(buffer.values === values && buffer.names === names, true);
+  assertEquals(buffer.values[5], 6);
+  assertEquals(buffer.labels[5], { k: "k5" });
+  assertEquals(buffer.length, 100);
+});
+
+Deno.test("MetricsRegistry.inventory() lists every declaration", () => {
+  const r = new MetricsRegistry();
+  r.histogram({
+    name: "chronetix_demo_latency_seconds",
+    help: "Latency",
+    unit: "seconds",
+    labelNames: ["op"],
+  });
+  const names = r.inventory().map((m) => m.name);
+  assertEquals(names, [
+    "chronetix_metrics_series",
+    "chronetix_metrics_cardinality_soft_limit_exceeded",
+    "chronetix_metrics_overflow_total",
+    "chronetix_demo_latency_seconds",
+  ]);
+  assertEquals(r.inventory()[3], {
+    name: "chronetix_demo_latency_seconds",
+    type: "histogram",
+    unit: "seconds",
+    help: "Latency",
+    labels: ["op"],
+  });
+});
