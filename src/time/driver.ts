@@ -469,6 +469,8 @@ export class Driver implements Disposable, AsyncDisposable {
     this.#waker?.close();
     this.#waker = undefined;
     this.#detach?.[Symbol.dispose]();
+    // Final collection, so scrape-time figures stay true after close.
+    this.#metrics?.collect();
     this.#metrics?.collector[Symbol.dispose]();
     this.#notifyIdle();
   }
@@ -599,7 +601,7 @@ export class Driver implements Disposable, AsyncDisposable {
       unit: "seconds",
       labelNames: driver,
     }).labels(this.#name);
-    const collector = registry.addCollector(() => {
+    const collect = () => {
       const wheel = this.#wheel;
       errors.advanceTo(wheel.callbackErrors);
       skipped.advanceTo(wheel.skippedTicks);
@@ -611,8 +613,8 @@ export class Driver implements Disposable, AsyncDisposable {
       early.advanceTo(w.early);
       spin.advanceTo(w.spinMs / 1000);
       lead.set(this.#leadMs / 1000);
-    });
-    return { lateness, fires, collector };
+    };
+    return { lateness, fires, collect, collector: registry.addCollector(collect) };
   }
 
   #notifyIdleIfEmpty = (): void => {
@@ -771,6 +773,7 @@ export class Driver implements Disposable, AsyncDisposable {
 interface DriverMetrics {
   lateness: ReturnType<MetricsRegistry["histogram"]>;
   fires: ReturnType<MetricsRegistry["counter"]>;
+  collect: () => void;
   collector: Disposable;
 }
 

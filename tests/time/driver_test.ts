@@ -393,6 +393,8 @@ Deno.test("Driver reports lateness, fires, skips, errors and pending timers into
   assertEquals(value("chronetix_timer_skipped_ticks_total", { driver: "main" }), 1);
   assertEquals(value("chronetix_timer_callback_errors_total", { driver: "main" }), 1);
   assertEquals(value("chronetix_timer_pending", { driver: "main" }), 1);
+  driver.close(); // a final collection keeps scrape-time figures true
+  assertEquals(value("chronetix_timer_pending", { driver: "main" }), 0);
   const names = metrics.inventory().map((m) => m.name);
   for (
     const n of [
