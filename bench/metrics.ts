@@ -3,8 +3,9 @@
  * npm `prom-client@15`, the library a Node user would pick, in the same run.
  *
  * - `scrape-10k`: exposition (Prometheus text) of 10,000 labelled counter
- *   series; `median_ms` per scrape. Ours writes bytes into a reused buffer;
- *   prom-client's `registry.metrics()` returns a string.
+ *   series; `median_ms` per scrape, after 20 warm-up scrapes of each subject
+ *   (steady state). Ours writes bytes into a reused buffer; prom-client's
+ *   `registry.metrics()` returns a string.
  * - `inc-handle`: counter increment through a resolved handle (prom-client:
  *   a `labels()` child); `median_ns` per increment, timed with a manual loop
  *   because `deno bench` has an ~8 ns floor.
@@ -37,13 +38,22 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function rounds(name: string, fn: () => number | Promise<number>): Promise<number> {
+async function rounds(
+  name: string,
+  fn: () => number | Promise<number>,
+  warmups = 1,
+  count = ROUNDS,
+): Promise<number> {
   progress(`metrics: ${name}...`);
-  await fn(); // warm-up
+  for (let i = 0; i < warmups; i++) await fn();
   const values: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) values.push(await fn());
+  for (let r = 0; r < count; r++) values.push(await fn());
   return median(values);
 }
+
+/** Scrapes are single calls: warm both subjects up to steady state first. */
+const SCRAPE_WARMUPS = 20;
+const SCRAPE_ROUNDS = args.quick ? 5 : 15;
 
 function labelPairs(n: number): [string, string][] {
   const out: [string, string][] = [];
@@ -92,20 +102,30 @@ function perOp(fn: (n: number) => void): number {
 }
 
 const results: BenchResult[] = [];
-const scrapeOurs = await rounds("scrape-10k chronetix", () => {
-  const t0 = performance.now();
-  const bytes = ours.expose("prometheus");
-  const ms = performance.now() - t0;
-  if (bytes.length < SERIES * 30) throw new Error("Exposition is too short");
-  return ms;
-});
-const scrapeTheirs = await rounds("scrape-10k prom-client", async () => {
-  const t0 = performance.now();
-  const text = await theirs.metrics();
-  const ms = performance.now() - t0;
-  if (text.length < SERIES * 30) throw new Error("Exposition is too short");
-  return ms;
-});
+const scrapeOurs = await rounds(
+  "scrape-10k chronetix",
+  () => {
+    const t0 = performance.now();
+    const bytes = ours.expose("prometheus");
+    const ms = performance.now() - t0;
+    if (bytes.length < SERIES * 30) throw new Error("Exposition is too short");
+    return ms;
+  },
+  SCRAPE_WARMUPS,
+  SCRAPE_ROUNDS,
+);
+const scrapeTheirs = await rounds(
+  "scrape-10k prom-client",
+  async () => {
+    const t0 = performance.now();
+    const text = await theirs.metrics();
+    const ms = performance.now() - t0;
+    if (text.length < SERIES * 30) throw new Error("Exposition is too short");
+    return ms;
+  },
+  SCRAPE_WARMUPS,
+  SCRAPE_ROUNDS,
+);
 results.push(
   {
     case: "scrape-10k",
