@@ -69,7 +69,6 @@ export class FamilyCore<H = unknown> {
   softExceeded = false;
   readonly #logger: MetricsLogger;
   readonly #makeHandle: HandleFactory<H>;
-  readonly #handles: H[] = [];
   /** Nested maps, one level per label; the last level maps to a handle. */
   readonly #trie = new Map<string, unknown>();
   #unlabelled: H | undefined;
@@ -95,11 +94,6 @@ export class FamilyCore<H = unknown> {
   /** The label text of every series, back to back (see {@linkcode SeriesRecord}). */
   get labelArena(): Uint8Array {
     return this.#arena;
-  }
-
-  /** Handles of every series, in creation order (the overflow series last). */
-  get handles(): readonly H[] {
-    return this.#handles;
   }
 
   /** Resolves label values to the handle of their series, creating it once. */
@@ -190,7 +184,6 @@ export class FamilyCore<H = unknown> {
     this.#chunkUsed += this.width;
     this.series.push(series);
     const handle = this.#makeHandle(series);
-    this.#handles.push(handle);
     if (!overflow && !this.softExceeded && this.seriesCount > this.limits.soft) {
       this.softExceeded = true;
       this.#logger(

@@ -35,7 +35,7 @@ interface NumberCache {
 }
 
 /** Formats a sample value the way both formats accept. */
-export function formatValue(value: number): string {
+function formatValue(value: number): string {
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
   if (value !== value) return "NaN";
