@@ -41,6 +41,13 @@ export function progress(message: string): void {
   console.error(message);
 }
 
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 /** Rounds a figure for output. */
 export function round(value: number, digits = 1): number {
   const f = 10 ** digits;

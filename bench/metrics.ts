@@ -21,6 +21,7 @@ import { MetricsRegistry } from "../mod.ts";
 import {
   type BenchResult,
   type BenchTarget,
+  median,
   parseBenchArgs,
   progress,
   report,
@@ -32,11 +33,6 @@ const ROUNDS = args.quick ? 3 : 7;
 const OPS = args.quick ? 2_000_000 : 10_000_000;
 const SERIES = 10_000;
 const gc = (globalThis as { gc?: () => void }).gc;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function rounds(
   name: string,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BenchResult } from "./_report.ts";
+import { type BenchResult, median } from "./_report.ts";
 
 interface Report {
   bench: string;
@@ -31,12 +31,6 @@ const benches = new Set(reports.map((r) => r.bench));
 if (benches.size !== 1) {
   console.error(`Cannot summarize reports of different benches: ${[...benches].join(", ")}`);
   Deno.exit(2);
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const rows = reports[0]!.results.map((first) => {

@@ -24,6 +24,7 @@ import { BinaryHeapTimers } from "./_binary_heap_timers.ts";
 import {
   type BenchResult,
   type BenchTarget,
+  median,
   parseBenchArgs,
   progress,
   report,
@@ -38,11 +39,6 @@ const SET_TIMEOUT_PENDING = args.quick ? 200_000 : PENDING;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const noop = () => {};
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function timed(fn: () => void): number {
   const t0 = performance.now();
@@ -130,12 +126,22 @@ async function setTimeoutScheduleFire(): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-function wheelBytesPerTimer(): number {
-  gc?.();
+/**
+ * Heap plus array-buffer bytes per pending timer. The pool doubles as it
+ * grows; V8 frees the outgrown buffers' backing stores some time after the
+ * GC that finds them dead, so settle (GC, pause, GC) before each reading.
+ */
+async function wheelBytesPerTimer(): Promise<number> {
+  const settle = async () => {
+    gc?.();
+    await new Promise((r) => setTimeout(r, 200));
+    gc?.();
+  };
+  await settle();
   const before = Deno.memoryUsage();
   const wheel = new TimerWheel();
   for (let i = 0; i < PENDING; i++) wheel.schedule(DEADLINES[i]!, noop);
-  gc?.();
+  await settle();
   const after = Deno.memoryUsage();
   const bytes = after.heapUsed + after.external - before.heapUsed - before.external;
   if (wheel.size !== PENDING) throw new Error("Wheel lost timers");
@@ -160,7 +166,7 @@ if (gc === undefined) {
 }
 const results: BenchResult[] = [];
 progress("wheel: bytes per pending timer...");
-const bytes = wheelBytesPerTimer();
+const bytes = await wheelBytesPerTimer();
 gc?.();
 const sc = {
   wheel: await rounds("schedule-cancel chronetix:wheel", wheelScheduleCancel),
