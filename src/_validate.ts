@@ -60,6 +60,16 @@ export function requireInteger(
   return v;
 }
 
+/** Throws a `TypeError` unless `value` is a non-empty string. */
+export function requireNonEmptyString(action: string, name: string, value: unknown): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a non-empty string: current value is ${show(value)}`,
+    );
+  }
+  return value;
+}
+
 /** Throws a `TypeError` unless `value` is a function. */
 export function requireFunction<T extends (...args: never[]) => unknown>(
   action: string,

@@ -4,6 +4,7 @@ import type { MetricsRegistry } from "../metrics/registry.ts";
 import {
   requireFinite,
   requireFunction,
+  requireNonEmptyString,
   requireNonNegative,
   requireOneOf,
   requirePositive,
@@ -282,14 +283,7 @@ export class Driver implements Disposable, AsyncDisposable {
     });
     this.#host = options.host ?? defaultHost(this.#clock, this.#profile);
     this.#keepWarm = options.keepWarm === true;
-    this.#name = options.name ?? "driver";
-    if (typeof this.#name !== "string" || this.#name.length === 0) {
-      throw new TypeError(
-        `Cannot create a Driver as 'name' must be a non-empty string: current value is ${
-          String(options.name)
-        }`,
-      );
-    }
+    this.#name = requireNonEmptyString("create a Driver", "name", options.name ?? "driver");
     this.#metrics = options.metrics === undefined
       ? undefined
       : this.#registerMetrics(options.metrics);
@@ -498,14 +492,11 @@ export class Driver implements Disposable, AsyncDisposable {
   ): Timer {
     if (this.#closed) throw new ClosedError("Driver", "schedule a timer");
     requireFunction("schedule a timer", "callback", callback);
-    const cls = options?.latenessClass ?? defaultClass;
-    if (typeof cls !== "string" || cls.length === 0) {
-      throw new TypeError(
-        `Cannot schedule a timer as 'latenessClass' must be a non-empty string: current value is ${
-          String(cls)
-        }`,
-      );
-    }
+    const cls = requireNonEmptyString(
+      "schedule a timer",
+      "latenessClass",
+      options?.latenessClass ?? defaultClass,
+    );
     let histogram = this.#lateness.get(cls);
     if (histogram === undefined) {
       histogram = new LatenessHistogram();
