@@ -38,6 +38,14 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
 }
 
+/** Formats a sample value (or bucket bound) the way both formats accept. */
+export function formatValue(value: number): string {
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  if (value !== value) return "NaN";
+  return String(value);
+}
+
 /** Escapes HELP text: backslash and newline (and, for OpenMetrics, quotes). */
 export function escapeHelp(help: string, quotes: boolean): string {
   return help.replace(quotes ? /[\\"\n]/g : /[\\\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
@@ -64,6 +72,13 @@ export class FamilyCore<H = unknown> {
   readonly width: number;
   readonly series: SeriesRecord[] = [];
   readonly limits: CardinalityLimits;
+  /**
+   * Sample names: the metric name for a counter or gauge; `_bucket`, `_sum`
+   * and `_count` names for a histogram.
+   */
+  readonly sampleNames: readonly string[];
+  /** For a histogram, the `le` value of each bucket, `+Inf` last. */
+  readonly leValues: readonly string[];
   /** Label-set resolutions sent to the overflow series. */
   overflowed = 0;
   softExceeded = false;
@@ -73,6 +88,7 @@ export class FamilyCore<H = unknown> {
   readonly #trie = new Map<string, unknown>();
   #unlabelled: H | undefined;
   #overflow: H | undefined;
+  readonly #bucketLabels = new WeakMap<SeriesRecord, Readonly<Record<string, string>>[]>();
   #chunk = new Float64Array(0);
   #chunkUsed = 0;
   #arena = new Uint8Array(256);
@@ -85,7 +101,12 @@ export class FamilyCore<H = unknown> {
     makeHandle: HandleFactory<H>,
   ) {
     this.declaration = declaration;
-    this.width = declaration.type === "histogram" ? declaration.buckets.length + 3 : 1;
+    const { name, type, buckets } = declaration;
+    this.width = type === "histogram" ? buckets.length + 3 : 1;
+    this.sampleNames = type === "histogram"
+      ? [`${name}_bucket`, `${name}_sum`, `${name}_count`]
+      : [name];
+    this.leValues = type === "histogram" ? [...buckets.map(formatValue), "+Inf"] : [];
     this.limits = limits;
     this.#logger = logger;
     this.#makeHandle = makeHandle;
@@ -131,6 +152,16 @@ export class FamilyCore<H = unknown> {
     const handle = this.#create(values);
     node.set(values[last]!, handle);
     return handle;
+  }
+
+  /** A histogram series' labels plus `le`, one record per bucket, built once. */
+  bucketLabels(series: SeriesRecord): readonly Readonly<Record<string, string>>[] {
+    let records = this.#bucketLabels.get(series);
+    if (records === undefined) {
+      records = this.leValues.map((le) => ({ ...series.labels, le }));
+      this.#bucketLabels.set(series, records);
+    }
+    return records;
   }
 
   /** Number of regular series (the overflow series excluded). */

@@ -9,7 +9,7 @@
 // byte keep V8 from optimizing the loop (field constness deopts). Whole
 // arrays (names, bucket bounds) are copied with set(); slices of the label
 // arena with a short loop, since a subarray view would allocate.
-import { escapeHelp, type FamilyCore, type SeriesRecord } from "./_core.ts";
+import { escapeHelp, type FamilyCore, formatValue, type SeriesRecord } from "./_core.ts";
 import type { ExpositionFormat } from "./exposition.ts";
 
 const ENCODER = new TextEncoder();
@@ -32,14 +32,6 @@ interface FamilyBytes {
 interface NumberCache {
   values: Float64Array;
   texts: (string | undefined)[];
-}
-
-/** Formats a sample value the way both formats accept. */
-function formatValue(value: number): string {
-  if (value === Infinity) return "+Inf";
-  if (value === -Infinity) return "-Inf";
-  if (value !== value) return "NaN";
-  return String(value);
 }
 
 /** Writes `value` (a safe integer) at `at`; returns the new end. */
@@ -230,18 +222,15 @@ export class ExpositionEncoder {
 }
 
 function familyBytes(core: FamilyCore, om: boolean): FamilyBytes {
-  const { name, help, type, unit, buckets } = core.declaration;
+  const { name, help, type, unit } = core.declaration;
   // OpenMetrics names a counter family without its `_total` suffix.
   const familyName = om && type === "counter" ? name.slice(0, -"_total".length) : name;
   let meta = `# HELP ${familyName} ${escapeHelp(help, om)}\n# TYPE ${familyName} ${type}\n`;
   if (om && unit !== undefined) meta += `# UNIT ${familyName} ${unit}\n`;
-  const names = type === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
-  const le = type === "histogram"
-    ? [...buckets.map((b) => `le="${formatValue(b)}"`), 'le="+Inf"'].map((l) => ENCODER.encode(l))
-    : [];
+  const le = core.leValues.map((value) => ENCODER.encode(`le="${value}"`));
   return {
     meta: ENCODER.encode(meta),
-    names: names.map((n) => ENCODER.encode(n)),
+    names: core.sampleNames.map((n) => ENCODER.encode(n)),
     le,
     maxLe: le.reduce((m, l) => Math.max(m, l.length), 0),
   };

@@ -328,8 +328,10 @@ export class MetricsRegistry {
     const { names, labels, values } = buffer;
     let n = 0;
     for (const core of this.#cores) {
-      const { name, type, buckets } = core.declaration;
+      const { type, buckets } = core.declaration;
+      const sampleNames = core.sampleNames;
       if (type !== "histogram") {
+        const name = sampleNames[0]!;
         for (const s of core.series) {
           names[n] = name;
           labels[n] = s.labels;
@@ -338,20 +340,20 @@ export class MetricsRegistry {
         continue;
       }
       const nb = buckets.length;
-      const sampleNames = histogramNames(name);
+      const [bucket, sum, count] = sampleNames as [string, string, string];
       for (const s of core.series) {
-        const bucketLabels = bucketLabelsOf(s.labels, buckets);
+        const bucketLabels = core.bucketLabels(s);
         let cumulative = 0;
         for (let b = 0; b <= nb; b++) {
           cumulative += s.slots[s.offset + b]!;
-          names[n] = sampleNames.bucket;
+          names[n] = bucket;
           labels[n] = bucketLabels[b]!;
           values[n++] = cumulative;
         }
-        names[n] = sampleNames.sum;
+        names[n] = sum;
         labels[n] = s.labels;
         values[n++] = s.slots[s.offset + nb + 1]!;
-        names[n] = sampleNames.count;
+        names[n] = count;
         labels[n] = s.labels;
         values[n++] = s.slots[s.offset + nb + 2]!;
       }
@@ -470,29 +472,6 @@ export class MetricsRegistry {
       }
     });
   }
-}
-
-const HISTOGRAM_NAMES = new Map<string, { bucket: string; sum: string; count: string }>();
-function histogramNames(name: string): { bucket: string; sum: string; count: string } {
-  let names = HISTOGRAM_NAMES.get(name);
-  if (names === undefined) {
-    names = { bucket: `${name}_bucket`, sum: `${name}_sum`, count: `${name}_count` };
-    HISTOGRAM_NAMES.set(name, names);
-  }
-  return names;
-}
-
-const BUCKET_LABELS = new WeakMap<object, Readonly<Record<string, string>>[]>();
-function bucketLabelsOf(
-  labels: Readonly<Record<string, string>>,
-  buckets: readonly number[],
-): Readonly<Record<string, string>>[] {
-  let records = BUCKET_LABELS.get(labels);
-  if (records === undefined) {
-    records = [...buckets.map(String), "+Inf"].map((le) => ({ ...labels, le }));
-    BUCKET_LABELS.set(labels, records);
-  }
-  return records;
 }
 
 function limits(action: string, soft: number, hard: number): CardinalityLimits {
