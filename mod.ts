@@ -7,6 +7,9 @@
  * histograms. Report it with the {@linkcode MetricsRegistry} (Prometheus
  * text and OpenMetrics, cardinality limits). Test timing logic
  * deterministically with `VirtualClock` from `@chronetix/core/testing`.
+ * Move high-rate frames with the {@linkcode DataPort} (credit backpressure,
+ * slab memory) and, between threads, the shared ring ({@linkcode RingWriter},
+ * {@linkcode RingReader}).
  *
  * @example A drift-free periodic timer
  * ```ts
@@ -90,4 +93,27 @@ export {
   type Sample,
   SampleBuffer,
 } from "./src/metrics/mod.ts";
+export {
+  type BlockHandle,
+  DataPort,
+  DATAPORT_CAPABILITY,
+  type DataPortCloseReport,
+  type DataPortOptions,
+  type DataPortStats,
+  type FrameCallback,
+  type FrameMeta,
+  NO_BLOCK,
+  type RingCloseReport,
+  type RingFrameCallback,
+  RingReader,
+  type RingStats,
+  RingWriter,
+  type RingWriterOptions,
+  type SharedRingOptions,
+  SlabAllocator,
+  type SlabAllocatorOptions,
+  type SlabAllocatorStats,
+  WOULD_BLOCK,
+  type WouldBlock,
+} from "./src/data/mod.ts";
 export { ChronetixError, ClosedError } from "./src/errors.ts";

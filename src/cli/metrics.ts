@@ -14,10 +14,13 @@
  */
 import {
   checkMetricSpec,
+  DataPort,
   Driver,
   type MetricInventoryEntry,
   MetricsRegistry,
   type MetricType,
+  RingWriter,
+  SlabAllocator,
 } from "../../mod.ts";
 import { VirtualClock } from "../../testing.ts";
 
@@ -27,6 +30,10 @@ const DOCS_PATH = "docs/metrics.md";
 export function kernelInventory(): MetricInventoryEntry[] {
   const registry = new MetricsRegistry();
   using _driver = new Driver({ clock: new VirtualClock(), metrics: registry });
+  using _allocator = new SlabAllocator({ slabs: 1, slabSize: 4096, metrics: registry });
+  using _port = new DataPort({ credit: 2, metrics: registry });
+  const ring = RingWriter.create({ slots: 2, slotSize: 8, metrics: registry });
+  ring.releaseMetrics();
   return registry.inventory();
 }
 

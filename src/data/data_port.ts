@@ -1,0 +1,595 @@
+import { ClosedError } from "../errors.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { requireFunction, requireInteger, requireNonEmptyString, show } from "../_validate.ts";
+import { type BlockHandle, NO_BLOCK, SlabAllocator } from "./slab_allocator.ts";
+import { exportStats, type StatMetric } from "./_stats_metrics.ts";
+
+/**
+ * A frame in flight on a {@linkcode DataPort}: the handle of the slab block
+ * that holds its bytes. Read it with {@linkcode DataPort.offsetOf},
+ * {@linkcode DataPort.lengthOf} or {@linkcode DataPort.view}; give it back
+ * with {@linkcode DataPort.recycle}.
+ */
+export type FrameMeta = BlockHandle;
+
+/**
+ * Returned instead of a frame when a port cannot take or give one now: by
+ * `send()` when credit or memory is exhausted, by `receive()` when no frame
+ * waits. A plain number, so the refusal allocates nothing.
+ */
+export const WOULD_BLOCK: -1 = -1;
+
+/** The type of {@linkcode WOULD_BLOCK}. */
+export type WouldBlock = typeof WOULD_BLOCK;
+
+/**
+ * The capability a plugin manifest must declare before the kernel hands the
+ * plugin a {@linkcode DataPort}. A port holds no ambient authority: there is
+ * no global lookup, so code reaches a port only when given one.
+ */
+export const DATAPORT_CAPABILITY = "dataport";
+
+/** Receives each frame of a {@linkcode DataPort}; see {@linkcode DataPort.onFrame}. */
+export type FrameCallback = (meta: FrameMeta, view: Uint8Array) => void;
+
+/** Options of a {@linkcode DataPort}. */
+export interface DataPortOptions {
+  /**
+   * The credit: how many frames may be in flight (sent and not yet
+   * recycled). This is the high watermark; `send()` returns
+   * {@linkcode WOULD_BLOCK} once it is spent.
+   *
+   * @default {1024}
+   */
+  credit?: number;
+  /**
+   * After the credit ran out, the port is writable again (and
+   * {@linkcode DataPort.whenWritable} resolves) once the credit rises past
+   * this many frames. The gap to 0 keeps a producer from waking per frame.
+   *
+   * @default {credit / 4, rounded down}
+   */
+  lowWatermark?: number;
+  /**
+   * The allocator frames are copied into; share one among ports to pool memory.
+   *
+   * @default {a new SlabAllocator with 4 slabs of 1 MiB}
+   */
+  allocator?: SlabAllocator;
+  /** Registry to export `chronetix_dataport_*` metrics into (see `docs/metrics.md`). */
+  metrics?: MetricsRegistry;
+  /**
+   * The `port` label of this port's metrics.
+   *
+   * @default {"default"}
+   */
+  name?: string;
+}
+
+/** A snapshot of a {@linkcode DataPort}'s counters. */
+export interface DataPortStats {
+  /** Frames accepted by `send()`. */
+  framesSent: number;
+  /** Payload bytes accepted by `send()`. */
+  bytesSent: number;
+  /** Frames handed to the consumer. */
+  framesReceived: number;
+  /** Frames recycled. */
+  framesRecycled: number;
+  /** The configured credit (the high watermark). */
+  creditLimit: number;
+  /** Credit left now. */
+  credit: number;
+  /** The lowest credit seen. */
+  minCredit: number;
+  /** Frames sent and not yet received. */
+  unreceived: number;
+  /** Frames received and not yet recycled: credit a consumer is holding. */
+  unrecycled: number;
+  /** Frames in flight as a percentage of the credit, now. */
+  utilizationPct: number;
+  /** Utilization averaged over every `send()`. */
+  avgUtilizationPct: number;
+  /** The highest utilization seen. */
+  peakUtilizationPct: number;
+  /** `send()` calls refused because the credit was spent. */
+  wouldBlockCredit: number;
+  /** `send()` calls refused because the allocator was full. */
+  wouldBlockMemory: number;
+  /** Frame callbacks that threw (their frames were recycled). */
+  consumerErrors: number;
+}
+
+/** What was left in a port when it closed. */
+export interface DataPortCloseReport {
+  /** Frames sent that the consumer never received; recycled by `close()`. */
+  unreceived: number;
+  /** Frames the consumer received and had not recycled. */
+  unrecycled: number;
+}
+
+const QUEUED = 1;
+const RECEIVED = 2;
+const ACTION = "create a DataPort";
+
+/**
+ * Moves frames from a producer to a consumer on one thread with credit
+ * backpressure and no copy after the first: `send(bytes)` copies the bytes
+ * into a slab block and returns its {@linkcode FrameMeta}, the consumer reads
+ * the block in place and `recycle()`s it, which returns the credit.
+ *
+ * Nothing is dropped: when the credit (or the allocator) is exhausted,
+ * `send()` returns {@linkcode WOULD_BLOCK} and the producer awaits
+ * {@linkcode DataPort.whenWritable}. The fast path allocates nothing.
+ *
+ * The consumer either pulls with {@linkcode DataPort.receive} or registers
+ * {@linkcode DataPort.onFrame}, which delivers queued frames in a microtask
+ * after `send()`. Either way it must recycle every frame: frames it forgets
+ * hold credit and show as `unrecycled` in {@linkcode DataPort.stats}.
+ *
+ * @example Backpressure with a consumer callback
+ * ```ts
+ * import { DataPort, WOULD_BLOCK } from "@chronetix/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const port = new DataPort({ credit: 4 });
+ * let total = 0;
+ * port.onFrame((meta, view) => {
+ *   total += view[0]!;
+ *   port.recycle(meta);
+ * });
+ * for (let i = 0; i < 100; i++) {
+ *   while (port.send(Uint8Array.of(1, 2, 3)) === WOULD_BLOCK) await port.whenWritable();
+ * }
+ * await port.whenIdle();
+ * assertEquals(total, 100);
+ * assertEquals(port.stats().minCredit, 0);
+ * ```
+ */
+export class DataPort {
+  /** The allocator's bytes: a frame's payload is at `offsetOf(meta)`, `lengthOf(meta)` long. */
+  readonly bytes: Uint8Array;
+  /** The allocator frames are copied into. */
+  readonly allocator: SlabAllocator;
+
+  readonly #creditLimit: number;
+  readonly #low: number;
+  readonly #unit: number;
+  readonly #maxFrame: number;
+  readonly #length: Int32Array;
+  readonly #state: Uint8Array;
+  /** The frame handle of each block in flight, by block index. */
+  readonly #handle: Int32Array;
+  readonly #queue: Int32Array;
+  #head = 0;
+  #queued = 0;
+  #credit: number;
+  #minCredit: number;
+  #writable = true;
+  #waiters: PromiseWithResolvers<void> | undefined;
+  #idleWaiters: PromiseWithResolvers<void> | undefined;
+  #consumer: FrameCallback | undefined;
+  #drainScheduled = false;
+  #closed = false;
+  #framesSent = 0;
+  #bytesSent = 0;
+  #utilSum = 0;
+  #peakInFlight = 0;
+  #wouldBlockCredit = 0;
+  #wouldBlockMemory = 0;
+  #consumerErrors = 0;
+  #collector: Disposable | undefined;
+
+  /**
+   * Creates a port.
+   *
+   * @param options Credit, watermark, allocator and metrics.
+   * @throws {RangeError} when the credit or watermark is out of range.
+   */
+  constructor(options: DataPortOptions = {}) {
+    const credit = requireInteger(ACTION, "credit", options.credit ?? 1024, 1, 1 << 24);
+    this.#low = requireInteger(
+      ACTION,
+      "lowWatermark",
+      options.lowWatermark ?? Math.floor(credit / 4),
+      0,
+      credit - 1,
+    );
+    if (options.allocator !== undefined && !(options.allocator instanceof SlabAllocator)) {
+      throw new TypeError(
+        `Cannot ${ACTION} as 'allocator' must be a SlabAllocator: current value is ${
+          show(options.allocator)
+        }`,
+      );
+    }
+    this.allocator = options.allocator ?? new SlabAllocator();
+    this.bytes = this.allocator.bytes;
+    this.#unit = this.allocator.sizeClasses[0]!;
+    this.#maxFrame = this.allocator.maxBlockSize;
+    this.#creditLimit = credit;
+    this.#credit = credit;
+    this.#minCredit = credit;
+    const blocks = this.allocator.blockIndexLimit;
+    this.#length = new Int32Array(blocks);
+    this.#state = new Uint8Array(blocks);
+    this.#handle = new Int32Array(blocks);
+    this.#queue = new Int32Array(credit);
+    if (options.metrics !== undefined) {
+      const name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
+      this.#collector = exportStats(
+        options.metrics,
+        "port",
+        name,
+        () => this.stats(),
+        PORT_METRICS,
+      );
+    }
+  }
+
+  /** Credit left: how many more frames `send()` accepts before it returns {@linkcode WOULD_BLOCK}. */
+  get credit(): number {
+    return this.#credit;
+  }
+
+  /**
+   * `false` from the moment the credit runs out until it rises past the low
+   * watermark again.
+   */
+  get writable(): boolean {
+    return this.#writable;
+  }
+
+  /** Whether {@linkcode DataPort.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Copies `bytes` into a new frame and queues it for the consumer.
+   *
+   * @param bytes The payload, at most the allocator's largest block.
+   * @returns The frame, or {@linkcode WOULD_BLOCK} when the credit or the
+   *   allocator is exhausted (nothing is queued then).
+   * @throws {RangeError} when `bytes` is larger than the largest block.
+   * @throws {ClosedError} when the port is closed.
+   */
+  send(bytes: Uint8Array): FrameMeta | WouldBlock {
+    const length = bytes.length;
+    if (
+      this.#credit === 0 || this.#closed || !(length <= this.#maxFrame) ||
+      !(bytes instanceof Uint8Array)
+    ) {
+      return this.#refuse(bytes);
+    }
+    const meta = this.allocator.alloc(length === 0 ? 1 : length);
+    if (meta === NO_BLOCK) return this.#refuse(bytes);
+    const g = this.allocator.lastIndex;
+    this.bytes.set(bytes, g * this.#unit);
+    this.#handle[g] = meta;
+    this.#length[g] = length;
+    this.#state[g] = QUEUED;
+    this.#framesSent++;
+    this.#bytesSent += length;
+    const credit = --this.#credit;
+    if (credit < this.#minCredit) this.#minCredit = credit;
+    const inFlight = this.#creditLimit - credit;
+    this.#utilSum += inFlight;
+    if (inFlight > this.#peakInFlight) this.#peakInFlight = inFlight;
+    if (credit === 0) this.#writable = false;
+    let tail = this.#head + this.#queued++;
+    if (tail >= this.#creditLimit) tail -= this.#creditLimit;
+    this.#queue[tail] = g;
+    if (this.#consumer !== undefined && !this.#drainScheduled) {
+      this.#drainScheduled = true;
+      queueMicrotask(this.#drain);
+    }
+    return meta;
+  }
+
+  /**
+   * Takes the oldest queued frame (the pull alternative to
+   * {@linkcode DataPort.onFrame}).
+   *
+   * @returns The frame, or {@linkcode WOULD_BLOCK} when none is queued.
+   */
+  receive(): FrameMeta | WouldBlock {
+    if (this.#queued === 0) return WOULD_BLOCK;
+    const g = this.#queue[this.#head]!;
+    this.#head = this.#head + 1 === this.#creditLimit ? 0 : this.#head + 1;
+    this.#queued--;
+    this.#state[g] = RECEIVED;
+    return this.#handle[g]! as FrameMeta;
+  }
+
+  /**
+   * Frees a received frame's block and returns its credit; when the credit
+   * rises past the low watermark, the port becomes writable again.
+   *
+   * @param meta A frame this port sent and the consumer received.
+   * @throws {RangeError} when the frame was already recycled, was not yet
+   *   received, or does not belong to this port.
+   */
+  recycle(meta: FrameMeta): void {
+    const g = this.allocator.liveIndex(meta);
+    if (g < 0 || this.#state[g] !== RECEIVED) this.#badRecycle(meta, g);
+    this.#state[g] = 0;
+    this.allocator.freeBlockAt(g);
+    const credit = ++this.#credit;
+    if (!this.#writable && credit > this.#low) this.#becomeWritable();
+    if (credit === this.#creditLimit && this.#idleWaiters !== undefined) {
+      this.#idleWaiters.resolve();
+      this.#idleWaiters = undefined;
+    }
+  }
+
+  /**
+   * The byte offset of a frame's payload in {@linkcode DataPort.bytes}.
+   *
+   * @param meta A frame in flight.
+   * @returns The offset.
+   * @throws {RangeError} when the frame is not in flight.
+   */
+  offsetOf(meta: FrameMeta): number {
+    return this.allocator.blockIndex(meta) * this.#unit;
+  }
+
+  /**
+   * The payload length of a frame.
+   *
+   * @param meta A frame in flight.
+   * @returns Bytes.
+   * @throws {RangeError} when the frame is not in flight.
+   */
+  lengthOf(meta: FrameMeta): number {
+    return this.#length[this.allocator.blockIndex(meta)]!;
+  }
+
+  /**
+   * A view of a frame's payload, without copying (allocates the view object).
+   *
+   * @param meta A frame in flight.
+   * @returns A `Uint8Array` over the payload; valid until the frame is recycled.
+   * @throws {RangeError} when the frame is not in flight.
+   */
+  view(meta: FrameMeta): Uint8Array {
+    const g = this.allocator.blockIndex(meta);
+    const offset = g * this.#unit;
+    return this.bytes.subarray(offset, offset + this.#length[g]!);
+  }
+
+  /**
+   * Registers the consumer: queued frames are delivered to `callback` in
+   * order, in a microtask after `send()`. The callback must recycle each
+   * frame (now or later); if it throws, the error is counted and the frame
+   * recycled.
+   *
+   * @param callback Receives each frame and a view of its payload.
+   * @returns A handle that unregisters the consumer.
+   * @throws {TypeError} when a consumer is already registered (a port has one
+   *   consumer) or `callback` is not a function.
+   */
+  onFrame(callback: FrameCallback): Disposable {
+    requireFunction("register a frame consumer", "callback", callback);
+    if (this.#consumer !== undefined) {
+      throw new TypeError(
+        "Cannot register a frame consumer as the DataPort already has one: dispose it first",
+      );
+    }
+    this.#consumer = callback;
+    if (this.#queued > 0 && !this.#drainScheduled) {
+      this.#drainScheduled = true;
+      queueMicrotask(this.#drain);
+    }
+    return {
+      [Symbol.dispose]: () => {
+        if (this.#consumer === callback) this.#consumer = undefined;
+      },
+    };
+  }
+
+  /**
+   * Resolves when the port is writable (at once if it is).
+   *
+   * @returns A promise that resolves when `send()` may succeed again.
+   * @throws {ClosedError} (as a rejection) when the port closes first.
+   */
+  whenWritable(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError("DataPort", "wait for credit"));
+    if (this.#writable) return Promise.resolve();
+    this.#waiters ??= Promise.withResolvers<void>();
+    return this.#waiters.promise;
+  }
+
+  /**
+   * Resolves when every frame sent has been recycled (all credit is back).
+   *
+   * @returns A promise that resolves when nothing is in flight.
+   */
+  whenIdle(): Promise<void> {
+    if (this.#credit === this.#creditLimit || this.#closed) return Promise.resolve();
+    this.#idleWaiters ??= Promise.withResolvers<void>();
+    return this.#idleWaiters.promise;
+  }
+
+  /**
+   * Takes a snapshot of the counters.
+   *
+   * @returns The current figures.
+   */
+  stats(): DataPortStats {
+    const limit = this.#creditLimit;
+    const inFlight = limit - this.#credit;
+    return {
+      framesSent: this.#framesSent,
+      bytesSent: this.#bytesSent,
+      framesReceived: this.#framesSent - this.#queued,
+      framesRecycled: this.#framesSent - inFlight,
+      creditLimit: limit,
+      credit: this.#credit,
+      minCredit: this.#minCredit,
+      unreceived: this.#queued,
+      unrecycled: inFlight - this.#queued,
+      utilizationPct: 100 * inFlight / limit,
+      avgUtilizationPct: this.#framesSent === 0
+        ? 0
+        : 100 * this.#utilSum / this.#framesSent / limit,
+      peakUtilizationPct: 100 * this.#peakInFlight / limit,
+      wouldBlockCredit: this.#wouldBlockCredit,
+      wouldBlockMemory: this.#wouldBlockMemory,
+      consumerErrors: this.#consumerErrors,
+    };
+  }
+
+  /**
+   * Closes the port: further sends throw, waiters are released, frames the
+   * consumer never received are recycled and reported.
+   *
+   * @returns How many frames were left unreceived and unrecycled.
+   */
+  close(): DataPortCloseReport {
+    if (this.#closed) return { unreceived: 0, unrecycled: this.#creditLimit - this.#credit };
+    this.#closed = true;
+    this.#waiters?.reject(new ClosedError("DataPort", "wait for credit"));
+    this.#waiters = undefined;
+    this.#consumer = undefined;
+    const unreceived = this.#queued;
+    for (let meta = this.receive(); meta !== WOULD_BLOCK; meta = this.receive()) {
+      this.recycle(meta);
+    }
+    this.#idleWaiters?.resolve();
+    this.#idleWaiters = undefined;
+    this.#collector?.[Symbol.dispose]();
+    this.#collector = undefined;
+    return { unreceived, unrecycled: this.#creditLimit - this.#credit };
+  }
+
+  /** Same as {@linkcode DataPort.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #drain = (): void => {
+    this.#drainScheduled = false;
+    const bytes = this.bytes;
+    while (this.#consumer !== undefined) {
+      const meta = this.receive();
+      if (meta === WOULD_BLOCK) return;
+      const g = this.allocator.blockIndex(meta);
+      const offset = g * this.#unit;
+      try {
+        this.#consumer(meta, bytes.subarray(offset, offset + this.#length[g]!));
+      } catch {
+        this.#consumerErrors++;
+        if (this.#state[g] === RECEIVED && this.allocator.liveIndex(meta) === g) this.recycle(meta);
+      }
+    }
+  };
+
+  /** The slow path of `send()`: no credit, no memory, closed, or a bad frame. */
+  #refuse(bytes: Uint8Array): WouldBlock {
+    if (this.#closed) throw new ClosedError("DataPort", "send a frame");
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError(
+        `Cannot send a frame as 'bytes' must be a Uint8Array: current value is ${show(bytes)}`,
+      );
+    }
+    if (bytes.length > this.#maxFrame) {
+      throw new RangeError(
+        `Cannot send a frame of ${bytes.length} bytes as the largest block is ${this.#maxFrame} bytes`,
+      );
+    }
+    if (this.#credit === 0) this.#wouldBlockCredit++;
+    else this.#wouldBlockMemory++;
+    this.#writable = false;
+    return WOULD_BLOCK;
+  }
+
+  #becomeWritable(): void {
+    this.#writable = true;
+    this.#waiters?.resolve();
+    this.#waiters = undefined;
+  }
+
+  #badRecycle(meta: FrameMeta, g: number): never {
+    const why = g >= 0 && this.#state[g] === QUEUED
+      ? "it has not been received yet"
+      : g < 0 && this.allocator.handleState(meta) === "freed"
+      ? "it was already recycled"
+      : "it is not a frame in flight on this port";
+    throw new RangeError(`Cannot recycle frame as ${why}: current value is ${show(meta)}`);
+  }
+}
+
+const PORT_METRICS: readonly StatMetric<DataPortStats>[] = [
+  {
+    name: "chronetix_dataport_frames_sent_total",
+    help: "Frames accepted by send()",
+    type: "counter",
+    value: (s) => s.framesSent,
+  },
+  {
+    name: "chronetix_dataport_sent_bytes_total",
+    help: "Payload bytes accepted by send()",
+    type: "counter",
+    unit: "bytes",
+    value: (s) => s.bytesSent,
+  },
+  {
+    name: "chronetix_dataport_frames_recycled_total",
+    help: "Frames recycled",
+    type: "counter",
+    value: (s) => s.framesRecycled,
+  },
+  ...(["credit", "memory"] as const).map((reason): StatMetric<DataPortStats> => ({
+    name: "chronetix_dataport_would_block_total",
+    help: "Sends refused with WOULD_BLOCK, by reason (credit, memory)",
+    type: "counter",
+    extra: ["reason", reason],
+    value: (s) => reason === "credit" ? s.wouldBlockCredit : s.wouldBlockMemory,
+  })),
+  {
+    name: "chronetix_dataport_consumer_errors_total",
+    help: "Frame callbacks that threw; their frames were recycled",
+    type: "counter",
+    value: (s) => s.consumerErrors,
+  },
+  {
+    name: "chronetix_dataport_credit",
+    help: "Credit left: frames that may still be sent",
+    type: "gauge",
+    value: (s) => s.credit,
+  },
+  {
+    name: "chronetix_dataport_min_credit",
+    help: "The lowest credit seen",
+    type: "gauge",
+    value: (s) => s.minCredit,
+  },
+  {
+    name: "chronetix_dataport_unrecycled_frames",
+    help: "Frames the consumer received and has not recycled (credit it holds)",
+    type: "gauge",
+    value: (s) => s.unrecycled,
+  },
+  {
+    name: "chronetix_dataport_utilization_ratio",
+    help: "Frames in flight as a fraction of the credit",
+    type: "gauge",
+    unit: "ratio",
+    value: (s) => s.utilizationPct / 100,
+  },
+  {
+    name: "chronetix_dataport_utilization_avg_ratio",
+    help: "Utilization averaged over every send",
+    type: "gauge",
+    unit: "ratio",
+    value: (s) => s.avgUtilizationPct / 100,
+  },
+  {
+    name: "chronetix_dataport_utilization_peak_ratio",
+    help: "The highest utilization seen",
+    type: "gauge",
+    unit: "ratio",
+    value: (s) => s.peakUtilizationPct / 100,
+  },
+];

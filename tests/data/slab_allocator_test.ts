@@ -1,0 +1,255 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { type BlockHandle, MetricsRegistry, NO_BLOCK, SlabAllocator } from "../../mod.ts";
+import { VirtualClock } from "../../testing.ts";
+import { mulberry32, testSeeds } from "../_util/prng.ts";
+
+interface LiveBlock {
+  handle: BlockHandle;
+  offset: number;
+  size: number;
+  requested: number;
+  fill: number;
+}
+
+function allocOrFail(slab: SlabAllocator, size: number): BlockHandle {
+  const handle = slab.alloc(size);
+  if (handle === NO_BLOCK) throw new Error(`Cannot allocate ${size} bytes in the test`);
+  return handle;
+}
+
+Deno.test("SlabAllocator matches a reference model over a seeded random alloc/free sequence", () => {
+  for (const seed of testSeeds([1, 42, 20261121])) {
+    const random = mulberry32(seed);
+    const slab = new SlabAllocator({
+      slabs: 6,
+      slabSize: 16384,
+      sizeClasses: [64, 128, 192, 512, 4096],
+    });
+    const other = new SlabAllocator({ slabs: 1, slabSize: 4096 });
+    const foreign = allocOrFail(other, 64);
+    const unit = 64;
+    // Which live block owns each 64-byte granule: catches overlapping blocks.
+    const owner = new Int32Array(slab.bytes.length / unit).fill(-1);
+    const live: LiveBlock[] = [];
+    const dead: BlockHandle[] = [];
+    let id = 0;
+    const message = (step: number) =>
+      `seed ${seed} (replay with CHRONETIX_SEED=${seed}), step ${step}`;
+    for (let step = 0; step < 20_000; step++) {
+      const roll = random();
+      if (roll < 0.55) {
+        const requested = 1 + Math.floor(random() ** 3 * 4096);
+        const handle = slab.alloc(requested);
+        if (handle === NO_BLOCK) {
+          assertEquals(slab.stats().slabsInUse, 6, message(step));
+          continue;
+        }
+        const size = slab.sizeOf(handle);
+        const expected = [64, 128, 192, 512, 4096].find((c) => c >= requested);
+        assertEquals(size, expected, message(step));
+        const offset = slab.offsetOf(handle);
+        assertEquals(offset % unit, 0);
+        assertEquals(
+          Math.floor(offset / 16384),
+          Math.floor((offset + size - 1) / 16384),
+          "crosses a slab",
+        );
+        for (let g = offset / unit; g < (offset + size) / unit; g++) {
+          assertEquals(owner[g], -1, `${message(step)}: block overlaps a live one`);
+          owner[g] = id;
+        }
+        const fill = id++ & 255;
+        slab.bytes.fill(fill, offset, offset + size);
+        live.push({ handle, offset, size, requested, fill });
+      } else if (roll < 0.95 && live.length > 0) {
+        const i = Math.floor(random() * live.length);
+        const block = live[i]!;
+        live[i] = live[live.length - 1]!;
+        live.pop();
+        // Its bytes were not touched by any other block.
+        assert(
+          slab.bytes.subarray(block.offset, block.offset + block.size).every((b) =>
+            b === block.fill
+          ),
+          message(step),
+        );
+        for (let g = block.offset / unit; g < (block.offset + block.size) / unit; g++) {
+          owner[g] = -1;
+        }
+        slab.free(block.handle);
+        dead.push(block.handle);
+      } else {
+        // A bad free: stale, double, foreign or not a handle. It throws and changes nothing.
+        const before = slab.stats();
+        const bad = [
+          dead[Math.floor(random() * dead.length)] ?? foreign,
+          foreign,
+          -3,
+          1.5,
+        ][Math.floor(random() * 4)]!;
+        if (!slab.owns(bad)) {
+          assertThrows(() => slab.free(bad as BlockHandle), RangeError, "Cannot free block");
+          const after = slab.stats();
+          assertEquals(after.blocksInUse, before.blocksInUse, message(step));
+          assertEquals(after.freeBlocks, before.freeBlocks, message(step));
+          assertEquals(after.rejectedFrees, before.rejectedFrees + 1, message(step));
+        }
+      }
+      if (step % 500 === 0) {
+        const stats = slab.stats();
+        assertEquals(stats.blocksInUse, live.length, message(step));
+        assertEquals(stats.bytesInUse, live.reduce((n, b) => n + b.size, 0), message(step));
+        assertEquals(
+          stats.requestedBytes,
+          live.reduce((n, b) => n + b.requested, 0),
+          message(step),
+        );
+      }
+    }
+    const stats = slab.stats();
+    assertEquals(stats.allocs - stats.frees, live.length);
+    const expectedFrag = stats.bytesInUse === 0 ? 0 : 1 - stats.requestedBytes / stats.bytesInUse;
+    assertEquals(stats.fragRatio, expectedFrag);
+    for (const block of live) slab.free(block.handle);
+    assertEquals(slab.stats().bytesInUse, 0);
+    assertEquals(slab.stats().fragRatio, 0);
+  }
+});
+
+Deno.test("SlabAllocator.free() tells a double free from a stale or foreign handle", () => {
+  const slab = new SlabAllocator({ slabs: 1, slabSize: 4096 });
+  const a = allocOrFail(slab, 10);
+  slab.free(a);
+  assertThrows(() => slab.free(a), RangeError, "Cannot free block as it was already freed");
+  const b = allocOrFail(slab, 10); // reuses the block: `a` is now stale
+  assertEquals(slab.offsetOf(b), 0);
+  assertThrows(() => slab.free(a), RangeError, "stale or from another allocator");
+  const other = new SlabAllocator({ slabs: 1, slabSize: 4096 });
+  const foreign = allocOrFail(other, 10);
+  if (!slab.owns(foreign)) {
+    assertThrows(() => slab.free(foreign), RangeError, "stale or from another allocator");
+  }
+  assertThrows(() => slab.free(-1 as BlockHandle), RangeError, "it is not a block handle");
+  assertThrows(() => slab.offsetOf(a), RangeError, "Cannot read block");
+  assertThrows(() => slab.freeBlockAt(17), RangeError, "no live block starts at index 17");
+  assertEquals(slab.stats().rejectedFrees, 4);
+  assertEquals(slab.stats().blocksInUse, 1);
+  slab.free(b);
+});
+
+Deno.test("SlabAllocator.alloc() rejects bad sizes with clear errors and returns NO_BLOCK when full", () => {
+  const slab = new SlabAllocator({ slabs: 2, slabSize: 1024, sizeClasses: [64, 256, 1024] });
+  assertThrows(
+    () => slab.alloc(1025),
+    RangeError,
+    "Cannot allocate 1025 bytes as the largest size class is 1024 bytes",
+  );
+  assertThrows(
+    () => slab.alloc(0),
+    RangeError,
+    "'size' must be an integer in [1, 1024]: current value is 0",
+  );
+  assertThrows(() => slab.alloc(2.5), RangeError, "current value is 2.5");
+  assertThrows(() => slab.alloc(NaN), RangeError, "current value is NaN");
+  assertThrows(() => slab.alloc("8" as unknown as number), TypeError, "'size' must be a number");
+  const a = allocOrFail(slab, 1024);
+  const b = allocOrFail(slab, 1000);
+  assertEquals(slab.alloc(1), NO_BLOCK); // both slabs went to the 1 KiB class
+  assertEquals(slab.stats().failedAllocs, 1);
+  assertEquals(slab.stats().largestFreeBlock, 0);
+  slab.free(b);
+  assertEquals(slab.stats().largestFreeBlock, 1024);
+  assertEquals(slab.stats().freeBlocks, 1);
+  assertEquals(slab.alloc(1), NO_BLOCK, "a slab serves one size class");
+  slab.free(a);
+});
+
+Deno.test("SlabAllocator() rejects bad options", async (t) => {
+  const cases: [string, () => unknown, ErrorConstructor, string][] = [
+    [
+      "slabs 0",
+      () => new SlabAllocator({ slabs: 0 }),
+      RangeError,
+      "'slabs' must be an integer in [1, 4096]",
+    ],
+    [
+      "slabSize not a multiple",
+      () => new SlabAllocator({ slabSize: 1000, sizeClasses: [64] }),
+      RangeError,
+      "multiple of the smallest size class",
+    ],
+    [
+      "classes not ascending",
+      () => new SlabAllocator({ sizeClasses: [64, 64] }),
+      RangeError,
+      "strictly ascending",
+    ],
+    [
+      "class not a multiple",
+      () => new SlabAllocator({ sizeClasses: [64, 100] }),
+      RangeError,
+      "multiples of 64",
+    ],
+    [
+      "first class not a power of two",
+      () => new SlabAllocator({ sizeClasses: [48] }),
+      RangeError,
+      "power of two",
+    ],
+    [
+      "class above slab size",
+      () => new SlabAllocator({ slabSize: 4096, sizeClasses: [64, 8192] }),
+      RangeError,
+      "sizeClasses[1]",
+    ],
+    ["no classes", () => new SlabAllocator({ sizeClasses: [] }), RangeError, "1 to 120 sizes"],
+    [
+      "sample not a power of two",
+      () => new SlabAllocator({ recycleAgeSampleEvery: 3 }),
+      RangeError,
+      "power of two",
+    ],
+    [
+      "too many blocks",
+      () => new SlabAllocator({ slabs: 4096, slabSize: 1 << 20, sizeClasses: [8] }),
+      RangeError,
+      "use a larger smallest size class",
+    ],
+  ];
+  for (const [name, make, type, text] of cases) {
+    await t.step(name, () => void assertThrows(make, type, text));
+  }
+});
+
+Deno.test("SlabAllocator.stats() averages the time between free and reuse", () => {
+  const clock = new VirtualClock();
+  const slab = new SlabAllocator({ slabs: 1, slabSize: 4096, clock, recycleAgeSampleEvery: 1 });
+  assert(Number.isNaN(slab.stats().recycleAgeAvgMs));
+  const a = allocOrFail(slab, 64);
+  const b = allocOrFail(slab, 64);
+  slab.free(a);
+  clock.advance(4);
+  slab.free(b);
+  clock.advance(2);
+  allocOrFail(slab, 64); // b, freed 2 ms ago (the free list is LIFO)
+  allocOrFail(slab, 64); // a, freed 6 ms ago
+  assertEquals(slab.stats().recycleAgeAvgMs, 4);
+});
+
+Deno.test("SlabAllocator shares its buffer and exports chronetix_alloc_* metrics", () => {
+  const metrics = new MetricsRegistry();
+  using slab = new SlabAllocator({
+    slabs: 1,
+    slabSize: 4096,
+    shared: true,
+    metrics,
+    name: "frames",
+  });
+  assert(slab.buffer instanceof SharedArrayBuffer);
+  allocOrFail(slab, 48);
+  const text = metrics.exposeText();
+  assert(text.includes('chronetix_alloc_in_use_bytes{allocator="frames"} 64'), text);
+  assert(text.includes('chronetix_alloc_frag_ratio{allocator="frames"} 0.25'), text);
+  assert(text.includes('chronetix_alloc_capacity_bytes{allocator="frames"} 4096'), text);
+  assert(text.includes('chronetix_alloc_allocations_total{allocator="frames"} 1'), text);
+});
