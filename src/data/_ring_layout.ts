@@ -149,13 +149,17 @@ export interface RingStats {
   inFlight: number;
   /** Free slots: frames the writer may still publish. */
   credit: number;
-  /** The lowest credit seen after a send (`slots` minus the peak in flight). */
+  /** The lowest credit seen after a send: `slots` minus the peak in flight. */
   minCredit: number;
   /** Slots in use as a percentage, now. */
   utilizationPct: number;
-  /** Utilization averaged over every send. */
+  /**
+   * Utilization averaged over every send, as the writer saw it: it re-reads
+   * the reader's position every 64 frames (and whenever the ring looks
+   * full), so this and the peak may overstate the slots in use by up to 64.
+   */
   avgUtilizationPct: number;
-  /** The highest utilization seen. */
+  /** The highest utilization seen at a send (see `avgUtilizationPct`). */
   peakUtilizationPct: number;
   /** Sends refused with `WOULD_BLOCK` because the ring was full. */
   wouldBlock: number;
@@ -229,8 +233,13 @@ export function waitSync(
   }
 }
 
-/** The awaitable form of {@linkcode waitSync}, for the main thread. */
-export async function waitAsync(
+const READY: Promise<WaitResult> = Promise.resolve("ok");
+
+/**
+ * The awaitable form of {@linkcode waitSync}, for the main thread. When the
+ * spin succeeds it returns a shared, settled promise: no allocation.
+ */
+export function waitAsync(
   header: Int32Array,
   signal: number,
   waiting: number,
@@ -238,7 +247,18 @@ export async function waitAsync(
   closed: () => boolean,
   timeoutMs: number,
 ): Promise<WaitResult> {
-  if (spin(ready)) return "ok";
+  if (spin(ready)) return READY;
+  return sleepAsync(header, signal, waiting, ready, closed, timeoutMs);
+}
+
+async function sleepAsync(
+  header: Int32Array,
+  signal: number,
+  waiting: number,
+  ready: () => boolean,
+  closed: () => boolean,
+  timeoutMs: number,
+): Promise<WaitResult> {
   const end = MONOTONIC_CLOCK.now() + timeoutMs;
   using _hold = holdEventLoop();
   for (;;) {
@@ -284,10 +304,12 @@ function prepare(
  * make the other side pay a futex wake-up (several microseconds) per frame.
  */
 function spin(ready: () => boolean): boolean {
+  // The clock read between checks (about 0.1 µs) doubles as a back-off: a
+  // tighter loop would keep pulling the writer's cache line away from it.
   const end = MONOTONIC_CLOCK.now() + SPIN_MS;
-  for (let i = 1;; i++) {
+  for (;;) {
     if (ready()) return true;
-    if (i % 64 === 0 && MONOTONIC_CLOCK.now() >= end) return false;
+    if (MONOTONIC_CLOCK.now() >= end) return false;
   }
 }
 

@@ -107,6 +107,7 @@ export class RingWriter {
   readonly #payload: number;
   readonly #mask: number;
   #write = 0;
+  #readCache = 0;
   #closed = false;
   #collector: Disposable | undefined;
 
@@ -154,6 +155,7 @@ export class RingWriter {
     this.#payload = layout.payloadOffset;
     this.#mask = layout.slots - 1;
     this.#write = Atomics.load(header, WRITE);
+    this.#readCache = Atomics.load(header, READ);
     if (options.metrics !== undefined) {
       const name = requireNonEmptyString("attach a RingWriter", "name", options.name ?? "default");
       this.#collector = exportStats(
@@ -182,7 +184,13 @@ export class RingWriter {
    */
   send(bytes: Uint8Array): number | WouldBlock {
     const w = this.#write;
-    const inFlight = (w - Atomics.load(this.#header, READ)) >>> 0;
+    // The reader's position is re-read every 64 frames or when the ring
+    // looks full, not per frame: its cache line then stays with the reader.
+    let inFlight = (w - this.#readCache) >>> 0;
+    if (inFlight >= this.slots || (w & 63) === 0) {
+      this.#readCache = Atomics.load(this.#header, READ);
+      inFlight = (w - this.#readCache) >>> 0;
+    }
     const length = bytes.length;
     if (
       inFlight >= this.slots || !(length <= this.slotSize) || this.#closed ||
