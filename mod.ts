@@ -116,4 +116,17 @@ export {
   WOULD_BLOCK,
   type WouldBlock,
 } from "./src/data/mod.ts";
+export {
+  type EnqueueOptions,
+  EventBus,
+  type EventBusOptions,
+  type EventBusStats,
+  type EventHandler,
+  EventScope,
+  type SubscribeOptions,
+  type Subscription,
+  Topic,
+  type TopicQueue,
+  type TopicStats,
+} from "./src/bus/mod.ts";
 export { ChronetixError, ClosedError } from "./src/errors.ts";
