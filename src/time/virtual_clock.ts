@@ -119,6 +119,35 @@ export class VirtualClock implements SteppedClock {
   }
 
   /**
+   * Moves time forward by `ms` without firing anything, as if the caller
+   * computed for that long. Unlike the other methods it may be called from
+   * inside a callback this clock fired: that is its purpose, to give a timer
+   * callback or a task body a duration. Whatever fell due meanwhile fires
+   * (late) when the current step continues, or at the next `advance()`.
+   *
+   * @example A callback that takes 3 ms
+   * ```ts
+   * import { Driver } from "@chronetix/core";
+   * import { VirtualClock } from "@chronetix/core/testing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const clock = new VirtualClock();
+   * using driver = new Driver({ clock });
+   * const fired: number[] = [];
+   * driver.at(1, () => clock.spend(3));
+   * driver.at(2, () => fired.push(clock.now()));
+   * clock.advance(5);
+   * assertEquals(fired, [4]); // due at 2, ran when the 3 ms callback ended
+   * ```
+   *
+   * @param ms Milliseconds spent.
+   * @throws {RangeError} when `ms` is negative or not finite.
+   */
+  spend(ms: number): void {
+    this.#now += requireNonNegative("spend time on the VirtualClock", "ms", ms);
+  }
+
+  /**
    * Steps from deadline to deadline until no attached target has pending work.
    *
    * @param options Step limit.

@@ -1,0 +1,163 @@
+// The executor's metrics: per task (label `task`, with `*` for the totals)
+// and global, read from `stats()` at scrape time, never on the run path.
+import type { Counter, Gauge } from "../metrics/families.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { TimingSnapshot } from "./timing_slot.ts";
+import type { DropReason, TaskStats } from "./task.ts";
+import { BUDGET_TIERS } from "./budget.ts";
+
+/** What the metrics read: the executor's `stats()`. */
+export interface ExecutorStatsSource {
+  stats(): {
+    runnable: number;
+    deferred: number;
+    running: number;
+    runs: number;
+    deadlineMisses: number;
+    failures: number;
+    drops: Record<DropReason, number>;
+    schedulingLatency: TimingSnapshot;
+    execution: TimingSnapshot;
+    perTask: TaskStats[];
+  };
+}
+
+const DROP_REASONS: readonly DropReason[] = ["task-cap", "global-cap", "defer-cap", "stopped"];
+const QUANTILES = ["p50", "p95", "p99"] as const;
+
+interface TaskHandles {
+  runs: Counter;
+  misses: Counter;
+  overruns: Counter;
+  failures: Counter;
+  drops: Counter[];
+  queue: Gauge;
+  tier: Gauge;
+  sched: Gauge[];
+  exec: Gauge[];
+}
+
+/** Registers the `chronetix_exec_*` metrics; disposing runs a final update. */
+export function registerExecutorMetrics(
+  registry: MetricsRegistry,
+  executor: ExecutorStatsSource,
+): Disposable {
+  const task = ["task"];
+  const runs = registry.counter({
+    name: "chronetix_exec_runs_total",
+    help: 'Task runs started, by task (task="*": all tasks)',
+    labelNames: task,
+  });
+  const misses = registry.counter({
+    name: "chronetix_exec_deadline_misses_total",
+    help: "Runs that finished after their deadline, by task",
+    labelNames: task,
+  });
+  const overruns = registry.counter({
+    name: "chronetix_exec_overruns_total",
+    help: "Runs longer than the task's budget, by task",
+    labelNames: task,
+  });
+  const failures = registry.counter({
+    name: "chronetix_exec_failures_total",
+    help: "Runs that threw or rejected, by task",
+    labelNames: task,
+  });
+  const drops = registry.counter({
+    name: "chronetix_exec_drops_total",
+    help: "Releases dropped, by task and reason (task-cap, global-cap, defer-cap, stopped)",
+    labelNames: ["task", "reason"],
+  });
+  const queue = registry.gauge({
+    name: "chronetix_exec_queue_depth",
+    help: "Releases waiting to run (queued or deferred), by task",
+    labelNames: task,
+  });
+  const tier = registry.gauge({
+    name: "chronetix_exec_budget_tier",
+    help: "Budget tier by task: 0 monitor, 1 warn, 2 yield, 3 isolate",
+    labelNames: task,
+  });
+  const quantileGauges = (what: string, help: string) =>
+    QUANTILES.map((q) =>
+      registry.gauge({
+        name: `chronetix_exec_${what}_${q}_seconds`,
+        help: `${help}, ${q}, by task`,
+        unit: "seconds",
+        labelNames: task,
+      })
+    );
+  const sched = quantileGauges("scheduling_latency", "Time from release to start");
+  const exec = quantileGauges("execution", "Execution time of runs");
+  const runnable = registry.gauge({
+    name: "chronetix_exec_runnable",
+    help: "Releases waiting or running, all tasks (capped by maxRunnable)",
+  }).labels();
+  const deferred = registry.gauge({
+    name: "chronetix_exec_deferred",
+    help: "Releases deferred by the defer overflow policy, all tasks",
+  }).labels();
+  const running = registry.gauge({
+    name: "chronetix_exec_running",
+    help: "Async task bodies in progress",
+  }).labels();
+
+  const handles = new Map<string, TaskHandles>();
+  const handlesOf = (name: string): TaskHandles => {
+    let h = handles.get(name);
+    if (h === undefined) {
+      h = {
+        runs: runs.labels(name),
+        misses: misses.labels(name),
+        overruns: overruns.labels(name),
+        failures: failures.labels(name),
+        drops: DROP_REASONS.map((r) => drops.labels(name, r)),
+        queue: queue.labels(name),
+        tier: tier.labels(name),
+        sched: sched.map((g) => g.labels(name)),
+        exec: exec.map((g) => g.labels(name)),
+      };
+      handles.set(name, h);
+    }
+    return h;
+  };
+  const setQuantiles = (gauges: Gauge[], t: TimingSnapshot) => {
+    gauges[0]!.set(t.p50 / 1000);
+    gauges[1]!.set(t.p95 / 1000);
+    gauges[2]!.set(t.p99 / 1000);
+  };
+  const collect = () => {
+    const s = executor.stats();
+    for (const t of s.perTask) {
+      const h = handlesOf(t.name);
+      h.runs.advanceTo(t.runs);
+      h.misses.advanceTo(t.deadlineMisses);
+      h.overruns.advanceTo(t.overruns);
+      h.failures.advanceTo(t.failures);
+      DROP_REASONS.forEach((r, i) => h.drops[i]!.advanceTo(t.drops[r]));
+      h.queue.set(t.queued);
+      h.tier.set(BUDGET_TIERS.indexOf(t.tier));
+      setQuantiles(h.sched, t.schedulingLatency);
+      setQuantiles(h.exec, t.execution);
+    }
+    const all = handlesOf("*");
+    all.runs.advanceTo(s.runs);
+    all.misses.advanceTo(s.deadlineMisses);
+    all.failures.advanceTo(s.failures);
+    all.overruns.advanceTo(s.perTask.reduce((n, t) => n + t.overruns, 0));
+    DROP_REASONS.forEach((r, i) => all.drops[i]!.advanceTo(s.drops[r]));
+    all.queue.set(s.runnable - s.running);
+    setQuantiles(all.sched, s.schedulingLatency);
+    setQuantiles(all.exec, s.execution);
+    runnable.set(s.runnable);
+    deferred.set(s.deferred);
+    running.set(s.running);
+  };
+  const collector = registry.addCollector(collect);
+  return {
+    [Symbol.dispose]() {
+      collect();
+      collector[Symbol.dispose]();
+    },
+  };
+}

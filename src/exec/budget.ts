@@ -1,0 +1,150 @@
+import { requireInteger, requireNonNegative } from "../_validate.ts";
+
+/**
+ * The tiers of graduated intervention, mildest first: `monitor` (timed
+ * only), `warn` (a bus event and a log line), `yield` (`ctx.checkpoint()`
+ * yields through a timer once the run's budget is spent), `isolate` (future
+ * runs go to the offload pool, or the task is quarantined).
+ */
+export const BUDGET_TIERS: readonly ["monitor", "warn", "yield", "isolate"] = [
+  "monitor",
+  "warn",
+  "yield",
+  "isolate",
+];
+
+/** One of {@linkcode BUDGET_TIERS}. */
+export type BudgetTier = typeof BUDGET_TIERS[number];
+
+/** When a task over budget climbs a tier, and when it steps down. */
+export interface BudgetPolicy {
+  /**
+   * Overruns, counted since the task's last tier change, that move it one
+   * tier up.
+   *
+   * @default {3}
+   */
+  escalateAfter?: number;
+  /**
+   * Consecutive runs within budget that move a task one tier down.
+   *
+   * @default {20}
+   */
+  recoverAfter?: number;
+  /**
+   * The least time a task stays in a tier before it moves again, in
+   * milliseconds: overruns and good runs still count meanwhile.
+   *
+   * @default {1000}
+   */
+  cooldownMs?: number;
+}
+
+/** A {@linkcode BudgetPolicy} with every field set. */
+export type ResolvedBudgetPolicy = Required<BudgetPolicy>;
+
+/**
+ * Checks a policy and fills in the defaults.
+ *
+ * @param policy The fields to override.
+ * @returns The complete policy.
+ * @throws {RangeError} when a field is out of range.
+ */
+export function resolveBudgetPolicy(policy: BudgetPolicy = {}): ResolvedBudgetPolicy {
+  const action = "set the budget policy";
+  return {
+    escalateAfter: requireInteger(action, "escalateAfter", policy.escalateAfter ?? 3, 1, 1e9),
+    recoverAfter: requireInteger(action, "recoverAfter", policy.recoverAfter ?? 20, 1, 1e9),
+    cooldownMs: requireNonNegative(action, "cooldownMs", policy.cooldownMs ?? 1000),
+  };
+}
+
+/**
+ * One task's position on the tiers: fed each run's execution time, it says
+ * when to move up or down. Pure bookkeeping, no clock of its own.
+ *
+ * @example Three overruns climb a tier; twenty good runs step back down
+ * ```ts
+ * import { BudgetTracker } from "@chronetix/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const tracker = new BudgetTracker({ escalateAfter: 3, recoverAfter: 20, cooldownMs: 0 });
+ * let now = 0;
+ * for (let i = 0; i < 3; i++) tracker.observe(12, 10, now++);
+ * assertEquals(tracker.tier, "warn");
+ * for (let i = 0; i < 20; i++) tracker.observe(5, 10, now++);
+ * assertEquals(tracker.tier, "monitor");
+ * ```
+ */
+export class BudgetTracker {
+  readonly #policy: ResolvedBudgetPolicy;
+  #level = 0;
+  #overruns = 0;
+  #good = 0;
+  #changedAt = -Infinity;
+
+  /**
+   * Creates a tracker at `monitor`.
+   *
+   * @param policy Thresholds and cooldown.
+   */
+  constructor(policy: BudgetPolicy = {}) {
+    this.#policy = resolveBudgetPolicy(policy);
+  }
+
+  /** The current tier. */
+  get tier(): BudgetTier {
+    return BUDGET_TIERS[this.#level]!;
+  }
+
+  /** The current tier as an index into {@linkcode BUDGET_TIERS}. */
+  get level(): number {
+    return this.#level;
+  }
+
+  /**
+   * Folds in one run.
+   *
+   * @param execMs How long the run took.
+   * @param budgetMs The task's budget.
+   * @param now The current time, for the cooldown.
+   * @returns +1 when the task moved up a tier, -1 when it moved down, else 0.
+   */
+  observe(execMs: number, budgetMs: number, now: number): -1 | 0 | 1 {
+    const cooled = now - this.#changedAt >= this.#policy.cooldownMs;
+    if (execMs > budgetMs) {
+      this.#good = 0;
+      this.#overruns++;
+      if (this.#overruns >= this.#policy.escalateAfter && this.#level < 3 && cooled) {
+        return this.#move(1, now);
+      }
+      return 0;
+    }
+    this.#good++;
+    if (this.#good >= this.#policy.recoverAfter && this.#level > 0 && cooled) {
+      return this.#move(-1, now);
+    }
+    return 0;
+  }
+
+  /**
+   * Sets the tier directly (an operator releasing a quarantined task).
+   *
+   * @param tier The tier to move to.
+   * @param now The current time, for the cooldown.
+   */
+  reset(tier: BudgetTier, now: number): void {
+    this.#level = BUDGET_TIERS.indexOf(tier);
+    this.#overruns = 0;
+    this.#good = 0;
+    this.#changedAt = now;
+  }
+
+  #move(step: 1 | -1, now: number): 1 | -1 {
+    this.#level += step;
+    this.#overruns = 0;
+    this.#good = 0;
+    this.#changedAt = now;
+    return step;
+  }
+}

@@ -1,0 +1,397 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import {
+  BUDGET_TOPIC,
+  type BudgetEvent,
+  EventBus,
+  Executor,
+  type ExecutorOptions,
+  MetricsRegistry,
+} from "../../mod.ts";
+import { VirtualClock } from "../../testing.ts";
+
+function setup(options: Omit<ExecutorOptions, "clock" | "driver"> = {}) {
+  const clock = new VirtualClock();
+  const bus = options.bus ?? new EventBus();
+  const lines: string[] = [];
+  const executor = new Executor({ clock, bus, logger: (line) => lines.push(line), ...options });
+  return { clock, bus, executor, lines };
+}
+
+Deno.test("Executor runs released tasks earliest deadline first, then by priority, then release order", () => {
+  const { clock, executor } = setup();
+  using _ = executor;
+  const order: string[] = [];
+  const add = (name: string, deadlineMs: number, priority = 0) =>
+    executor.periodic({
+      name,
+      periodMs: 10,
+      deadlineMs,
+      priority,
+      run: () => void order.push(name),
+    });
+  add("d8", 8);
+  add("d2", 2);
+  add("d5-low", 5, 0);
+  add("d5-high", 5, 9);
+  add("d5-low-later", 5, 0);
+  clock.advance(10);
+  assertEquals(order, ["d2", "d5-high", "d5-low", "d5-low-later", "d8"]);
+});
+
+Deno.test("Executor releases periodic tasks without drift and times each run", () => {
+  const { clock, executor } = setup();
+  using _ = executor;
+  const releases: number[] = [];
+  const task = executor.periodic({
+    name: "loop",
+    periodMs: 2,
+    run: (ctx) => {
+      releases.push(ctx.release);
+      assertEquals(ctx.deadline, ctx.release + 2);
+      clock.spend(0.5);
+    },
+  });
+  clock.advance(20);
+  assertEquals(releases, [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+  const stats = task.stats();
+  assertEquals(stats.runs, 10);
+  assertEquals(stats.execution.last, 0.5);
+  assertEquals(stats.execution.max, 0.5);
+  assertEquals(stats.schedulingLatency.max, 0);
+  assertEquals(stats.lateness.last, -1.5);
+  assertEquals(stats.deadlineMisses, 0);
+  assertEquals(stats.state, "done");
+});
+
+Deno.test("Executor counts deadline misses and scheduling latency when a run hogs the thread", () => {
+  const { clock, executor } = setup();
+  using _ = executor;
+  const hog = executor.periodic({
+    name: "hog",
+    periodMs: 10,
+    deadlineMs: 10,
+    run: () => clock.spend(4),
+  });
+  const quick = executor.periodic({
+    name: "quick",
+    periodMs: 10,
+    deadlineMs: 3,
+    delayMs: 11,
+    run: () => {},
+  });
+  clock.advanceTo(15); // hog runs 10..14; quick, released at 11, can start only at 14
+  assertEquals(quick.stats().schedulingLatency.last, 3);
+  assertEquals(quick.stats().deadlineMisses, 0, "ended at 14, its deadline");
+  assertEquals(hog.stats().lateness.last, -6);
+  hog.cancel();
+  // hog2 is released at 29 and runs 29..37; quick, released at 31 (deadline 34), ends at 37.
+  executor.periodic({
+    name: "hog2",
+    periodMs: 10,
+    delayMs: 14,
+    deadlineMs: 10,
+    run: () => clock.spend(8),
+  });
+  clock.advanceTo(40);
+  const q = quick.stats();
+  assertEquals(q.runs, 3);
+  assertEquals(q.deadlineMisses, 1);
+  assertEquals(q.lateness.last, 3);
+  assertEquals(q.schedulingLatency.max, 6);
+  assertEquals(executor.stats().deadlineMisses, 1);
+});
+
+Deno.test("Executor per-task queue caps apply drop-newest, drop-oldest and defer, counted by reason", async (t) => {
+  for (const overflow of ["drop-newest", "drop-oldest", "defer"] as const) {
+    await t.step(overflow, async () => {
+      const { clock, executor, bus } = setup();
+      using _ = executor;
+      const seen: number[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => release = resolve);
+      const task = executor.onEvent<number>({
+        name: "worker",
+        topic: "jobs",
+        queueCap: 2,
+        overflow,
+        run: async (ctx) => {
+          seen.push(ctx.event!);
+          if (ctx.event === 0) await gate;
+        },
+      });
+      const topic = bus.topic<number>("jobs");
+      topic.publish(0);
+      clock.advance(0); // event 0 starts and blocks on the gate
+      for (let i = 1; i <= 4; i++) topic.publish(i); // 2 fit the queue, 2 overflow
+      const s = task.stats();
+      assertEquals(s.releases, 5);
+      release();
+      await gate;
+      await executor.whenIdle();
+      if (overflow === "drop-newest") {
+        assertEquals(seen, [0, 1, 2]);
+        assertEquals(task.stats().drops["task-cap"], 2);
+      } else if (overflow === "drop-oldest") {
+        assertEquals(seen, [0, 3, 4]);
+        assertEquals(task.stats().drops["task-cap"], 2);
+      } else {
+        assertEquals(seen, [0, 1, 2, 3, 4]);
+        assertEquals(task.stats().deferred, 2);
+        assertEquals(task.stats().drops["task-cap"], 0);
+      }
+    });
+  }
+});
+
+Deno.test("Executor global cap bounds runnable releases across tasks and exports queue depth", async () => {
+  const metrics = new MetricsRegistry();
+  const { clock, executor, bus } = setup({ maxRunnable: 2, metrics });
+  using _ = executor;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  for (const name of ["a", "b", "c"]) {
+    executor.onEvent({ name, topic: "go", overflow: "drop-newest", run: () => gate });
+  }
+  bus.topic("go").publish(1);
+  assertEquals(executor.stats().runnable, 2);
+  assertEquals(executor.stats().drops["global-cap"], 1);
+  assertEquals(executor.task("c")!.stats().drops["global-cap"], 1);
+  const text = metrics.exposeText();
+  assert(text.includes('chronetix_exec_drops_total{task="c",reason="global-cap"} 1'), text);
+  assert(text.includes("chronetix_exec_runnable 2"), text);
+  clock.advance(0);
+  release();
+  await executor.whenIdle();
+  assertEquals(executor.stats().runnable, 0);
+});
+
+Deno.test("Executor budget tiers climb monitor, warn, yield, isolate and quarantine a task that is not offloadable", () => {
+  const { clock, executor, bus, lines } = setup({ budget: { escalateAfter: 2, cooldownMs: 0 } });
+  using _ = executor;
+  const events: BudgetEvent[] = [];
+  bus.topic<BudgetEvent>(BUDGET_TOPIC).subscribe((e) => void events.push(e));
+  const tiers: string[] = [];
+  const task = executor.periodic({
+    name: "greedy",
+    periodMs: 10,
+    budgetMs: 1,
+    run: () => clock.spend(2),
+  });
+  for (let i = 0; i < 8; i++) {
+    clock.advance(10);
+    tiers.push(task.tier);
+  }
+  assertEquals(tiers.slice(0, 6), ["monitor", "warn", "warn", "yield", "yield", "isolate"]);
+  assertEquals(task.state, "quarantined");
+  assertEquals(task.stats().runs, 6, "a quarantined task is not released again");
+  assert(task.stats().reason!.includes("quarantined: 6 runs over its 1 ms budget"));
+  assertEquals(events.map((e) => e.action), ["warn", "yield", "quarantine"]);
+  assertEquals(lines.length, 3);
+  assert(lines[0]!.includes('Task "greedy" exceeded its 1 ms budget'), lines[0]);
+  task.resume();
+  assertEquals(task.tier, "monitor");
+  clock.advance(10);
+  assertEquals(task.stats().runs, 7);
+});
+
+Deno.test("Executor budget tiers step down after good runs, respecting the cooldown", () => {
+  const { clock, executor } = setup({
+    budget: { escalateAfter: 1, recoverAfter: 3, cooldownMs: 25 },
+  });
+  using _ = executor;
+  let cost = 2;
+  const task = executor.periodic({
+    name: "t",
+    periodMs: 10,
+    budgetMs: 1,
+    run: () => clock.spend(cost),
+  });
+  clock.advance(10);
+  assertEquals(task.tier, "warn");
+  clock.advance(10); // overrun, but within the 25 ms cooldown
+  assertEquals(task.tier, "warn");
+  cost = 0.5;
+  clock.advance(30); // three good runs, cooldown passed
+  assertEquals(task.tier, "monitor");
+});
+
+Deno.test("Executor ctx.checkpoint() yields through a timer only at the yield tier once the slice is spent", async () => {
+  const { clock, executor } = setup({ budget: { escalateAfter: 1, cooldownMs: 0 } });
+  using _ = executor;
+  const yielded: boolean[] = [];
+  const task = executor.periodic({
+    name: "chunky",
+    periodMs: 10,
+    budgetMs: 1,
+    run: async (ctx) => {
+      clock.spend(2);
+      let resolvedAtOnce = false;
+      const p = ctx.checkpoint().then(() => resolvedAtOnce = true);
+      await Promise.resolve();
+      yielded.push(!resolvedAtOnce);
+      clock.advance(0); // lets a yield timer fire
+      await p;
+    },
+  });
+  for (let i = 0; i < 3; i++) {
+    clock.advance(10);
+    await executor.whenIdle();
+  }
+  assertEquals(yielded, [false, false, true]); // monitor, warn, then yield
+  assertEquals(task.stats().yields, 1);
+});
+
+Deno.test("Executor error policies: continue, retry, stop", async (t) => {
+  await t.step("continue keeps a periodic task going", () => {
+    const { clock, executor } = setup();
+    using _ = executor;
+    const task = executor.periodic({
+      name: "flaky",
+      periodMs: 1,
+      run: () => {
+        throw new Error("boom");
+      },
+    });
+    const other = executor.periodic({ name: "other", periodMs: 1, run: () => {} });
+    clock.advance(3);
+    assertEquals(task.stats().failures, 3);
+    assertEquals(other.stats().runs, 3);
+    assertEquals(task.state, "done");
+  });
+  await t.step("retry runs again up to maxRetries", () => {
+    const { clock, executor } = setup();
+    using _ = executor;
+    let attempts = 0;
+    const task = executor.once({
+      name: "once",
+      onError: "retry",
+      maxRetries: 2,
+      run: (ctx) => {
+        attempts++;
+        if (ctx.attempt < 2) throw new Error("not yet");
+      },
+    });
+    clock.advance(0);
+    assertEquals(attempts, 3);
+    assertEquals(task.stats().retries, 2);
+    assertEquals(task.stats().failures, 2);
+    assertEquals(task.state, "done");
+  });
+  await t.step("stop moves the task to failed", async () => {
+    const { clock, executor } = setup();
+    using _ = executor;
+    const task = executor.periodic({
+      name: "fragile",
+      periodMs: 1,
+      onError: "stop",
+      run: () => Promise.reject(new Error("bad sensor")),
+    });
+    clock.advance(1);
+    await executor.whenIdle();
+    clock.advance(5);
+    assertEquals(task.state, "failed");
+    assertEquals(task.stats().runs, 1);
+    assertEquals(task.stats().reason, "stopped after a failed run: bad sensor");
+  });
+});
+
+Deno.test("Executor rejects bad input with clear errors", () => {
+  const { executor } = setup();
+  using _ = executor;
+  const run = () => {};
+  executor.periodic({ name: "a", periodMs: 1, run });
+  const cases: [() => unknown, ErrorConstructor, string][] = [
+    [
+      () => executor.periodic({ name: "b", periodMs: 0, run }),
+      RangeError,
+      "'periodMs' must be > 0: current value is 0",
+    ],
+    [
+      () => executor.periodic({ name: "b", periodMs: -1, run }),
+      RangeError,
+      "'periodMs' must be > 0",
+    ],
+    [() => executor.periodic({ name: "b", periodMs: NaN, run }), RangeError, "finite number"],
+    [
+      () => executor.periodic({ name: "a", periodMs: 1, run }),
+      TypeError,
+      'a task named "a" already exists',
+    ],
+    [
+      () => executor.periodic({ name: "", periodMs: 1, run }),
+      TypeError,
+      "'name' must be a non-empty string",
+    ],
+    [() => executor.periodic({ name: "*", periodMs: 1, run }), TypeError, "reserved"],
+    [
+      () => executor.periodic({ name: "b", periodMs: 1, deadlineMs: 0, run }),
+      RangeError,
+      "'deadlineMs' must be > 0",
+    ],
+    [
+      () => executor.periodic({ name: "b", periodMs: 1, budgetMs: -1, run }),
+      RangeError,
+      "'budgetMs' must be > 0",
+    ],
+    [
+      () => executor.periodic({ name: "b", periodMs: 1, queueCap: 0, run }),
+      RangeError,
+      "'queueCap' must be an integer in [1, 1048576]",
+    ],
+    [
+      () => executor.periodic({ name: "b", periodMs: 1, overflow: "drop" as "defer", run }),
+      TypeError,
+      "'overflow' must be one of",
+    ],
+    [
+      () => executor.periodic({ name: "b", periodMs: 1, run: 3 as unknown as () => void }),
+      TypeError,
+      "'run' must be a function",
+    ],
+    [
+      () => executor.periodic({ name: "b", periodMs: 1, offload: { job: "x" }, run }),
+      TypeError,
+      "needs an Executor with an 'offload' pool",
+    ],
+    [() => new Executor({ maxRunnable: 0 }), RangeError, "'maxRunnable' must be an integer"],
+    [() => new Executor({ tick: { fixedMs: 0 } }), RangeError, "'tick.fixedMs' must be > 0"],
+    [() => new Executor({ tick: "fixed" as "adaptive" }), TypeError, "'tick' must be"],
+    [
+      () => new Executor({ budget: { escalateAfter: 0 } }),
+      RangeError,
+      "'escalateAfter' must be an integer",
+    ],
+    [
+      () => new Executor({ clock: new VirtualClock() }).onEvent({ name: "e", topic: "t", run }),
+      TypeError,
+      "has no 'bus'",
+    ],
+  ];
+  for (const [make, type, text] of cases) assertThrows(make, type, text);
+});
+
+Deno.test("Executor with a fixed tick releases on tick boundaries only", () => {
+  const { clock, executor } = setup({ tick: { fixedMs: 4 } });
+  using _ = executor;
+  const starts: number[] = [];
+  executor.periodic({ name: "p", periodMs: 3, run: () => void starts.push(clock.now()) });
+  clock.advance(12);
+  // Releases at 3, 6, 9, 12 are noticed at ticks 4, 8, 12, 12.
+  assertEquals(starts, [4, 8, 12, 12]);
+});
+
+Deno.test("Executor.close() cancels tasks and aborts their signals", () => {
+  const { clock, executor } = setup();
+  let signal: AbortSignal | undefined;
+  const task = executor.periodic({
+    name: "p",
+    periodMs: 1,
+    run: (ctx) => void (signal = ctx.signal),
+  });
+  clock.advance(1);
+  executor.close();
+  assertEquals(task.state, "cancelled");
+  assertEquals(signal?.aborted, true);
+  clock.advance(5);
+  assertEquals(task.stats().runs, 1);
+});
