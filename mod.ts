@@ -143,13 +143,21 @@ export {
   Executor,
   type ExecutorOptions,
   type ExecutorStats,
+  type OffloadCloseReport,
+  OffloadJobError,
+  OffloadPool,
+  type OffloadPoolOptions,
+  OffloadQueueFullError,
+  type OffloadStats,
   type OffloadTarget,
+  OffloadTimeoutError,
   type OneShotTaskOptions,
   OVERFLOW_POLICIES,
   type OverflowPolicy,
   type PeriodicTaskOptions,
   resolveBudgetPolicy,
   type ResolvedBudgetPolicy,
+  type SubmitOptions,
   TASK_STATES,
   type TaskBody,
   type TaskContext,
@@ -161,4 +169,11 @@ export {
   TimingSlot,
   type TimingSnapshot,
 } from "./src/exec/mod.ts";
+export {
+  Kernel,
+  type KernelOptions,
+  type KernelStats,
+  type ShutdownOptions,
+  type ShutdownReport,
+} from "./src/kernel.ts";
 export { ChronetixError, ClosedError } from "./src/errors.ts";

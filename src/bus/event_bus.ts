@@ -20,6 +20,11 @@ export interface EventBusOptions {
   onHandlerError?: (error: unknown, topic: string) => void;
   /** Registry to export `chronetix_bus_*` metrics into, per topic. */
   metrics?: MetricsRegistry;
+  /**
+   * Called when the queue goes from empty to non-empty: the kernel uses it
+   * to schedule a drain on its next tick.
+   */
+  onQueued?: () => void;
 }
 
 /** A snapshot of a bus. */
@@ -69,6 +74,7 @@ export class EventBus {
   readonly #heap: Queued[] = [];
   #seq = 0;
   #collector: Disposable | undefined;
+  readonly #onQueued: (() => void) | undefined;
 
   /**
    * Creates a bus.
@@ -87,6 +93,9 @@ export class EventBus {
     this.#onHandlerError = options.onHandlerError === undefined
       ? (error, topic) => console.error(`Event handler on topic "${topic}" failed:`, error)
       : requireFunction("create an EventBus", "onHandlerError", options.onHandlerError);
+    if (options.onQueued !== undefined) {
+      this.#onQueued = requireFunction("create an EventBus", "onQueued", options.onQueued);
+    }
     if (options.metrics !== undefined) this.#collector = this.#exportMetrics(options.metrics);
   }
 
@@ -164,6 +173,7 @@ export class EventBus {
       if (this.#heap.length >= this.#cap) return false;
       scope?.enter();
       this.#push({ deliver, event, priority, seq: this.#seq++, scope });
+      if (this.#heap.length === 1) this.#onQueued?.();
       return true;
     },
     onHandlerError: (error, topic) => this.#onHandlerError(error, topic),

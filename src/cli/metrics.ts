@@ -15,7 +15,7 @@
 import {
   checkMetricSpec,
   DataPort,
-  Driver,
+  Kernel,
   type MetricInventoryEntry,
   MetricsRegistry,
   type MetricType,
@@ -26,10 +26,20 @@ import { VirtualClock } from "../../testing.ts";
 
 const DOCS_PATH = "docs/metrics.md";
 
-/** Registers every kernel component against one registry and returns its inventory. */
-export function kernelInventory(): MetricInventoryEntry[] {
+/**
+ * Registers every kernel component against one registry and returns its
+ * inventory: a kernel (driver, bus, executor, offload pool) on a virtual
+ * clock, plus the data plane.
+ */
+export async function kernelInventory(): Promise<MetricInventoryEntry[]> {
   const registry = new MetricsRegistry();
-  using _driver = new Driver({ clock: new VirtualClock(), metrics: registry });
+  const kernel = await Kernel.start({
+    clock: new VirtualClock(),
+    metrics: registry,
+    // The pool's one worker never loads this job: only its metrics are needed.
+    offload: { jobs: { noop: "data:text/javascript,export default () => 0" }, workers: 1 },
+  });
+  await kernel.shutdown({ deadlineMs: 0 });
   using _allocator = new SlabAllocator({ slabs: 1, slabSize: 4096, metrics: registry });
   using _port = new DataPort({ credit: 2, metrics: registry });
   const ring = RingWriter.create({ slots: 2, slotSize: 8, metrics: registry });
@@ -77,7 +87,7 @@ async function main(args: string[]): Promise<number> {
     const check = rest.includes("--check");
     const unknown = rest.filter((a) => a !== "--check");
     if (unknown.length > 0) return usage(`'${unknown[0]}' is not a flag of 'docs'`);
-    const text = renderMetricsMarkdown(kernelInventory());
+    const text = renderMetricsMarkdown(await kernelInventory());
     if (!check) {
       await Deno.mkdir("docs", { recursive: true });
       await Deno.writeTextFile(DOCS_PATH, text);
@@ -100,7 +110,7 @@ async function main(args: string[]): Promise<number> {
   if (command === "lint") {
     if (rest.length > 1) return usage("'lint' takes at most one inventory file");
     const inventory: MetricInventoryEntry[] = rest[0] === undefined
-      ? kernelInventory()
+      ? await kernelInventory()
       : JSON.parse(await Deno.readTextFile(rest[0]));
     if (!Array.isArray(inventory)) return usage("the inventory file must hold a JSON array");
     const problems = lintInventory(inventory);
@@ -109,7 +119,7 @@ async function main(args: string[]): Promise<number> {
     return problems.length === 0 ? 0 : 1;
   }
   if (command === "inventory") {
-    console.log(JSON.stringify(kernelInventory(), null, 2));
+    console.log(JSON.stringify(await kernelInventory(), null, 2));
     return 0;
   }
   return usage(command === undefined ? "a command is missing" : `'${command}' is not a command`);

@@ -40,3 +40,13 @@ export {
   type TaskStats,
 } from "./task.ts";
 export { TimingSlot, type TimingSnapshot } from "./timing_slot.ts";
+export {
+  type OffloadCloseReport,
+  OffloadJobError,
+  OffloadPool,
+  type OffloadPoolOptions,
+  OffloadQueueFullError,
+  type OffloadStats,
+  OffloadTimeoutError,
+  type SubmitOptions,
+} from "./offload_pool.ts";

@@ -1,0 +1,4 @@
+/** Squares a number. */
+export default function square(n: number): number {
+  return n * n;
+}

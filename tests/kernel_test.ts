@@ -1,0 +1,117 @@
+import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { ClosedError, Kernel } from "../mod.ts";
+import { VirtualClock } from "../testing.ts";
+
+Deno.test("Kernel wires clock, bus, executor and metrics, and drains queued events on its tick", async () => {
+  const clock = new VirtualClock();
+  await using kernel = await Kernel.start({ clock, logger: () => {} });
+  const seen: string[] = [];
+  kernel.periodic({
+    name: "sampler",
+    periodMs: 10,
+    run: () => void seen.push(`sample@${clock.now()}`),
+  });
+  kernel.onEvent<string>({
+    name: "logger",
+    topic: "log",
+    run: (ctx) => void seen.push(`log:${ctx.event}`),
+  });
+  kernel.bus.topic<string>("log").enqueue("low");
+  kernel.bus.topic<string>("log").enqueue("high", { priority: 1 });
+  clock.advance(10);
+  assertEquals(seen, ["log:high", "log:low", "sample@10"]);
+  const stats = kernel.stats();
+  assertEquals(stats.state, "running");
+  assertEquals(stats.uptimeMs, 10);
+  assertEquals(stats.executor.runs, 3);
+  const text = kernel.metrics.exposeText();
+  for (
+    const family of [
+      "chronetix_exec_runs_total",
+      "chronetix_bus_published_total",
+      "chronetix_timer_fires_total",
+    ]
+  ) {
+    assert(text.includes(family), `${family} missing`);
+  }
+});
+
+Deno.test("Kernel.shutdown() stops releasing, lets running work finish, flushes events, and reports", async () => {
+  const clock = new VirtualClock();
+  const kernel = await Kernel.start({ clock, logger: () => {} });
+  let finish!: () => void;
+  const gate = new Promise<void>((resolve) => finish = resolve);
+  const periodic = kernel.periodic({ name: "slow", periodMs: 10, run: () => gate });
+  const delivered: number[] = [];
+  kernel.bus.topic<number>("audit").subscribe((n) => void delivered.push(n));
+  clock.advance(10); // "slow" is running
+  kernel.bus.topic<number>("audit").enqueue(1);
+  const shutdown = kernel.shutdown({ deadlineMs: 1000 });
+  assertEquals(kernel.state, "draining");
+  assertThrows(() => kernel.periodic({ name: "late", periodMs: 1, run: () => {} }), ClosedError);
+  finish();
+  const report = await shutdown;
+  assertEquals(report.graceful, true);
+  assertEquals(report.runsCutOff, 0);
+  assertEquals(report.eventsFlushed, 1);
+  assertEquals(delivered, [1]);
+  assertEquals(periodic.stats().runs, 1);
+  assertEquals(kernel.state, "stopped");
+  assertEquals(await kernel.shutdown(), report, "a second call returns the same report");
+});
+
+Deno.test("Kernel.shutdown() cuts off what misses the deadline and aborts its signal", async () => {
+  const clock = new VirtualClock();
+  const kernel = await Kernel.start({ clock, logger: () => {} });
+  let signal: AbortSignal | undefined;
+  kernel.periodic({
+    name: "stuck",
+    periodMs: 5,
+    queueCap: 3,
+    run: (ctx) => {
+      signal = ctx.signal;
+      return new Promise(() => {});
+    },
+  });
+  clock.advance(15); // first run hangs; releases at 10 and 15 wait
+  const shutdown = kernel.shutdown({ deadlineMs: 100 });
+  clock.advance(100);
+  const report = await shutdown;
+  assertEquals(report.graceful, false);
+  assertEquals(report.runsCutOff, 1);
+  assertEquals(report.releasesDropped, 2);
+  assertEquals(signal?.aborted, true);
+});
+
+Deno.test("Kernel.emergencyStop() drops queued events and waiting releases at once", async () => {
+  const clock = new VirtualClock();
+  const kernel = await Kernel.start({ clock, logger: () => {} });
+  kernel.periodic({ name: "hang", periodMs: 5, run: () => new Promise(() => {}) });
+  clock.advance(10);
+  kernel.bus.topic("x").enqueue(1);
+  kernel.bus.topic("x").enqueue(2);
+  const report = kernel.emergencyStop();
+  assertEquals(report.graceful, false);
+  assertEquals(report.eventsDropped, 2);
+  assertEquals(report.runsCutOff, 1);
+  assertEquals(report.releasesDropped, 1);
+  assertEquals(kernel.state, "stopped");
+  await kernel.shutdown();
+});
+
+Deno.test("Kernel with an offload pool drains it on shutdown (real clock, real workers)", async () => {
+  const kernel = await Kernel.start({
+    profile: "efficient",
+    logger: () => {},
+    offload: {
+      jobs: { square: new URL("./exec/_fixtures/jobs/square.ts", import.meta.url) },
+      workers: 1,
+    },
+  });
+  const results = Array.from({ length: 20 }, (_, i) => kernel.offload!.submit<number>("square", i));
+  const report = await kernel.shutdown({ deadlineMs: 5000 });
+  assertEquals(report.offloadDrained, 20);
+  assertEquals(report.offloadCutOff, 0);
+  assertEquals((await Promise.all(results))[19], 361);
+  await assertRejects(() => kernel.offload!.submit("square", 1), ClosedError);
+});
