@@ -1,16 +1,24 @@
 /**
- * `deno task demo`: a live side-by-side of a 1 kHz Chronetix periodic task
- * and `setInterval(1)`, for 10 seconds or until Ctrl-C. Once a second it
- * prints each one's lateness (p50, p99, max over that second) and its
- * accumulated drift: how far its latest tick is behind the ideal schedule
- * `t0 + k * 1 ms`. Then a summary over the whole run.
+ * `deno task demo`: the kernel at work, live, for 10 seconds or until Ctrl-C.
  *
- * Environment: `DEMO_SECONDS` (default 10), `DEMO_PERIOD_MS` (default 1),
- * `DEMO_PROFILE` (`efficient` | `balanced` | `precise`, default `precise`).
+ * - `control` 1 kHz control loop (deadline 1 ms), `sampler` 100 Hz, which
+ *   publishes each sample on the bus, `reporter` 10 Hz;
+ * - `filter`, an event-triggered task run once per sample;
+ * - `hog`, a 20 Hz task that busy-waits 3 ms against a 1 ms budget: it
+ *   climbs the budget tiers (warn, yield, isolate) and, being offloadable,
+ *   ends up running in the offload pool, which frees the main thread;
+ * - `crc`, a 50 Hz stream of CRC-32 jobs over 256 KiB, offloaded to a Worker.
+ *
+ * Once a second it prints one row per task (runs per second, start lateness
+ * p99, execution p99, deadline misses, budget tier), then a summary and the
+ * graceful shutdown report.
+ *
+ * Environment: `DEMO_SECONDS` (default 10), `DEMO_PROFILE` (`efficient` |
+ * `balanced` | `precise`, default `precise`).
  *
  * @module
  */
-import { Driver, LatenessHistogram, type PrecisionProfile } from "../mod.ts";
+import { BUDGET_TOPIC, type BudgetEvent, Kernel, type PrecisionProfile } from "../mod.ts";
 
 function envNumber(name: string, fallback: number): number {
   const raw = Deno.env.get(name);
@@ -26,92 +34,139 @@ function envNumber(name: string, fallback: number): number {
 }
 
 const seconds = envNumber("DEMO_SECONDS", 10);
-const periodMs = envNumber("DEMO_PERIOD_MS", 1);
 const profile = (Deno.env.get("DEMO_PROFILE") ?? "precise") as PrecisionProfile;
-
-/** Per-second and whole-run lateness of one contender, judged against t0 + k * period. */
-class Contender {
-  readonly second = new LatenessHistogram();
-  readonly total = new LatenessHistogram();
-  ticks = 0;
-  drift = 0;
-  constructor(readonly name: string) {}
-  tick(t0: number): void {
-    this.ticks++;
-    const late = performance.now() - (t0 + this.ticks * periodMs);
-    this.drift = late;
-    this.second.record(late);
-    this.total.record(late);
-  }
+if (!["efficient", "balanced", "precise"].includes(profile)) {
+  console.error(
+    `Cannot run the demo as 'DEMO_PROFILE' must be one of "efficient", "balanced", "precise": current value is "${profile}"`,
+  );
+  Deno.exit(2);
 }
 
-/** A duration in milliseconds, in the unit that keeps it short. */
-function dur(ms: number): string {
-  const text = Math.abs(ms) < 1
-    ? `${(ms * 1000).toFixed(0)} µs`
-    : Math.abs(ms) < 1000
-    ? `${ms.toFixed(2)} ms`
-    : `${(ms / 1000).toFixed(2)} s`;
-  return text.padStart(11);
+const kernel = await Kernel.start({
+  profile,
+  executor: { logger: (line) => console.log(`  ! ${line}`) },
+  offload: { jobs: { checksum: new URL("./jobs/checksum.ts", import.meta.url) }, workers: 1 },
+});
+
+/** Busy-waits `ms` on the main thread: a task that computes too long. */
+function burn(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* spin */ }
 }
 
-const driver = new Driver({ profile });
-await driver.warmUp();
-const ours = new Contender(`chronetix:${profile}`);
-const theirs = new Contender("setInterval");
+let setpoint = 0;
+let output = 0;
+kernel.periodic({
+  name: "control",
+  periodMs: 1,
+  priority: 10,
+  run: () => void (output += 0.1 * (setpoint - output)),
+});
+const samples = kernel.bus.topic<number>("samples");
+let phase = 0;
+kernel.periodic({
+  name: "sampler",
+  periodMs: 10,
+  run: () => void samples.publish(Math.sin(phase += 0.1)),
+});
+let peaks = 0;
+kernel.onEvent<number>({
+  name: "filter",
+  topic: "samples",
+  deadlineMs: 5,
+  run: (ctx) => {
+    setpoint = ctx.event!;
+    if (ctx.event! > 0.99) peaks++;
+  },
+});
+kernel.periodic({ name: "reporter", periodMs: 100, run: () => void (setpoint *= 1) });
+const payload = new Uint8Array(256 * 1024).map((_, i) => i * 7);
+kernel.periodic({
+  name: "hog",
+  periodMs: 50,
+  budgetMs: 1,
+  run: () => burn(3),
+  offload: { job: "checksum", input: () => payload },
+});
+let crcs = 0;
+kernel.periodic({
+  name: "crc",
+  periodMs: 20,
+  deadlineMs: 20,
+  run: async () => {
+    await kernel.offload!.submit("checksum", payload);
+    crcs++;
+  },
+});
+const tierChanges: string[] = [];
+kernel.bus.topic<BudgetEvent>(BUDGET_TOPIC).subscribe((e) => {
+  tierChanges.push(`${e.task}: ${e.from} -> ${e.to} (${e.action})`);
+});
 
+const fmt = (
+  ms: number,
+) => (Number.isNaN(ms) ? "-" : ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
+const names = ["control", "sampler", "filter", "reporter", "hog", "crc"];
+const lastRuns = new Map<string, number>();
 console.log(
-  `Chronetix demo: a ${
-    1000 / periodMs
-  } Hz periodic task on the ${profile} profile and setInterval(${periodMs}) side by side for ${seconds} s (Ctrl-C stops).`,
+  `Chronetix kernel demo: ${names.length} tasks, profile ${profile}, ${seconds} s (Ctrl-C stops early)`,
 );
 console.log(
-  `${"time".padEnd(5)}${"contender".padEnd(22)}${"ticks".padStart(7)}${
-    ["p50", "p99", "max", "drift"].map((h) => h.padStart(11)).join("")
-  }`,
+  "  s  " +
+    ["task", "runs/s", "late p99", "exec p99", "misses", "tier"].map((h, i) =>
+      i === 0 ? h.padEnd(9) : h.padStart(10)
+    ).join(""),
 );
 
-const { promise: done, resolve: finish } = Promise.withResolvers<void>();
-const t0 = performance.now();
-driver.every(periodMs, () => ours.tick(t0), { startAt: t0 + periodMs, missedTicks: "burst" });
-const interval = setInterval(() => theirs.tick(t0), periodMs);
-
-let elapsed = 0;
-const reporter = driver.every(1000, () => {
-  elapsed++;
-  for (const c of [ours, theirs]) {
-    const s = c.second.snapshot();
+let second = 0;
+const { promise: finished, resolve: finish } = Promise.withResolvers<void>();
+const onSigint = () => finish();
+Deno.addSignalListener("SIGINT", onSigint);
+const ticker = kernel.driver.every(1000, () => {
+  second++;
+  const stats = kernel.executor.stats();
+  for (const t of stats.perTask) {
+    const rate = t.runs - (lastRuns.get(t.name) ?? 0);
+    lastRuns.set(t.name, t.runs);
     console.log(
-      `${`${elapsed}s`.padEnd(5)}${c.name.padEnd(22)}${String(s.count).padStart(7)}${dur(s.p50)}${
-        dur(s.p99)
-      }${dur(s.max)}${dur(c.drift)}`,
+      `${String(second).padStart(3)}  ${t.name.padEnd(9)}${String(rate).padStart(10)}${
+        fmt(t.schedulingLatency.p99).padStart(10)
+      }${fmt(t.execution.p99).padStart(10)}${String(t.deadlineMisses).padStart(10)}${
+        t.tier.padStart(10)
+      }`,
     );
-    c.second.reset();
   }
-  if (elapsed >= seconds) finish();
-}, { startAt: t0 + 1000, latenessClass: "reporter" });
+  if (second >= seconds) finish();
+}, { latenessClass: "demo-report" });
 
-const onSignal = () => finish();
-Deno.addSignalListener("SIGINT", onSignal);
-await done;
-Deno.removeSignalListener("SIGINT", onSignal);
-reporter.cancel();
-clearInterval(interval);
-const wallS = (performance.now() - t0) / 1000;
-driver.close();
+await finished;
+ticker.cancel();
+Deno.removeSignalListener("SIGINT", onSigint);
+const stats = kernel.stats();
+const report = await kernel.shutdown({ deadlineMs: 2000 });
 
-console.log(
-  `\nSummary over ${wallS.toFixed(1)} s (expected ${
-    Math.floor(wallS * 1000 / periodMs)
-  } ticks each):`,
-);
-for (const c of [ours, theirs]) {
-  const s = c.total.snapshot();
+console.log("\nSummary");
+for (const t of stats.executor.perTask) {
   console.log(
-    `  ${c.name.padEnd(22)} ticks ${String(s.count).padStart(6)}  p50 ${dur(s.p50)}  p99 ${
-      dur(s.p99)
-    }  max ${dur(s.max)}  drift ${dur(c.drift)}`,
+    `  ${t.name.padEnd(9)} ${String(t.runs).padStart(6)} runs  start lateness p50 ${
+      fmt(t.schedulingLatency.p50)
+    } p99 ${fmt(t.schedulingLatency.p99)}  exec p99 ${
+      fmt(t.execution.p99)
+    }  misses ${t.deadlineMisses}  tier ${t.tier}${
+      t.offloaded > 0 ? `  offloaded ${t.offloaded}` : ""
+    }`,
   );
 }
-const ratio = theirs.total.snapshot().p99 / Math.max(ours.total.snapshot().p99, 1e-6);
-console.log(`  setInterval's p99 lateness is ${ratio.toFixed(0)}x Chronetix's.`);
+console.log(`  budget tier changes: ${tierChanges.length === 0 ? "none" : tierChanges.join("; ")}`);
+console.log(`  CRC jobs done in the worker: ${crcs}; filter saw ${peaks} peaks`);
+const w = stats.driver.wakes;
+console.log(
+  `  driver wake-ups: near ${w.near}, imminent ${w.imminent}, far ${w.far}; spinning ${
+    (w.spinMs / stats.uptimeMs * 100).toFixed(0)
+  } % of the run; bus events published ${stats.bus.topics.reduce((n, t) => n + t.published, 0)}`,
+);
+console.log(
+  `  shutdown: ${report.graceful ? "graceful" : "cut off"} in ${
+    report.durationMs.toFixed(1)
+  } ms, ${report.runsCutOff} runs cut off, ${report.releasesDropped} releases dropped, offload drained ${report.offloadDrained}`,
+);

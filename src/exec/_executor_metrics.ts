@@ -15,6 +15,7 @@ export interface ExecutorStatsSource {
     runs: number;
     deadlineMisses: number;
     failures: number;
+    overruns: number;
     drops: Record<DropReason, number>;
     schedulingLatency: TimingSnapshot;
     execution: TimingSnapshot;
@@ -25,12 +26,32 @@ export interface ExecutorStatsSource {
 const DROP_REASONS: readonly DropReason[] = ["task-cap", "global-cap", "defer-cap", "stopped"];
 const QUANTILES = ["p50", "p95", "p99"] as const;
 
+/**
+ * Feeds a task's cumulative count into a counter. A task cancelled and added
+ * again under the same name starts counting from 0; the feed notices the
+ * drop and carries the earlier total, so the exported counter never goes
+ * back.
+ */
+class CounterFeed {
+  readonly #counter: Counter;
+  #base = 0;
+  #last = 0;
+  constructor(counter: Counter) {
+    this.#counter = counter;
+  }
+  feed(value: number): void {
+    if (value < this.#last) this.#base += this.#last;
+    this.#last = value;
+    this.#counter.advanceTo(this.#base + value);
+  }
+}
+
 interface TaskHandles {
-  runs: Counter;
-  misses: Counter;
-  overruns: Counter;
-  failures: Counter;
-  drops: Counter[];
+  runs: CounterFeed;
+  misses: CounterFeed;
+  overruns: CounterFeed;
+  failures: CounterFeed;
+  drops: CounterFeed[];
   queue: Gauge;
   tier: Gauge;
   sched: Gauge[];
@@ -107,11 +128,11 @@ export function registerExecutorMetrics(
     let h = handles.get(name);
     if (h === undefined) {
       h = {
-        runs: runs.labels(name),
-        misses: misses.labels(name),
-        overruns: overruns.labels(name),
-        failures: failures.labels(name),
-        drops: DROP_REASONS.map((r) => drops.labels(name, r)),
+        runs: new CounterFeed(runs.labels(name)),
+        misses: new CounterFeed(misses.labels(name)),
+        overruns: new CounterFeed(overruns.labels(name)),
+        failures: new CounterFeed(failures.labels(name)),
+        drops: DROP_REASONS.map((r) => new CounterFeed(drops.labels(name, r))),
         queue: queue.labels(name),
         tier: tier.labels(name),
         sched: sched.map((g) => g.labels(name)),
@@ -130,23 +151,23 @@ export function registerExecutorMetrics(
     const s = executor.stats();
     for (const t of s.perTask) {
       const h = handlesOf(t.name);
-      h.runs.advanceTo(t.runs);
-      h.misses.advanceTo(t.deadlineMisses);
-      h.overruns.advanceTo(t.overruns);
-      h.failures.advanceTo(t.failures);
-      DROP_REASONS.forEach((r, i) => h.drops[i]!.advanceTo(t.drops[r]));
+      h.runs.feed(t.runs);
+      h.misses.feed(t.deadlineMisses);
+      h.overruns.feed(t.overruns);
+      h.failures.feed(t.failures);
+      DROP_REASONS.forEach((r, i) => h.drops[i]!.feed(t.drops[r]));
       h.queue.set(t.queued);
       h.tier.set(BUDGET_TIERS.indexOf(t.tier));
       setQuantiles(h.sched, t.schedulingLatency);
       setQuantiles(h.exec, t.execution);
     }
     const all = handlesOf("*");
-    all.runs.advanceTo(s.runs);
-    all.misses.advanceTo(s.deadlineMisses);
-    all.failures.advanceTo(s.failures);
-    all.overruns.advanceTo(s.perTask.reduce((n, t) => n + t.overruns, 0));
-    DROP_REASONS.forEach((r, i) => all.drops[i]!.advanceTo(s.drops[r]));
-    all.queue.set(s.runnable - s.running);
+    all.runs.feed(s.runs);
+    all.misses.feed(s.deadlineMisses);
+    all.failures.feed(s.failures);
+    all.overruns.feed(s.overruns);
+    DROP_REASONS.forEach((r, i) => all.drops[i]!.feed(s.drops[r]));
+    all.queue.set(s.runnable - s.running + s.deferred);
     setQuantiles(all.sched, s.schedulingLatency);
     setQuantiles(all.exec, s.execution);
     runnable.set(s.runnable);

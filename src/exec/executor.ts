@@ -101,11 +101,11 @@ export interface ExecutorOptions {
 export interface ExecutorStats {
   /** Tasks added and not cancelled. */
   tasks: number;
-  /** Releases waiting plus running. */
+  /** Releases queued plus running: what `maxRunnable` caps. */
   runnable: number;
-  /** Releases waiting to run. */
+  /** Releases queued to run. */
   queued: number;
-  /** Releases deferred. */
+  /** Releases deferred (waiting for room under `maxRunnable`). */
   deferred: number;
   /** Async bodies running. */
   running: number;
@@ -115,6 +115,8 @@ export interface ExecutorStats {
   deadlineMisses: number;
   /** Runs that threw. */
   failures: number;
+  /** Runs longer than their task's budget. */
+  overruns: number;
   /** Dropped releases, by reason. */
   drops: Record<DropReason, number>;
   /** Release to start over all tasks, ms. */
@@ -190,6 +192,7 @@ export class Executor {
   #runs = 0;
   #misses = 0;
   #failures = 0;
+  #overruns = 0;
   readonly #drops: Record<DropReason, number> = newDrops();
   readonly #sched = new TimingSlot();
   readonly #exec = new TimingSlot();
@@ -353,7 +356,7 @@ export class Executor {
     for (const task of this.#tasks.values()) task.detach();
     const dropped = this.#deferred.length;
     for (const job of this.#deferred.splice(0)) {
-      this.#runnable--;
+      job.task.deferredNow--;
       this.#drop(job.task, "stopped", job);
     }
     this.#notifyIdle();
@@ -366,7 +369,7 @@ export class Executor {
    * @returns A promise that resolves once the executor is idle.
    */
   whenIdle(): Promise<void> {
-    if (this.#runnable === 0) return Promise.resolve();
+    if (this.#runnable === 0 && this.#deferred.length === 0) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#idleWaiters.push(resolve);
     return promise;
@@ -381,12 +384,13 @@ export class Executor {
     return {
       tasks: this.#tasks.size,
       runnable: this.#runnable,
-      queued: this.#runnable - this.#running - this.#deferred.length,
+      queued: this.#runnable - this.#running,
       deferred: this.#deferred.length,
       running: this.#running,
       runs: this.#runs,
       deadlineMisses: this.#misses,
       failures: this.#failures,
+      overruns: this.#overruns,
       drops: { ...this.#drops },
       schedulingLatency: this.#sched.snapshot(),
       execution: this.#exec.snapshot(),
@@ -439,7 +443,7 @@ export class Executor {
       if (!task.terminal) this.#countDrop(task, "stopped");
       return;
     }
-    this.#admit(this.#job(task, release, event, 0), true);
+    this.#admit(this.#job(task, release, event, 0));
   }
 
   #dropWaiting(task: TaskRecord): number {
@@ -460,7 +464,7 @@ export class Executor {
       const job = this.#deferred[i]!;
       if (job.task === task) {
         this.#deferred.splice(i, 1);
-        this.#runnable--;
+        task.deferredNow--;
         this.#drop(task, "stopped", job);
         dropped++;
       }
@@ -554,24 +558,24 @@ export class Executor {
   }
 
   /** Queues a job if the caps allow, else applies the task's overflow policy. */
-  #admit(job: Job, fresh: boolean): void {
+  #admit(job: Job): void {
     const task = job.task;
-    const waiting = task.pending.length + (task.ready === undefined ? 0 : 1);
-    const overTask = waiting >= task.queueCap;
+    const queued = task.pending.length + (task.ready === undefined ? 0 : 1);
+    const overTask = queued + task.deferredNow >= task.queueCap;
     const overGlobal = !overTask && this.#runnable >= this.#maxRunnable;
     if (overTask || overGlobal) {
       const reason: DropReason = overTask ? "task-cap" : "global-cap";
-      if (task.overflow === "defer") {
+      if (task.overflow === "defer" && overGlobal) {
         if (this.#deferred.length >= this.#deferCap) {
           this.#drop(task, "defer-cap", job);
           return;
         }
-        if (fresh) task.deferred++;
+        task.deferred++;
+        task.deferredNow++;
         this.#deferred.push(job);
-        this.#runnable++;
         return;
       }
-      if (task.overflow === "drop-oldest" && waiting > 0) {
+      if (task.overflow === "drop-oldest" && queued > 0) {
         this.#drop(task, reason, this.#removeOldest(task));
       } else {
         this.#drop(task, reason, job);
@@ -717,7 +721,10 @@ export class Executor {
     }
     const budget = task.budgetMs;
     if (budget !== undefined) {
-      if (exec > budget) task.overruns++;
+      if (exec > budget) {
+        task.overruns++;
+        this.#overruns++;
+      }
       const step = task.budget.observe(exec, budget, end);
       if (step !== 0) this.#tierChanged(task, step, exec);
     }
@@ -740,7 +747,7 @@ export class Executor {
       // An async run ended in a promise continuation: nothing is dispatching,
       // so the next run starts now (a fixed tick waits for its tick).
       if (!this.#dispatching && this.#fixedMs === 0) this.#dispatch();
-    } else if (this.#runnable === 0) {
+    } else {
       this.#notifyIdle();
     }
   }
@@ -793,29 +800,23 @@ export class Executor {
     this.#bus?.topic<BudgetEvent>(BUDGET_TOPIC).publish(event);
   }
 
+  /** Moves deferred releases, oldest first, into the queue while there is room. */
   #admitDeferred(): void {
-    let i = 0;
-    while (
-      i < this.#deferred.length && this.#runnable - this.#deferred.length < this.#maxRunnable
-    ) {
-      const job = this.#deferred[i]!;
+    while (this.#deferred.length > 0 && this.#runnable < this.#maxRunnable) {
+      const job = this.#deferred.shift()!;
       const task = job.task;
-      const waiting = task.pending.length + (task.ready === undefined ? 0 : 1);
+      task.deferredNow--;
       if (task.terminal) {
-        this.#deferred.splice(i, 1);
-        this.#runnable--;
         this.#drop(task, "stopped", job);
-      } else if (waiting < task.queueCap) {
-        this.#deferred.splice(i, 1);
-        this.#enqueue(job);
-      } else {
-        i++;
+        continue;
       }
+      this.#runnable++;
+      this.#enqueue(job);
     }
   }
 
   #notifyIdle(): void {
-    if (this.#runnable !== 0 && !this.#closed) return;
+    if ((this.#runnable !== 0 || this.#deferred.length !== 0) && !this.#closed) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter();
@@ -968,6 +969,8 @@ class TaskRecord {
   misses = 0;
   overruns = 0;
   deferred = 0;
+  /** Releases of this task in the deferred queue now. */
+  deferredNow = 0;
   offloaded = 0;
   reason: string | undefined;
   lastError: unknown;
@@ -1067,7 +1070,7 @@ class TaskRecord {
       overruns: this.overruns,
       drops: { ...this.drops },
       deferred: this.deferred,
-      queued: this.pending.length + (this.ready === undefined ? 0 : 1),
+      queued: this.pending.length + (this.ready === undefined ? 0 : 1) + this.deferredNow,
       yields: this.ctx.yields,
       offloaded: this.offloaded,
       schedulingLatency: this.sched.snapshot(),

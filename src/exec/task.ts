@@ -30,8 +30,10 @@ export const OVERFLOW_POLICIES: readonly ["drop-newest", "drop-oldest", "defer"]
 
 /**
  * Over a cap: `drop-newest` drops the new release, `drop-oldest` drops the
- * task's oldest waiting release (the freshest data wins), `defer` keeps the
- * release until there is room (bounded by the executor's `deferCap`).
+ * task's oldest waiting release (the freshest data wins), `defer` keeps a
+ * release over the global cap until there is room (bounded by the
+ * executor's `deferCap`; deferred releases count against the task's own
+ * `queueCap`, and over that cap the new release is dropped).
  */
 export type OverflowPolicy = typeof OVERFLOW_POLICIES[number];
 

@@ -135,9 +135,10 @@ Deno.test("Executor per-task queue caps apply drop-newest, drop-oldest and defer
         assertEquals(seen, [0, 3, 4]);
         assertEquals(task.stats().drops["task-cap"], 2);
       } else {
-        assertEquals(seen, [0, 1, 2, 3, 4]);
-        assertEquals(task.stats().deferred, 2);
-        assertEquals(task.stats().drops["task-cap"], 0);
+        // Over its own cap, defer drops like drop-newest: deferral is for the global cap.
+        assertEquals(seen, [0, 1, 2]);
+        assertEquals(task.stats().deferred, 0);
+        assertEquals(task.stats().drops["task-cap"], 2);
       }
     });
   }
@@ -163,6 +164,41 @@ Deno.test("Executor global cap bounds runnable releases across tasks and exports
   release();
   await executor.whenIdle();
   assertEquals(executor.stats().runnable, 0);
+});
+
+Deno.test("Executor defers releases over the global cap and runs them, oldest first, when room frees", async () => {
+  const { clock, executor, bus } = setup({ maxRunnable: 1 });
+  using _ = executor;
+  const order: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  executor.onEvent<string>({
+    name: "first",
+    topic: "go",
+    run: () => gate,
+  });
+  const deferring = executor.onEvent<string>({
+    name: "later",
+    topic: "go",
+    queueCap: 2,
+    overflow: "defer",
+    run: (ctx) => void order.push(ctx.event!),
+  });
+  // "a": "first" takes the only runnable slot; "later" is over the global cap and defers.
+  bus.topic<string>("go").publish("a");
+  // "b": "first" is dropped (global cap, nothing of its own to drop); "later" defers again.
+  bus.topic<string>("go").publish("b");
+  // "c": "later" already holds 2 deferred releases, its own cap: this one is dropped.
+  bus.topic<string>("go").publish("c");
+  clock.advance(0);
+  const s = deferring.stats();
+  assertEquals([s.deferred, s.queued, s.drops["task-cap"]], [2, 2, 1]);
+  assertEquals(executor.stats().deferred, 2);
+  release();
+  await gate;
+  await executor.whenIdle();
+  assertEquals(order, ["a", "b"]);
+  assertEquals(executor.stats().deferred, 0);
 });
 
 Deno.test("Executor budget tiers climb monitor, warn, yield, isolate and quarantine a task that is not offloadable", () => {
