@@ -6,6 +6,7 @@ import {
   Executor,
   type ExecutorOptions,
   MetricsRegistry,
+  OffloadPool,
 } from "../../mod.ts";
 import { VirtualClock } from "../../testing.ts";
 
@@ -430,4 +431,43 @@ Deno.test("Executor.close() cancels tasks and aborts their signals", () => {
   assertEquals(signal?.aborted, true);
   clock.advance(5);
   assertEquals(task.stats().runs, 1);
+});
+
+Deno.test("Executor moves an offloadable task's runs to the offload pool at the isolate tier (real Worker)", async () => {
+  const clock = new VirtualClock();
+  const pool = new OffloadPool({
+    jobs: { square: new URL("./_fixtures/jobs/square.ts", import.meta.url) },
+    workers: 1,
+    logger: () => {},
+  });
+  const executor = new Executor({
+    clock,
+    offload: pool,
+    logger: () => {},
+    budget: { escalateAfter: 1, cooldownMs: 0 },
+  });
+  let mainThreadRuns = 0;
+  const task = executor.periodic({
+    name: "heavy",
+    periodMs: 10,
+    budgetMs: 1,
+    offload: { job: "square", input: () => 7 },
+    run: () => {
+      mainThreadRuns++;
+      clock.spend(2);
+    },
+  });
+  for (let i = 0; i < 5; i++) {
+    clock.advance(10);
+    await executor.whenIdle();
+  }
+  const stats = task.stats();
+  assertEquals(mainThreadRuns, 3, "monitor -> warn -> yield -> isolate took three overruns");
+  assertEquals(task.tier, "isolate");
+  assertEquals(task.state, "done", "offloaded, not quarantined");
+  assertEquals(stats.offloaded, 2);
+  assertEquals(stats.runs, 5);
+  assertEquals(pool.stats().completed, 2);
+  executor.close();
+  await pool.close();
 });
