@@ -19,19 +19,7 @@
  * @module
  */
 import { BUDGET_TOPIC, type BudgetEvent, Kernel, type PrecisionProfile } from "../mod.ts";
-
-function envNumber(name: string, fallback: number): number {
-  const raw = Deno.env.get(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error(
-      `Cannot run the demo as '${name}' must be a number > 0: current value is "${raw}"`,
-    );
-    Deno.exit(2);
-  }
-  return value;
-}
+import { envNumber } from "./_env.ts";
 
 const seconds = envNumber("DEMO_SECONDS", 10);
 const profile = (Deno.env.get("DEMO_PROFILE") ?? "precise") as PrecisionProfile;

@@ -11,19 +11,7 @@
  * @module
  */
 import { Driver, LatenessHistogram, type PrecisionProfile } from "../mod.ts";
-
-function envNumber(name: string, fallback: number): number {
-  const raw = Deno.env.get(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    console.error(
-      `Cannot run the demo as '${name}' must be a number > 0: current value is "${raw}"`,
-    );
-    Deno.exit(2);
-  }
-  return value;
-}
+import { envNumber } from "./_env.ts";
 
 const seconds = envNumber("DEMO_SECONDS", 10);
 const periodMs = envNumber("DEMO_PERIOD_MS", 1);

@@ -3,24 +3,13 @@
 import type { Counter, Gauge } from "../metrics/families.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { TimingSnapshot } from "./timing_slot.ts";
-import type { DropReason, TaskStats } from "./task.ts";
+import type { DropReason } from "./task.ts";
+import type { ExecutorStats } from "./executor.ts";
 import { BUDGET_TIERS } from "./budget.ts";
 
 /** What the metrics read: the executor's `stats()`. */
 export interface ExecutorStatsSource {
-  stats(): {
-    runnable: number;
-    deferred: number;
-    running: number;
-    runs: number;
-    deadlineMisses: number;
-    failures: number;
-    overruns: number;
-    drops: Record<DropReason, number>;
-    schedulingLatency: TimingSnapshot;
-    execution: TimingSnapshot;
-    perTask: TaskStats[];
-  };
+  stats(): ExecutorStats;
 }
 
 const DROP_REASONS: readonly DropReason[] = ["task-cap", "global-cap", "defer-cap", "stopped"];
