@@ -4,7 +4,7 @@
 
 import { MONOTONIC_CLOCK } from "../time/clock.ts";
 import { holdEventLoop } from "../time/driver_host.ts";
-import { requireInteger } from "../_validate.ts";
+import { requireInteger, requireNonNegative } from "../_validate.ts";
 
 /** Int32 index: frames published by the writer (wraps at 2^32). */
 export const WRITE = 0;
@@ -211,19 +211,25 @@ export function readRingStats(views: RingViews): RingStats {
 /** How a wait on a ring ended. */
 export type WaitResult = "ok" | "closed" | "timed-out";
 
+/** What one endpoint waits for: its signal word, its waiting flag, and the conditions. */
+export interface RingWait {
+  header: Int32Array;
+  signal: number;
+  waiting: number;
+  ready: () => boolean;
+  closed: () => boolean;
+  /** For error messages, e.g. "wait for credit". */
+  action: string;
+}
+
 /**
  * Blocks (worker) until `ready()` holds, using the waiting flag so the other
  * side only notifies when needed. Returns "ok" when ready, "closed" when
  * `closed()` holds, or "timed-out".
  */
-export function waitSync(
-  header: Int32Array,
-  signal: number,
-  waiting: number,
-  ready: () => boolean,
-  closed: () => boolean,
-  timeoutMs: number,
-): WaitResult {
+export function waitSync(wait: RingWait, timeoutMs: number): WaitResult {
+  checkTimeout(wait, timeoutMs);
+  const { header, signal, waiting, ready, closed } = wait;
   if (spin(ready)) return "ok";
   const end = MONOTONIC_CLOCK.now() + timeoutMs;
   for (;;) {
@@ -239,26 +245,14 @@ const READY: Promise<WaitResult> = Promise.resolve("ok");
  * The awaitable form of {@linkcode waitSync}, for the main thread. When the
  * spin succeeds it returns a shared, settled promise: no allocation.
  */
-export function waitAsync(
-  header: Int32Array,
-  signal: number,
-  waiting: number,
-  ready: () => boolean,
-  closed: () => boolean,
-  timeoutMs: number,
-): Promise<WaitResult> {
-  if (spin(ready)) return READY;
-  return sleepAsync(header, signal, waiting, ready, closed, timeoutMs);
+export function waitAsync(wait: RingWait, timeoutMs: number): Promise<WaitResult> {
+  checkTimeout(wait, timeoutMs);
+  if (spin(wait.ready)) return READY;
+  return sleepAsync(wait, timeoutMs);
 }
 
-async function sleepAsync(
-  header: Int32Array,
-  signal: number,
-  waiting: number,
-  ready: () => boolean,
-  closed: () => boolean,
-  timeoutMs: number,
-): Promise<WaitResult> {
+async function sleepAsync(wait: RingWait, timeoutMs: number): Promise<WaitResult> {
+  const { header, signal, waiting, ready, closed } = wait;
   const end = MONOTONIC_CLOCK.now() + timeoutMs;
   using _hold = holdEventLoop();
   for (;;) {
@@ -268,6 +262,10 @@ async function sleepAsync(
     const result = Atomics.waitAsync(header, signal, seen, left === Infinity ? undefined : left);
     if (result.async) await result.value;
   }
+}
+
+function checkTimeout(wait: RingWait, timeoutMs: number): void {
+  if (timeoutMs !== Infinity) requireNonNegative(wait.action, "timeoutMs", timeoutMs);
 }
 
 /**

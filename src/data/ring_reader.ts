@@ -1,4 +1,4 @@
-import { requireFunction, requireNonNegative } from "../_validate.ts";
+import { requireFunction } from "../_validate.ts";
 import {
   attachRing,
   BYTES_RECEIVED,
@@ -13,6 +13,7 @@ import {
   type RingCloseReport,
   type RingStats,
   type RingViews,
+  type RingWait,
   signal,
   waitAsync,
   waitSync,
@@ -104,6 +105,7 @@ export class RingReader {
     this.#mask = layout.slots - 1;
     this.#slotViews = new Array(layout.slots);
     this.#read = Atomics.load(header, READ);
+    this.#frameWait.header = header;
   }
 
   /** Frames published and not yet consumed. */
@@ -171,15 +173,7 @@ export class RingReader {
    *   closed and everything was consumed, `"timed-out"`.
    */
   wait(timeoutMs = Infinity): "ok" | "closed" | "timed-out" {
-    requireNonNegative("wait for a frame", "timeoutMs", timeoutMs === Infinity ? 0 : timeoutMs);
-    return waitSync(
-      this.#header,
-      READER_SIGNAL,
-      READER_WAITING,
-      this.#hasFrame,
-      this.#writerClosed,
-      timeoutMs,
-    );
+    return waitSync(this.#frameWait, timeoutMs);
   }
 
   /**
@@ -191,15 +185,7 @@ export class RingReader {
    * @returns `"ok"`, `"closed"` or `"timed-out"`, as for `wait()`.
    */
   whenReadable(timeoutMs = Infinity): Promise<"ok" | "closed" | "timed-out"> {
-    requireNonNegative("wait for a frame", "timeoutMs", timeoutMs === Infinity ? 0 : timeoutMs);
-    return waitAsync(
-      this.#header,
-      READER_SIGNAL,
-      READER_WAITING,
-      this.#hasFrame,
-      this.#writerClosed,
-      timeoutMs,
-    );
+    return waitAsync(this.#frameWait, timeoutMs);
   }
 
   /**
@@ -235,8 +221,14 @@ export class RingReader {
     this.close();
   }
 
-  #hasFrame = (): boolean => this.available > 0;
-  #writerClosed = (): boolean => Atomics.load(this.#header, WRITER_CLOSED) !== 0;
+  readonly #frameWait: RingWait = {
+    header: new Int32Array(0),
+    signal: READER_SIGNAL,
+    waiting: READER_WAITING,
+    ready: () => this.available > 0,
+    closed: () => Atomics.load(this.#header, WRITER_CLOSED) !== 0,
+    action: "wait for a frame",
+  };
 
   #slotView(slot: number): Uint8Array {
     const start = this.#payload + slot * this.slotSize;

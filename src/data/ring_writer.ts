@@ -1,6 +1,6 @@
 import { ClosedError } from "../errors.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { requireNonEmptyString, requireNonNegative, show } from "../_validate.ts";
+import { requireNonEmptyString, show } from "../_validate.ts";
 import {
   attachRing,
   BYTES_SENT,
@@ -16,6 +16,7 @@ import {
   type RingCloseReport,
   type RingStats,
   type RingViews,
+  type RingWait,
   signal,
   UTIL_SUM,
   waitAsync,
@@ -156,6 +157,7 @@ export class RingWriter {
     this.#mask = layout.slots - 1;
     this.#write = Atomics.load(header, WRITE);
     this.#readCache = Atomics.load(header, READ);
+    this.#creditWait.header = header;
     if (options.metrics !== undefined) {
       const name = requireNonEmptyString("attach a RingWriter", "name", options.name ?? "default");
       this.#collector = exportStats(
@@ -222,15 +224,7 @@ export class RingWriter {
    *   `"timed-out"`.
    */
   whenWritable(timeoutMs = Infinity): Promise<"ok" | "closed" | "timed-out"> {
-    requireNonNegative("wait for credit", "timeoutMs", timeoutMs === Infinity ? 0 : timeoutMs);
-    return waitAsync(
-      this.#header,
-      WRITER_SIGNAL,
-      WRITER_WAITING,
-      this.#hasCredit,
-      this.#readerClosed,
-      timeoutMs,
-    );
+    return waitAsync(this.#creditWait, timeoutMs);
   }
 
   /**
@@ -241,15 +235,7 @@ export class RingWriter {
    * @returns `"ok"`, `"closed"` (the reader closed) or `"timed-out"`.
    */
   waitWritable(timeoutMs = Infinity): "ok" | "closed" | "timed-out" {
-    requireNonNegative("wait for credit", "timeoutMs", timeoutMs === Infinity ? 0 : timeoutMs);
-    return waitSync(
-      this.#header,
-      WRITER_SIGNAL,
-      WRITER_WAITING,
-      this.#hasCredit,
-      this.#readerClosed,
-      timeoutMs,
-    );
+    return waitSync(this.#creditWait, timeoutMs);
   }
 
   /**
@@ -294,11 +280,7 @@ export class RingWriter {
   async drain(timeoutMs = Infinity): Promise<RingCloseReport> {
     this.close();
     await waitAsync(
-      this.#header,
-      WRITER_SIGNAL,
-      WRITER_WAITING,
-      this.#empty,
-      this.#readerClosed,
+      { ...this.#creditWait, ready: this.#empty, action: "drain the ring" },
       timeoutMs,
     );
     return this.#report();
@@ -309,9 +291,16 @@ export class RingWriter {
     this.close();
   }
 
-  #hasCredit = (): boolean => !this.#readerClosed() && this.credit > 0;
-  #empty = (): boolean => this.credit === this.slots;
   #readerClosed = (): boolean => Atomics.load(this.#header, READER_CLOSED) !== 0;
+  #empty = (): boolean => this.credit === this.slots;
+  readonly #creditWait: RingWait = {
+    header: new Int32Array(0),
+    signal: WRITER_SIGNAL,
+    waiting: WRITER_WAITING,
+    ready: () => !this.#readerClosed() && this.credit > 0,
+    closed: this.#readerClosed,
+    action: "wait for credit",
+  };
 
   #report(): RingCloseReport {
     const consumed = this.#stats[FRAMES_RECEIVED]!;
