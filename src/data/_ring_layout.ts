@@ -311,6 +311,13 @@ function spin(ready: () => boolean): boolean {
   }
 }
 
+/** Marks one side closed and wakes the other side, whether or not it waits. */
+export function closeSide(header: Int32Array, closedFlag: number, otherSignal: number): void {
+  Atomics.store(header, closedFlag, 1);
+  Atomics.add(header, otherSignal, 1);
+  Atomics.notify(header, otherSignal);
+}
+
 /** Wakes the other side if it said it is waiting. */
 export function signal(header: Int32Array, signalIndex: number, waiting: number): void {
   if (Atomics.load(header, waiting) !== 0) {

@@ -2,6 +2,7 @@ import { requireFunction } from "../_validate.ts";
 import {
   attachRing,
   BYTES_RECEIVED,
+  closeSide,
   CONSUMER_ERRORS,
   FRAMES_RECEIVED,
   FRAMES_SENT,
@@ -208,9 +209,7 @@ export class RingReader {
   close(): RingCloseReport {
     if (!this.#closed) {
       this.#closed = true;
-      Atomics.store(this.#header, READER_CLOSED, 1);
-      Atomics.add(this.#header, WRITER_SIGNAL, 1);
-      Atomics.notify(this.#header, WRITER_SIGNAL);
+      closeSide(this.#header, READER_CLOSED, WRITER_SIGNAL);
     }
     const consumed = this.#stats[FRAMES_RECEIVED]!;
     return { consumed, unconsumed: this.#stats[FRAMES_SENT]! - consumed };

@@ -4,6 +4,7 @@ import { requireNonEmptyString, show } from "../_validate.ts";
 import {
   attachRing,
   BYTES_SENT,
+  closeSide,
   createRingBuffer,
   FRAMES_RECEIVED,
   FRAMES_SENT,
@@ -256,9 +257,7 @@ export class RingWriter {
   close(): RingCloseReport {
     if (!this.#closed) {
       this.#closed = true;
-      Atomics.store(this.#header, WRITER_CLOSED, 1);
-      Atomics.add(this.#header, READER_SIGNAL, 1);
-      Atomics.notify(this.#header, READER_SIGNAL);
+      closeSide(this.#header, WRITER_CLOSED, READER_SIGNAL);
     }
     return this.#report();
   }
