@@ -176,6 +176,16 @@ interface WorkerSlot {
   dead: boolean;
 }
 
+/** An absolute URL as is; a relative path against the working directory. */
+function resolveJobUrl(url: string | URL): string {
+  if (url instanceof URL) return url.href;
+  try {
+    return new URL(url).href;
+  } catch {
+    return new URL(url, `file://${Deno.cwd()}/`).href;
+  }
+}
+
 let workerUrl: string | undefined;
 function offloadWorkerUrl(): string {
   workerUrl ??= URL.createObjectURL(
@@ -270,7 +280,7 @@ export class OffloadPool {
           `Cannot ${action} as job "${name}" must be a module URL: current value is ${show(url)}`,
         );
       }
-      this.#jobs.set(name, new URL(url, `file://${Deno.cwd()}/`).href);
+      this.#jobs.set(name, resolveJobUrl(url));
     }
     if (this.#jobs.size === 0) {
       throw new TypeError(`Cannot ${action} as 'jobs' is empty: register at least one job module`);
