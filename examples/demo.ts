@@ -14,7 +14,7 @@
  * graceful shutdown report.
  *
  * Environment: `DEMO_SECONDS` (default 10), `DEMO_PROFILE` (`efficient` |
- * `balanced` | `precise`, default `precise`).
+ * `balanced` | `precise`, default `balanced`).
  *
  * @module
  */
@@ -22,7 +22,7 @@ import { BUDGET_TOPIC, type BudgetEvent, Kernel, type PrecisionProfile } from ".
 import { envNumber } from "./_env.ts";
 
 const seconds = envNumber("DEMO_SECONDS", 10);
-const profile = (Deno.env.get("DEMO_PROFILE") ?? "precise") as PrecisionProfile;
+const profile = (Deno.env.get("DEMO_PROFILE") ?? "balanced") as PrecisionProfile;
 if (!["efficient", "balanced", "precise"].includes(profile)) {
   console.error(
     `Cannot run the demo as 'DEMO_PROFILE' must be one of "efficient", "balanced", "precise": current value is "${profile}"`,
