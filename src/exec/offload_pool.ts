@@ -216,15 +216,17 @@ function offloadWorkerUrl(): string {
  * and counted in `stuckWorkers`), not silently kept.
  *
  * @example Squaring numbers in a worker
- * ```ts ignore
+ * ```ts
  * import { OffloadPool } from "@chronetix/core";
+ * import { assertEquals } from "@std/assert";
  *
- * // jobs/square.ts: export default (n: number) => n * n;
- * await using pool = new OffloadPool({
- *   jobs: { square: new URL("./jobs/square.ts", import.meta.url) },
- *   workers: 2,
- * });
- * console.log(await pool.submit("square", 12)); // 144
+ * // Usually a file: new URL("./jobs/square.ts", import.meta.url), whose
+ * // default export is (n: number) => n * n.
+ * const square = "data:text/javascript,export default (n) => n * n;";
+ * await using pool = new OffloadPool({ jobs: { square }, workers: 1 });
+ * const results = await Promise.all([1, 2, 3].map((n) => pool.submit<number>("square", n)));
+ * assertEquals(results, [1, 4, 9]);
+ * assertEquals(pool.stats().completed, 3);
  * ```
  */
 export class OffloadPool {
