@@ -136,6 +136,7 @@ export {
   type BudgetPolicy,
   type BudgetTier,
   BudgetTracker,
+  DROP_REASONS,
   type DropReason,
   ERROR_POLICIES,
   type ErrorPolicy,

@@ -3,7 +3,7 @@
 import type { Counter, Gauge } from "../metrics/families.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { TimingSnapshot } from "./timing_slot.ts";
-import type { DropReason } from "./task.ts";
+import { DROP_REASONS } from "./task.ts";
 import type { ExecutorStats } from "./executor.ts";
 import { BUDGET_TIERS } from "./budget.ts";
 
@@ -12,7 +12,6 @@ export interface ExecutorStatsSource {
   stats(): ExecutorStats;
 }
 
-const DROP_REASONS: readonly DropReason[] = ["task-cap", "global-cap", "defer-cap", "stopped"];
 const QUANTILES = ["p50", "p95", "p99"] as const;
 
 /**

@@ -15,9 +15,10 @@ import {
   requirePositive,
   show,
 } from "../_validate.ts";
-import { type BudgetPolicy, BudgetTracker, resolveBudgetPolicy } from "./budget.ts";
+import { BUDGET_TIERS, type BudgetPolicy, BudgetTracker, resolveBudgetPolicy } from "./budget.ts";
 import { TimingSlot, type TimingSnapshot } from "./timing_slot.ts";
 import {
+  DROP_REASONS,
   type DropReason,
   ERROR_POLICIES,
   type EventTaskOptions,
@@ -755,7 +756,6 @@ export class Executor {
   #failed(task: TaskRecord, job: Job, error: unknown): void {
     task.failures++;
     this.#failures++;
-    task.lastError = error;
     if (task.onError === "retry" && job.attempt < task.maxRetries && !task.terminal) {
       task.retries++;
       const retry = this.#job(task, this.#clock.now(), job.event, job.attempt + 1);
@@ -772,7 +772,7 @@ export class Executor {
 
   #tierChanged(task: TaskRecord, step: 1 | -1, execMs: number): void {
     const to = task.budget.tier;
-    const from = ["monitor", "warn", "yield", "isolate"][task.budget.level - step]!;
+    const from = BUDGET_TIERS[task.budget.level - step]!;
     let action: string = step < 0 ? "recover" : to;
     if (to === "isolate" && step > 0) {
       if (task.offload !== undefined) {
@@ -899,7 +899,7 @@ function earlier(a: Job, b: Job): boolean {
 }
 
 function newDrops(): Record<DropReason, number> {
-  return { "task-cap": 0, "global-cap": 0, "defer-cap": 0, "stopped": 0 };
+  return Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
 }
 
 function errorText(error: unknown): string {
@@ -973,7 +973,6 @@ class TaskRecord {
   deferredNow = 0;
   offloaded = 0;
   reason: string | undefined;
-  lastError: unknown;
   #controller = new AbortController();
 
   constructor(bridge: Bridge, config: TaskConfig) {

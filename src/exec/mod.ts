@@ -22,6 +22,7 @@ export {
   type OffloadTarget,
 } from "./executor.ts";
 export {
+  DROP_REASONS,
   type DropReason,
   ERROR_POLICIES,
   type ErrorPolicy,

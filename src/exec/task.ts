@@ -47,8 +47,16 @@ export const ERROR_POLICIES: readonly ["continue", "retry", "stop"] = ["continue
  */
 export type ErrorPolicy = typeof ERROR_POLICIES[number];
 
-/** Why a release was dropped. */
-export type DropReason = "task-cap" | "global-cap" | "defer-cap" | "stopped";
+/** Why a release is dropped: over the task's cap, over the global cap, over `deferCap`, or stopped. */
+export const DROP_REASONS: readonly ["task-cap", "global-cap", "defer-cap", "stopped"] = [
+  "task-cap",
+  "global-cap",
+  "defer-cap",
+  "stopped",
+];
+
+/** One of {@linkcode DROP_REASONS}. */
+export type DropReason = typeof DROP_REASONS[number];
 
 /** What a task's body gets on each run. */
 export interface TaskContext<E = unknown> {
