@@ -2,7 +2,7 @@ import { ClosedError } from "../errors.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { requireFunction, requireInteger, requireNonEmptyString, show } from "../_validate.ts";
 import { type BlockHandle, NO_BLOCK, SlabAllocator } from "./slab_allocator.ts";
-import { exportStats, type StatMetric } from "./_stats_metrics.ts";
+import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
 
 /**
  * A frame in flight on a {@linkcode DataPort}: the handle of the slab block
@@ -218,8 +218,7 @@ export class DataPort {
       const name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
       this.#collector = exportStats(
         options.metrics,
-        "port",
-        name,
+        ["port", name],
         () => this.stats(),
         PORT_METRICS,
       );

@@ -29,7 +29,7 @@ import {
   WRITER_WAITING,
 } from "./_ring_layout.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./data_port.ts";
-import { exportStats, type StatMetric } from "./_stats_metrics.ts";
+import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
 
 export type { RingCloseReport, RingStats } from "./_ring_layout.ts";
 
@@ -163,8 +163,7 @@ export class RingWriter {
       const name = requireNonEmptyString("attach a RingWriter", "name", options.name ?? "default");
       this.#collector = exportStats(
         options.metrics,
-        "ring",
-        name,
+        ["ring", name],
         () => this.stats(),
         RING_METRICS,
       );

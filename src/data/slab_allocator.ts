@@ -1,7 +1,7 @@
 import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { requireInteger, requireNonEmptyString } from "../_validate.ts";
-import { exportStats, type StatMetric } from "./_stats_metrics.ts";
+import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
 
 /**
  * A block allocated by a {@linkcode SlabAllocator}: a small integer that
@@ -248,8 +248,7 @@ export class SlabAllocator {
       const name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
       this.#collector = exportStats(
         options.metrics,
-        "allocator",
-        name,
+        ["allocator", name],
         () => this.stats(),
         ALLOCATOR_METRICS,
       );

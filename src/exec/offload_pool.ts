@@ -1,7 +1,7 @@
 import { ChronetixError, ClosedError } from "../errors.ts";
 import { Driver, type Timer } from "../time/driver.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { Counter, Gauge } from "../metrics/families.ts";
+import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
 import { requireInteger, requirePositive, show } from "../_validate.ts";
 import { type OffloadReply, offloadWorkerMain } from "./_offload_worker.ts";
 import { TimingSlot, type TimingSnapshot } from "./timing_slot.ts";
@@ -261,7 +261,7 @@ export class OffloadPool {
   };
   readonly #queueWait = new TimingSlot();
   readonly #execution = new TimingSlot();
-  #metrics: PoolMetrics | undefined;
+  #metrics: Disposable | undefined;
 
   /**
    * Creates the pool and starts its workers.
@@ -303,7 +303,9 @@ export class OffloadPool {
     this.#driver = options.driver ?? new Driver({ profile: "efficient" });
     this.#logger = options.logger ?? ((line) => console.error(line));
     for (let i = 0; i < this.#size; i++) this.#slots.push(this.#spawn());
-    if (options.metrics !== undefined) this.#metrics = registerPoolMetrics(options.metrics, this);
+    if (options.metrics !== undefined) {
+      this.#metrics = exportStats(options.metrics, undefined, () => this.stats(), POOL_METRICS);
+    }
   }
 
   /** Names of the registered jobs. */
@@ -438,7 +440,7 @@ export class OffloadPool {
     this.#inFlight = 0;
     this.#sweep?.cancel();
     this.#sweep = undefined;
-    this.#metrics?.dispose();
+    this.#metrics?.[Symbol.dispose]();
     this.#metrics = undefined;
     if (this.#ownsDriver) this.#driver.close();
     return { drained, cutOff };
@@ -683,72 +685,70 @@ export class OffloadPool {
   }
 }
 
-interface PoolMetrics {
-  dispose(): void;
+function quantile(
+  what: string,
+  help: string,
+  q: "p50" | "p99",
+  value: (s: OffloadStats) => TimingSnapshot,
+): StatMetric<OffloadStats> {
+  return {
+    name: `chronetix_offload_${what}_${q}_seconds`,
+    help: `${help}, ${q}`,
+    type: "gauge",
+    unit: "seconds",
+    value: (s) => value(s)[q] / 1000,
+  };
 }
 
-function registerPoolMetrics(registry: MetricsRegistry, pool: OffloadPool): PoolMetrics {
-  const depth = registry.gauge({
+const OUTCOMES: [string, keyof OffloadStats][] = [
+  ["completed", "completed"],
+  ["failed", "failed"],
+  ["timeout", "timedOut"],
+  ["crashed", "crashed"],
+  ["cancelled", "cancelled"],
+  ["rejected", "rejected"],
+];
+
+const POOL_METRICS: readonly StatMetric<OffloadStats>[] = [
+  {
     name: "chronetix_offload_queue_depth",
     help: "Offload jobs waiting for a worker",
-  }).labels();
-  const inFlight = registry.gauge({
+    type: "gauge",
+    value: (s) => s.queued,
+  },
+  {
     name: "chronetix_offload_in_flight",
     help: "Offload jobs sent to workers and not finished",
-  }).labels();
-  const alive = registry.gauge({
+    type: "gauge",
+    value: (s) => s.inFlight,
+  },
+  {
     name: "chronetix_offload_workers_alive",
     help: "Offload workers running",
-  }).labels();
-  const stuck = registry.gauge({
+    type: "gauge",
+    value: (s) => s.workersAlive,
+  },
+  {
     name: "chronetix_offload_stuck_workers",
     help: "Timed-out offload workers that could not be stopped (stuck in synchronous code)",
-  }).labels();
-  const jobs = registry.counter({
+    type: "gauge",
+    value: (s) => s.stuckWorkers,
+  },
+  ...OUTCOMES.map(([outcome, key]): StatMetric<OffloadStats> => ({
     name: "chronetix_offload_jobs_total",
     help: "Offload jobs by outcome (completed, failed, timeout, crashed, cancelled, rejected)",
-    labelNames: ["outcome"],
-  });
-  const outcomes: [Counter, keyof OffloadStats][] = [
-    [jobs.labels("completed"), "completed"],
-    [jobs.labels("failed"), "failed"],
-    [jobs.labels("timeout"), "timedOut"],
-    [jobs.labels("crashed"), "crashed"],
-    [jobs.labels("cancelled"), "cancelled"],
-    [jobs.labels("rejected"), "rejected"],
-  ];
-  const replaced = registry.counter({
+    type: "counter",
+    extra: ["outcome", outcome],
+    value: (s) => s[key] as number,
+  })),
+  {
     name: "chronetix_offload_workers_replaced_total",
     help: "Offload workers replaced after a crash or a timeout",
-  }).labels();
-  const quantile = (what: string, help: string): Gauge[] =>
-    (["p50", "p99"] as const).map((q) =>
-      registry.gauge({
-        name: `chronetix_offload_${what}_${q}_seconds`,
-        help: `${help}, ${q}`,
-        unit: "seconds",
-      }).labels()
-    );
-  const wait = quantile("queue_wait", "Time offload jobs waited for a worker");
-  const exec = quantile("exec", "Time from dispatch to result of offload jobs");
-  const collect = () => {
-    const s = pool.stats();
-    depth.set(s.queued);
-    inFlight.set(s.inFlight);
-    alive.set(s.workersAlive);
-    stuck.set(s.stuckWorkers);
-    for (const [counter, key] of outcomes) counter.advanceTo(s[key] as number);
-    replaced.advanceTo(s.workersReplaced);
-    wait[0]!.set(s.queueWait.p50 / 1000);
-    wait[1]!.set(s.queueWait.p99 / 1000);
-    exec[0]!.set(s.execution.p50 / 1000);
-    exec[1]!.set(s.execution.p99 / 1000);
-  };
-  const collector = registry.addCollector(collect);
-  return {
-    dispose() {
-      collect();
-      collector[Symbol.dispose]();
-    },
-  };
-}
+    type: "counter",
+    value: (s) => s.workersReplaced,
+  },
+  quantile("queue_wait", "Time offload jobs waited for a worker", "p50", (s) => s.queueWait),
+  quantile("queue_wait", "Time offload jobs waited for a worker", "p99", (s) => s.queueWait),
+  quantile("exec", "Time from dispatch to result of offload jobs", "p50", (s) => s.execution),
+  quantile("exec", "Time from dispatch to result of offload jobs", "p99", (s) => s.execution),
+];

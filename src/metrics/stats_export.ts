@@ -1,9 +1,11 @@
 // Exports a component's stats() snapshot as metrics: one table of metric
 // declarations, each with the figure it reports, read on every scrape. The
-// data path never touches the registry; the collector reads the snapshot.
+// control path never touches the registry; the collector reads the snapshot.
+// Shared by the components whose metrics have fixed label sets (allocator,
+// port, ring, offload pool); not part of the public API.
 
-import type { Counter, Gauge } from "../metrics/families.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { Counter, Gauge } from "./families.ts";
+import type { MetricsRegistry } from "./registry.ts";
 
 /** One metric fed from a stats snapshot of type `S`. */
 export interface StatMetric<S> {
@@ -17,19 +19,20 @@ export interface StatMetric<S> {
 }
 
 /**
- * Registers `metrics` with the label `label=name` and a collector that reads
- * `stats()`; disposing runs a final update, then stops it.
+ * Registers `metrics`, each with the instance label `label` (when given) and
+ * its own `extra` label, and a collector that reads `stats()`; disposing runs
+ * a final update, then stops it.
  */
 export function exportStats<S>(
   registry: MetricsRegistry,
-  label: string,
-  name: string,
+  label: readonly [name: string, value: string] | undefined,
   stats: () => S,
   metrics: readonly StatMetric<S>[],
 ): Disposable {
   const feeds = metrics.map((m) => {
-    const labelNames = m.extra === undefined ? [label] : [label, m.extra[0]];
-    const values = m.extra === undefined ? [name] : [name, m.extra[1]];
+    const pairs = [label, m.extra].filter((p) => p !== undefined);
+    const labelNames = pairs.map((p) => p[0]);
+    const values = pairs.map((p) => p[1]);
     const declaration = { name: m.name, help: m.help, unit: m.unit, labelNames };
     if (m.type === "counter") {
       const counter: Counter = registry.counter(declaration).labels(...values);
