@@ -1,7 +1,9 @@
 /**
  * Helpers for testing code built on Chronetix deterministically: the
  * {@linkcode VirtualClock}, whose `advance(ms)` fires due timers in order
- * without real time passing.
+ * without real time passing, and the seams a test injects into a `Driver`
+ * ({@linkcode DriverHost}, {@linkcode Waker}) to check its decisions without
+ * real timers or Workers.
  *
  * @example Testing a periodic task without sleeping
  * ```ts
@@ -20,4 +22,5 @@
  * @module
  */
 export { type RunUntilIdleOptions, VirtualClock } from "./src/time/virtual_clock.ts";
-export type { Clock, ClockTarget, SteppedClock } from "./src/time/clock.ts";
+export type { ClockTarget, SteppedClock } from "./src/time/clock.ts";
+export type { DriverHost, Waker } from "./src/time/driver_host.ts";

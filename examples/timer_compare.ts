@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Driver, LatenessHistogram, type PrecisionProfile } from "../mod.ts";
+import { Driver, LatencyHistogram, type PrecisionProfile } from "../mod.ts";
 import { envNumber } from "./_env.ts";
 
 const seconds = envNumber("DEMO_SECONDS", 10);
@@ -19,8 +19,8 @@ const profile = (Deno.env.get("DEMO_PROFILE") ?? "precise") as PrecisionProfile;
 
 /** Per-second and whole-run lateness of one contender, judged against t0 + k * period. */
 class Contender {
-  readonly second = new LatenessHistogram();
-  readonly total = new LatenessHistogram();
+  readonly second = new LatencyHistogram();
+  readonly total = new LatencyHistogram();
   ticks = 0;
   drift = 0;
   constructor(readonly name: string) {}

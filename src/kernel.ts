@@ -13,7 +13,7 @@ import type {
 import { OffloadPool, type OffloadPoolOptions, type OffloadStats } from "./exec/offload_pool.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { ClosedError } from "./errors.ts";
-import { requireNonNegative } from "./_validate.ts";
+import { requireNonNegative } from "./internal/validate.ts";
 
 /** Options of {@linkcode Kernel.start}. */
 export interface KernelOptions {

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { ClosedError, Kernel } from "../mod.ts";
-import { VirtualClock } from "../testing.ts";
+import { ClosedError } from "../src/errors.ts";
+import { Kernel } from "../src/kernel.ts";
+import { VirtualClock } from "../src/time/virtual_clock.ts";
 
 Deno.test("Kernel wires clock, bus, executor and metrics, and drains queued events on its tick", async () => {
   const clock = new VirtualClock();

@@ -1,6 +1,6 @@
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { Counter, Gauge } from "../metrics/families.ts";
-import { requireFunction, requireInteger, requireNonEmptyString } from "../_validate.ts";
+import { requireFunction, requireInteger, requireNonEmptyString } from "../internal/validate.ts";
 import type { EventScope } from "./event_scope.ts";
 import { Topic, type TopicQueue, type TopicStats } from "./topic.ts";
 

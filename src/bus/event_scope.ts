@@ -1,4 +1,4 @@
-import { requireNonEmptyString } from "../_validate.ts";
+import { requireNonEmptyString } from "../internal/validate.ts";
 
 /**
  * Counts the events one owner (a plugin, a task) has in flight on an

@@ -28,6 +28,5 @@ export {
   type SubscribeOptions,
   type Subscription,
   Topic,
-  type TopicQueue,
   type TopicStats,
 } from "./topic.ts";

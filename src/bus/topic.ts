@@ -1,4 +1,4 @@
-import { requireFunction, show } from "../_validate.ts";
+import { requireFunction, show } from "../internal/validate.ts";
 import type { EventScope } from "./event_scope.ts";
 
 /** A subscriber: may return a promise, whose rejection is counted like a throw. */

@@ -4,7 +4,7 @@
 
 import { MONOTONIC_CLOCK } from "../time/clock.ts";
 import { holdEventLoop } from "../time/driver_host.ts";
-import { requireInteger, requireNonNegative } from "../_validate.ts";
+import { requireInteger, requireNonNegative } from "../internal/validate.ts";
 
 /** Int32 index: frames published by the writer (wraps at 2^32). */
 export const WRITE = 0;

@@ -1,6 +1,6 @@
 import { ClosedError } from "../errors.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { requireFunction, requireInteger, requireNonEmptyString, show } from "../_validate.ts";
+import { requireFunction, requireInteger, requireNonEmptyString, show } from "../internal/validate.ts";
 import { type BlockHandle, NO_BLOCK, SlabAllocator } from "./slab_allocator.ts";
 import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
 

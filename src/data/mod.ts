@@ -27,7 +27,6 @@
  */
 export {
   DataPort,
-  DATAPORT_CAPABILITY,
   type DataPortCloseReport,
   type DataPortOptions,
   type DataPortStats,

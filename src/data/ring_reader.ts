@@ -1,4 +1,4 @@
-import { requireFunction } from "../_validate.ts";
+import { requireFunction } from "../internal/validate.ts";
 import {
   attachRing,
   BYTES_RECEIVED,

@@ -1,6 +1,6 @@
 import { ClosedError } from "../errors.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { requireNonEmptyString, show } from "../_validate.ts";
+import { requireNonEmptyString, show } from "../internal/validate.ts";
 import {
   attachRing,
   BYTES_SENT,

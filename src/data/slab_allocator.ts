@@ -1,6 +1,6 @@
 import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { requireInteger, requireNonEmptyString } from "../_validate.ts";
+import { requireInteger, requireNonEmptyString } from "../internal/validate.ts";
 import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
 
 /**

@@ -2,7 +2,7 @@
 // and global, read from `stats()` at scrape time, never on the run path.
 import type { Counter, Gauge } from "../metrics/families.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { TimingSnapshot } from "./timing_slot.ts";
+import type { LatencySnapshot } from "../time/latency_histogram.ts";
 import { DROP_REASONS } from "./task.ts";
 import type { ExecutorStats } from "./executor.ts";
 import { BUDGET_TIERS } from "./budget.ts";
@@ -130,7 +130,7 @@ export function registerExecutorMetrics(
     }
     return h;
   };
-  const setQuantiles = (gauges: Gauge[], t: TimingSnapshot) => {
+  const setQuantiles = (gauges: Gauge[], t: LatencySnapshot) => {
     gauges[0]!.set(t.p50 / 1000);
     gauges[1]!.set(t.p95 / 1000);
     gauges[2]!.set(t.p99 / 1000);

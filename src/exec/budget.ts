@@ -1,4 +1,4 @@
-import { requireInteger, requireNonNegative } from "../_validate.ts";
+import { requireInteger, requireNonNegative } from "../internal/validate.ts";
 
 /**
  * The tiers of graduated intervention, mildest first: `monitor` (timed

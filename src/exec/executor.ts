@@ -14,9 +14,9 @@ import {
   requireOneOf,
   requirePositive,
   show,
-} from "../_validate.ts";
+} from "../internal/validate.ts";
 import { BUDGET_TIERS, type BudgetPolicy, BudgetTracker, resolveBudgetPolicy } from "./budget.ts";
-import { TimingSlot, type TimingSnapshot } from "./timing_slot.ts";
+import { LatencyHistogram, type LatencySnapshot } from "../time/latency_histogram.ts";
 import {
   DROP_REASONS,
   type DropReason,
@@ -121,9 +121,9 @@ export interface ExecutorStats {
   /** Dropped releases, by reason. */
   drops: Record<DropReason, number>;
   /** Release to start over all tasks, ms. */
-  schedulingLatency: TimingSnapshot;
+  schedulingLatency: LatencySnapshot;
   /** Execution time over all tasks, ms. */
-  execution: TimingSnapshot;
+  execution: LatencySnapshot;
   /** Every task. */
   perTask: TaskStats[];
 }
@@ -195,8 +195,8 @@ export class Executor {
   #failures = 0;
   #overruns = 0;
   readonly #drops: Record<DropReason, number> = newDrops();
-  readonly #sched = new TimingSlot();
-  readonly #exec = new TimingSlot();
+  readonly #sched = new LatencyHistogram();
+  readonly #exec = new LatencyHistogram();
   #dispatchId: TimerId | undefined;
   #tickTimer: { cancel(): boolean } | undefined;
   #dispatching = false;
@@ -945,9 +945,9 @@ class TaskRecord {
   readonly maxRetries: number;
   readonly offload: TaskOptions<unknown>["offload"];
   readonly budget: BudgetTracker;
-  readonly sched = new TimingSlot();
-  readonly exec = new TimingSlot();
-  readonly lateness = new TimingSlot();
+  readonly sched = new LatencyHistogram();
+  readonly exec = new LatencyHistogram();
+  readonly lateness = new LatencyHistogram();
   readonly drops: Record<DropReason, number> = newDrops();
   readonly pending: Job[] = [];
   readonly ctx: TaskContextImpl;

@@ -5,42 +5,29 @@
  *
  * @module
  */
-export {
-  BUDGET_TIERS,
-  type BudgetPolicy,
-  type BudgetTier,
-  BudgetTracker,
-  resolveBudgetPolicy,
-  type ResolvedBudgetPolicy,
-} from "./budget.ts";
+export type { BudgetPolicy, BudgetTier } from "./budget.ts";
 export {
   BUDGET_TOPIC,
   type BudgetEvent,
   Executor,
   type ExecutorOptions,
   type ExecutorStats,
-  type OffloadTarget,
 } from "./executor.ts";
-export {
-  DROP_REASONS,
-  type DropReason,
-  ERROR_POLICIES,
-  type ErrorPolicy,
-  type EventTaskOptions,
-  type OneShotTaskOptions,
-  OVERFLOW_POLICIES,
-  type OverflowPolicy,
-  type PeriodicTaskOptions,
-  TASK_STATES,
-  type TaskBody,
-  type TaskContext,
-  type TaskHandle,
-  type TaskOffload,
-  type TaskOptions,
-  type TaskState,
-  type TaskStats,
+export type {
+  DropReason,
+  ErrorPolicy,
+  EventTaskOptions,
+  OneShotTaskOptions,
+  OverflowPolicy,
+  PeriodicTaskOptions,
+  TaskBody,
+  TaskContext,
+  TaskHandle,
+  TaskOffload,
+  TaskOptions,
+  TaskState,
+  TaskStats,
 } from "./task.ts";
-export { TimingSlot, type TimingSnapshot } from "./timing_slot.ts";
 export {
   type OffloadCloseReport,
   OffloadJobError,

@@ -2,9 +2,9 @@ import { ChronetixError, ClosedError } from "../errors.ts";
 import { Driver, type Timer } from "../time/driver.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
-import { requireInteger, requirePositive, show } from "../_validate.ts";
+import { requireInteger, requirePositive, show } from "../internal/validate.ts";
 import { type OffloadReply, offloadWorkerMain } from "./_offload_worker.ts";
-import { TimingSlot, type TimingSnapshot } from "./timing_slot.ts";
+import { LatencyHistogram, type LatencySnapshot } from "../time/latency_histogram.ts";
 
 /** Options of an {@linkcode OffloadPool}. */
 export interface OffloadPoolOptions {
@@ -84,9 +84,9 @@ export interface OffloadStats {
   /** Submits refused because the queue was full. */
   rejected: number;
   /** Submit to dispatch to a worker, ms. */
-  queueWait: TimingSnapshot;
+  queueWait: LatencySnapshot;
   /** Dispatch to result, ms. */
-  execution: TimingSnapshot;
+  execution: LatencySnapshot;
 }
 
 /** What {@linkcode OffloadPool.close} reports. */
@@ -259,8 +259,8 @@ export class OffloadPool {
     replaced: 0,
     stuck: 0,
   };
-  readonly #queueWait = new TimingSlot();
-  readonly #execution = new TimingSlot();
+  readonly #queueWait = new LatencyHistogram();
+  readonly #execution = new LatencyHistogram();
   #metrics: Disposable | undefined;
 
   /**
@@ -689,7 +689,7 @@ function quantile(
   what: string,
   help: string,
   q: "p50" | "p99",
-  value: (s: OffloadStats) => TimingSnapshot,
+  value: (s: OffloadStats) => LatencySnapshot,
 ): StatMetric<OffloadStats> {
   return {
     name: `chronetix_offload_${what}_${q}_seconds`,

@@ -1,6 +1,6 @@
 import type { MissedTickPolicy } from "../time/timer_wheel.ts";
 import type { BudgetTier } from "./budget.ts";
-import type { TimingSnapshot } from "./timing_slot.ts";
+import type { LatencySnapshot } from "../time/latency_histogram.ts";
 
 /** The lifecycle states of a task. */
 export const TASK_STATES: readonly [
@@ -208,11 +208,11 @@ export interface TaskStats {
   /** Runs sent to the offload pool. */
   offloaded: number;
   /** Release to start, ms. */
-  schedulingLatency: TimingSnapshot;
+  schedulingLatency: LatencySnapshot;
   /** Start to end, ms (for async bodies, until the promise settles). */
-  execution: TimingSnapshot;
+  execution: LatencySnapshot;
   /** End minus deadline, ms (negative: early). */
-  lateness: TimingSnapshot;
+  lateness: LatencySnapshot;
 }
 
 /** A handle on a task added to an {@linkcode Executor}. */

@@ -20,7 +20,6 @@
  * @module
  */
 export {
-  DEFAULT_LATENCY_BUCKETS,
   type HistogramOptions,
   type MetricInventoryEntry,
   type MetricOptions,
@@ -38,11 +37,9 @@ export type {
 } from "./families.ts";
 export { type Sample, SampleBuffer } from "./sample.ts";
 export {
-  expositionContentType,
   type ExpositionFormat,
   negotiateExpositionFormat,
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
 } from "./exposition.ts";
-export { BASE_UNITS, checkMetricSpec, type MetricSpec, type MetricType } from "./naming.ts";
-export type { MetricsLogger } from "./_core.ts";
+export type { MetricType } from "./naming.ts";

@@ -13,7 +13,7 @@ import {
 } from "./families.ts";
 import { checkMetricSpec, type MetricType } from "./naming.ts";
 import { type Sample, SampleBuffer } from "./sample.ts";
-import { requireFunction, requireInteger } from "../_validate.ts";
+import { requireFunction, requireInteger } from "../internal/validate.ts";
 
 /** Options shared by every metric. */
 export interface MetricOptions {

@@ -8,10 +8,10 @@ import {
   requireNonNegative,
   requireOneOf,
   requirePositive,
-} from "../_validate.ts";
+} from "../internal/validate.ts";
 import { type Clock, isSteppedClock, MONOTONIC_CLOCK, MonotonicClock } from "./clock.ts";
 import type { DriverHost, Waker } from "./driver_host.ts";
-import { LatenessHistogram, type LatenessSnapshot } from "./lateness_histogram.ts";
+import { LatencyHistogram, type LatencySnapshot } from "./latency_histogram.ts";
 import {
   farDelayMs,
   planWake,
@@ -223,7 +223,7 @@ export class Driver implements Disposable, AsyncDisposable {
   readonly #host: DriverHost;
   readonly #virtual: boolean;
   readonly #detach: Disposable | undefined;
-  readonly #lateness = new Map<string, LatenessHistogram>();
+  readonly #lateness = new Map<string, LatencyHistogram>();
   readonly #classMetrics = new Map<string, ClassMetrics>();
   readonly #name: string;
   readonly #metrics: DriverMetrics | undefined;
@@ -387,9 +387,9 @@ export class Driver implements Disposable, AsyncDisposable {
    * @param latenessClass The class name, e.g. `"periodic"`.
    * @returns A snapshot in milliseconds (all zero for an unknown class).
    */
-  lateness(latenessClass = "periodic"): LatenessSnapshot {
+  lateness(latenessClass = "periodic"): LatencySnapshot {
     const h = this.#lateness.get(latenessClass);
-    return h === undefined ? new LatenessHistogram().snapshot() : h.snapshot();
+    return h === undefined ? new LatencyHistogram().snapshot() : h.snapshot();
   }
 
   /**
@@ -499,7 +499,7 @@ export class Driver implements Disposable, AsyncDisposable {
     );
     let histogram = this.#lateness.get(cls);
     if (histogram === undefined) {
-      histogram = new LatenessHistogram();
+      histogram = new LatencyHistogram();
       this.#lateness.set(cls, histogram);
       if (this.#metrics !== undefined) {
         this.#classMetrics.set(cls, {
@@ -781,7 +781,7 @@ class DriverTimer implements Timer {
   readonly #wheel: TimerWheel;
   readonly #cancel: (id: TimerId) => boolean;
   readonly #clock: Clock;
-  readonly #histogram: LatenessHistogram;
+  readonly #histogram: LatencyHistogram;
   readonly #callback: DriverCallback;
   readonly #afterFire: (() => void) | undefined;
   readonly #latenessMetric: Histogram | undefined;
@@ -792,7 +792,7 @@ class DriverTimer implements Timer {
     wheel: TimerWheel,
     cancel: (id: TimerId) => boolean,
     clock: Clock,
-    histogram: LatenessHistogram,
+    histogram: LatencyHistogram,
     callback: DriverCallback,
     periodMs: number,
     latenessClass: string,

@@ -18,17 +18,8 @@
  *
  * @module
  */
+export { type Clock, MonotonicClock } from "./clock.ts";
 export {
-  type Clock,
-  type ClockTarget,
-  isSteppedClock,
-  MONOTONIC_CLOCK,
-  MonotonicClock,
-  type SteppedClock,
-} from "./clock.ts";
-export { type RunUntilIdleOptions, VirtualClock } from "./virtual_clock.ts";
-export {
-  MISSED_TICK_POLICIES,
   type MissedTickPolicy,
   type ScheduleOptions,
   type TimerCallback,
@@ -37,17 +28,8 @@ export {
   type TimerWheelOptions,
   type TimerWheelStats,
 } from "./timer_wheel.ts";
-export { LatenessHistogram, type LatenessSnapshot } from "./lateness_histogram.ts";
-export {
-  farDelayMs,
-  planWake,
-  PRECISION_PROFILES,
-  type PrecisionProfile,
-  type PrecisionTuning,
-  precisionTuning,
-  type WakeMode,
-} from "./precision.ts";
-export type { DriverHost, Waker } from "./driver_host.ts";
+export { LatencyHistogram, type LatencySnapshot } from "./latency_histogram.ts";
+export type { PrecisionProfile } from "./precision.ts";
 export {
   Driver,
   type DriverCallback,
@@ -56,6 +38,5 @@ export {
   type DriverWakeStats,
   type EveryOptions,
   type Timer,
-  TIMER_LATENESS_BUCKETS,
   type TimerOptions,
 } from "./driver.ts";

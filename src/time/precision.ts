@@ -1,4 +1,4 @@
-import { requireNonNegative, requireOneOf } from "../_validate.ts";
+import { requireNonNegative, requireOneOf } from "../internal/validate.ts";
 
 /**
  * How a `Driver` trades CPU for lateness:

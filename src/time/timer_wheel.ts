@@ -4,7 +4,7 @@ import {
   requireInteger,
   requireOneOf,
   requirePositive,
-} from "../_validate.ts";
+} from "../internal/validate.ts";
 import type { ClockTarget } from "./clock.ts";
 
 /**

@@ -1,5 +1,5 @@
 import type { ClockTarget, SteppedClock } from "./clock.ts";
-import { requireInteger, requireNonNegative } from "../_validate.ts";
+import { requireInteger, requireNonNegative } from "../internal/validate.ts";
 
 /** Options for {@linkcode VirtualClock.runUntilIdle}. */
 export interface RunUntilIdleOptions {

@@ -1,5 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { EventBus, EventScope, MetricsRegistry } from "../../mod.ts";
+import { EventBus } from "../../src/bus/event_bus.ts";
+import { EventScope } from "../../src/bus/event_scope.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
 
 function quietBus(options: ConstructorParameters<typeof EventBus>[0] = {}) {
   const errors: string[] = [];

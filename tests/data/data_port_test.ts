@@ -1,12 +1,8 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import {
-  ClosedError,
-  DataPort,
-  type FrameMeta,
-  MetricsRegistry,
-  SlabAllocator,
-  WOULD_BLOCK,
-} from "../../mod.ts";
+import { ClosedError } from "../../src/errors.ts";
+import { DataPort, type FrameMeta, WOULD_BLOCK } from "../../src/data/data_port.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
+import { SlabAllocator } from "../../src/data/slab_allocator.ts";
 
 function sendOrFail(port: DataPort, bytes: Uint8Array): FrameMeta {
   const meta = port.send(bytes);

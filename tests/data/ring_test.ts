@@ -1,5 +1,9 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { ClosedError, MetricsRegistry, RingReader, RingWriter, WOULD_BLOCK } from "../../mod.ts";
+import { ClosedError } from "../../src/errors.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
+import { RingReader } from "../../src/data/ring_reader.ts";
+import { RingWriter } from "../../src/data/ring_writer.ts";
+import { WOULD_BLOCK } from "../../src/data/data_port.ts";
 import { checkFrame, writeFrame } from "./_fixtures/ring_frames.ts";
 
 Deno.test("RingWriter and RingReader keep order and content across many wrap-arounds", () => {

@@ -1,7 +1,10 @@
 // The shared ring across real Workers: every frame carries its sequence
 // number, length and checksum, and the consumer checks each one.
 import { assert, assertEquals } from "@std/assert";
-import { ClosedError, RingReader, RingWriter, WOULD_BLOCK } from "../../mod.ts";
+import { ClosedError } from "../../src/errors.ts";
+import { RingReader } from "../../src/data/ring_reader.ts";
+import { RingWriter } from "../../src/data/ring_writer.ts";
+import { WOULD_BLOCK } from "../../src/data/data_port.ts";
 import { checkFrame, writeFrame } from "./_fixtures/ring_frames.ts";
 import type { RingWorkerReport, RingWorkerTask } from "./_fixtures/ring_worker.ts";
 

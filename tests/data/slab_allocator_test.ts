@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { type BlockHandle, MetricsRegistry, NO_BLOCK, SlabAllocator } from "../../mod.ts";
-import { VirtualClock } from "../../testing.ts";
+import { type BlockHandle, NO_BLOCK, SlabAllocator } from "../../src/data/slab_allocator.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
+import { VirtualClock } from "../../src/time/virtual_clock.ts";
 import { mulberry32, testSeeds } from "../_util/prng.ts";
 
 interface LiveBlock {

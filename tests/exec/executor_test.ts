@@ -2,13 +2,13 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
   BUDGET_TOPIC,
   type BudgetEvent,
-  EventBus,
   Executor,
   type ExecutorOptions,
-  MetricsRegistry,
-  OffloadPool,
-} from "../../mod.ts";
-import { VirtualClock } from "../../testing.ts";
+} from "../../src/exec/executor.ts";
+import { EventBus } from "../../src/bus/event_bus.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
+import { OffloadPool } from "../../src/exec/offload_pool.ts";
+import { VirtualClock } from "../../src/time/virtual_clock.ts";
 
 function setup(options: Omit<ExecutorOptions, "clock" | "driver"> = {}) {
   const clock = new VirtualClock();

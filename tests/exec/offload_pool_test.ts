@@ -1,14 +1,14 @@
 // The offload pool with real module Workers and real job modules.
 import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import { ClosedError } from "../../src/errors.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import {
-  ClosedError,
-  MetricsRegistry,
   OffloadJobError,
   OffloadPool,
   type OffloadPoolOptions,
   OffloadQueueFullError,
   OffloadTimeoutError,
-} from "../../mod.ts";
+} from "../../src/exec/offload_pool.ts";
 
 const job = (name: string) => new URL(`./_fixtures/jobs/${name}.ts`, import.meta.url);
 const JOBS = {

@@ -1,4 +1,4 @@
-import { MetricsRegistry } from "../../mod.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
 
 /** A registry holding every kind of metric, with labels, units and values. */
 export function everyKindRegistry(): MetricsRegistry {

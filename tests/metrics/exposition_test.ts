@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { MetricsRegistry, negotiateExpositionFormat } from "../../mod.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
+import { negotiateExpositionFormat } from "../../src/metrics/exposition.ts";
 import { everyKindRegistry } from "./_fixture.ts";
 
 Deno.test("MetricsRegistry.expose() writes Prometheus text 0.0.4", () => {

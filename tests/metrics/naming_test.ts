@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { checkMetricSpec, MetricsRegistry } from "../../mod.ts";
+import { checkMetricSpec } from "../../src/metrics/naming.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
 
 Deno.test("checkMetricSpec() accepts well-formed names in base units", () => {
   for (

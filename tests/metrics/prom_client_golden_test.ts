@@ -3,7 +3,7 @@
 // order inside braces is free in the format, so it is normalised.
 import { assertEquals } from "@std/assert";
 import client from "prom-client";
-import { MetricsRegistry } from "../../mod.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
 
 function sampleLines(text: string): string[] {
   return text.split("\n")

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { MetricsRegistry, SampleBuffer } from "../../mod.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
+import { SampleBuffer } from "../../src/metrics/sample.ts";
 
 function registry(options: ConstructorParameters<typeof MetricsRegistry>[0] = {}) {
   return new MetricsRegistry({ selfMetrics: false, ...options });

@@ -1,14 +1,11 @@
 import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
-import {
-  type Clock,
-  ClosedError,
-  Driver,
-  type DriverHost,
-  MetricsRegistry,
-  precisionTuning,
-  type Waker,
-} from "../../mod.ts";
-import { VirtualClock } from "../../testing.ts";
+import type { Clock } from "../../src/time/clock.ts";
+import { ClosedError } from "../../src/errors.ts";
+import { Driver } from "../../src/time/driver.ts";
+import type { DriverHost, Waker } from "../../src/time/driver_host.ts";
+import { MetricsRegistry } from "../../src/metrics/registry.ts";
+import { precisionTuning } from "../../src/time/precision.ts";
+import { VirtualClock } from "../../src/time/virtual_clock.ts";
 
 /** A clock the test sets by hand; each read adds `step` so spins terminate. */
 class FakeClock implements Clock {

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { farDelayMs, planWake, precisionTuning } from "../../mod.ts";
+import { farDelayMs, planWake, precisionTuning } from "../../src/time/precision.ts";
 
 Deno.test("planWake() picks the mode by distance to the deadline", async (t) => {
   await t.step("balanced", () => {

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStrictEquals, assertThrows, fail } from "@std/assert";
-import { TimerWheel } from "../../mod.ts";
+import { TimerWheel } from "../../src/time/timer_wheel.ts";
 import { mulberry32, testSeeds } from "../_util/prng.ts";
 
 function recorder() {

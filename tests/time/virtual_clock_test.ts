@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { Driver, TimerWheel } from "../../mod.ts";
-import { VirtualClock } from "../../testing.ts";
+import { Driver } from "../../src/time/driver.ts";
+import { TimerWheel } from "../../src/time/timer_wheel.ts";
+import { VirtualClock } from "../../src/time/virtual_clock.ts";
 
 Deno.test("VirtualClock.advance() fires due work in deadline order with now() at each deadline", () => {
   const clock = new VirtualClock(100);

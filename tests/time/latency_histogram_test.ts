@@ -1,11 +1,11 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
-import { LatenessHistogram } from "../../mod.ts";
+import { LatencyHistogram } from "../../src/time/latency_histogram.ts";
 import { mulberry32, testSeeds } from "../_util/prng.ts";
 
-Deno.test("LatenessHistogram.quantile() stays within 3.2 % of the exact quantile", () => {
+Deno.test("LatencyHistogram.quantile() stays within 3.2 % of the exact quantile", () => {
   for (const seed of testSeeds([7, 42])) {
     const random = mulberry32(seed);
-    const h = new LatenessHistogram();
+    const h = new LatencyHistogram();
     const values: number[] = [];
     for (let i = 0; i < 20_000; i++) {
       // Log-uniform from 1 µs to 10 s, in milliseconds.
@@ -24,8 +24,8 @@ Deno.test("LatenessHistogram.quantile() stays within 3.2 % of the exact quantile
   }
 });
 
-Deno.test("LatenessHistogram.snapshot() reports count, min, mean, max and clamps negatives", () => {
-  const h = new LatenessHistogram();
+Deno.test("LatencyHistogram.snapshot() reports count, min, mean, max and clamps negatives", () => {
+  const h = new LatencyHistogram();
   assertEquals(h.snapshot(), {
     count: 0,
     min: 0,
@@ -50,15 +50,15 @@ Deno.test("LatenessHistogram.snapshot() reports count, min, mean, max and clamps
   assertEquals(h.snapshot().max, 0);
 });
 
-Deno.test("LatenessHistogram saturates beyond its range instead of failing", () => {
-  const h = new LatenessHistogram();
+Deno.test("LatencyHistogram saturates beyond its range instead of failing", () => {
+  const h = new LatencyHistogram();
   h.record(1e9); // 11.5 days
   assertEquals(h.count, 1);
   assertEquals(h.quantile(0.5), 1e9);
 });
 
-Deno.test("LatenessHistogram.quantile() rejects quantiles outside [0, 1]", () => {
-  const h = new LatenessHistogram();
+Deno.test("LatencyHistogram.quantile() rejects quantiles outside [0, 1]", () => {
+  const h = new LatencyHistogram();
   assertThrows(() => h.quantile(1.5), RangeError, "'q' must be in [0, 1]: current value is 1.5");
   assertThrows(() => h.quantile(NaN), RangeError, "'q'");
 });

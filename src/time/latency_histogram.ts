@@ -1,14 +1,25 @@
-import { requireFinite } from "../_validate.ts";
+import { requireFinite } from "../internal/validate.ts";
 
-/** Percentiles of a {@linkcode LatenessHistogram}, all in milliseconds. */
-export interface LatenessSnapshot {
+/**
+ * A snapshot of a {@linkcode LatencyHistogram}, all in milliseconds. The one
+ * shape every latency, lateness and duration figure of the API is read in.
+ * Before the first sample every figure but `count` is `NaN` (JSON: `null`):
+ * no data is not a zero latency.
+ */
+export interface LatencySnapshot {
   /** Number of values recorded. */
   count: number;
-  /** Smallest value, or `0` when empty. */
-  min: number;
-  /** Arithmetic mean, or `0` when empty. */
+  /** The latest value. */
+  last: number;
+  /** Exponentially weighted moving average (a new value weighs 1/8). */
+  ewma: number;
+  /** Arithmetic mean. */
   mean: number;
-  /** Median. */
+  /** Smallest value. */
+  min: number;
+  /** Largest value. */
+  max: number;
+  /** Median, within 3 % (negative values count as 0 in the percentiles). */
   p50: number;
   /** 95th percentile. */
   p95: number;
@@ -16,8 +27,6 @@ export interface LatenessSnapshot {
   p99: number;
   /** 99.9th percentile. */
   p999: number;
-  /** Largest value, or `0` when empty. */
-  max: number;
 }
 
 // Log-linear buckets over nanoseconds: values below 2^SUB_BITS ns get one
@@ -48,32 +57,39 @@ function bucketUpperNs(index: number): number {
 }
 
 /**
- * A fixed-size histogram of durations (lateness, latency), recorded without
- * allocation: about 1,300 pre-allocated buckets, log-linear with at most 3 %
- * relative error, from 1 ns to about 4.9 hours.
+ * A fixed-size histogram of durations (lateness, latency, execution time),
+ * recorded without allocation: about 1,300 pre-allocated buckets, log-linear
+ * with at most 3 % relative error, from 1 ns to about 4.9 hours, plus the
+ * last value, an EWMA, the mean, min and max. `record()` allocates nothing,
+ * so the control path calls it on every run; readers take snapshots.
  *
- * Values are milliseconds, like every duration in the API. Negative values
- * (a timer cannot fire early, but a caller may pass one) count as zero.
+ * Values are milliseconds, like every duration in the API. A negative value
+ * (a run that finished before its deadline has negative lateness) counts as
+ * itself in `last`, `ewma`, `mean`, `min` and `max`, and as zero in the
+ * percentiles.
  *
- * @example Recording lateness and reading percentiles
+ * @example Recording latencies and reading percentiles
  * ```ts
- * import { LatenessHistogram } from "@chronetix/core";
- * import { assertEquals, assertAlmostEquals } from "@std/assert";
+ * import { LatencyHistogram } from "@chronetix/core";
+ * import { assertAlmostEquals, assertEquals } from "@std/assert";
  *
- * const histogram = new LatenessHistogram();
+ * const histogram = new LatencyHistogram();
+ * assertEquals(histogram.snapshot().p99, NaN); // no data yet
  * for (let i = 1; i <= 100; i++) histogram.record(i / 1000); // 1..100 µs
  * const s = histogram.snapshot();
  * assertEquals(s.count, 100);
  * assertAlmostEquals(s.p50, 0.05, 0.002);
- * assertEquals(s.max, 0.1);
+ * assertEquals([s.last, s.max], [0.1, 0.1]);
  * ```
  */
-export class LatenessHistogram {
+export class LatencyHistogram {
   readonly #counts = new Float64Array(BUCKETS);
   #count = 0;
   #sum = 0;
+  #last = NaN;
+  #ewma = NaN;
   #min = Infinity;
-  #max = 0;
+  #max = -Infinity;
 
   /**
    * Records one value.
@@ -83,10 +99,12 @@ export class LatenessHistogram {
   record(ms: number): void {
     const v = ms > 0 ? ms : 0;
     this.#counts[bucketOf(Math.round(v * 1e6))]!++;
+    this.#ewma = this.#count === 0 ? ms : this.#ewma + (ms - this.#ewma) / 8;
     this.#count++;
-    this.#sum += v;
-    if (v < this.#min) this.#min = v;
-    if (v > this.#max) this.#max = v;
+    this.#sum += ms;
+    this.#last = ms;
+    if (ms < this.#min) this.#min = ms;
+    if (ms > this.#max) this.#max = ms;
   }
 
   /** Number of values recorded. */
@@ -99,7 +117,7 @@ export class LatenessHistogram {
    * the `ceil(q * count)`-th smallest value, capped at the exact maximum.
    *
    * @param q Quantile in `[0, 1]`.
-   * @returns Milliseconds, or `0` when empty.
+   * @returns Milliseconds, or `NaN` when empty.
    * @throws {RangeError} when `q` is outside `[0, 1]`.
    */
   quantile(q: number): number {
@@ -109,35 +127,38 @@ export class LatenessHistogram {
         `Cannot read a quantile as 'q' must be in [0, 1]: current value is ${q}`,
       );
     }
-    if (this.#count === 0) return 0;
+    if (this.#count === 0) return NaN;
     const rank = Math.max(1, Math.ceil(q * this.#count));
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.#counts[i]!;
       if (seen >= rank) {
         // The top bucket collects everything beyond the range: report the max.
-        return i === BUCKETS - 1 ? this.#max : Math.min(bucketUpperNs(i) / 1e6, this.#max);
+        const top = Math.max(this.#max, 0);
+        return i === BUCKETS - 1 ? top : Math.min(bucketUpperNs(i) / 1e6, top);
       }
     }
     return this.#max;
   }
 
   /**
-   * Returns count, min, mean, p50, p95, p99, p99.9 and max.
+   * Takes a snapshot.
    *
    * @returns A new snapshot object, in milliseconds.
    */
-  snapshot(): LatenessSnapshot {
+  snapshot(): LatencySnapshot {
     const empty = this.#count === 0;
     return {
       count: this.#count,
-      min: empty ? 0 : this.#min,
-      mean: empty ? 0 : this.#sum / this.#count,
+      last: this.#last,
+      ewma: this.#ewma,
+      mean: empty ? NaN : this.#sum / this.#count,
+      min: empty ? NaN : this.#min,
+      max: empty ? NaN : this.#max,
       p50: this.quantile(0.5),
       p95: this.quantile(0.95),
       p99: this.quantile(0.99),
       p999: this.quantile(0.999),
-      max: this.#max,
     };
   }
 
@@ -146,7 +167,9 @@ export class LatenessHistogram {
     this.#counts.fill(0);
     this.#count = 0;
     this.#sum = 0;
+    this.#last = NaN;
+    this.#ewma = NaN;
     this.#min = Infinity;
-    this.#max = 0;
+    this.#max = -Infinity;
   }
 }
