@@ -1,30 +1,31 @@
 /**
  * Chronetix: a high-precision, time-driven microkernel for Deno.
  *
- * Run periodic and one-shot work on time with the {@linkcode Driver}: a
- * hierarchical {@linkcode TimerWheel} plus adaptive wake-ups that reach tens
- * of microseconds of lateness, drift-free periods and per-class lateness
- * histograms. Report it with the {@linkcode MetricsRegistry} (Prometheus
- * text and OpenMetrics, cardinality limits). Test timing logic
- * deterministically with `VirtualClock` from `@chronetix/core/testing`.
- * Move high-rate frames with the {@linkcode DataPort} (credit backpressure,
- * slab memory) and, between threads, the shared ring ({@linkcode RingWriter},
- * {@linkcode RingReader}).
+ * Start a {@linkcode Kernel} and give it tasks: periodic ones run on time,
+ * drift-free, earliest deadline first, with budgets and QoS caps; event tasks
+ * run once per event on the {@linkcode EventBus}; CPU-heavy jobs go to the
+ * {@linkcode OffloadPool}. Timers alone are the {@linkcode Driver}. Frames
+ * move with credit backpressure through the {@linkcode DataPort} and, between
+ * threads, the shared ring ({@linkcode RingWriter}, {@linkcode RingReader}).
+ * Everything reports into a {@linkcode MetricsRegistry} (Prometheus text and
+ * OpenMetrics). Test timing logic deterministically with `VirtualClock` from
+ * `@chronetix/core/testing`.
  *
- * @example A drift-free periodic timer
+ * @example A periodic task and an event task, on a virtual clock
  * ```ts
- * import { Driver } from "@chronetix/core";
- * import { assert } from "@std/assert";
+ * import { Kernel } from "@chronetix/core";
+ * import { VirtualClock } from "@chronetix/core/testing";
+ * import { assertEquals } from "@std/assert";
  *
- * await using driver = new Driver({ profile: "balanced" });
- * let ticks = 0;
- * const { promise, resolve } = Promise.withResolvers<void>();
- * const timer = driver.every(2, () => {
- *   if (++ticks === 10) resolve();
- * });
- * await promise;
- * timer.cancel();
- * assert(driver.lateness("periodic").p50 < 50);
+ * const clock = new VirtualClock(); // leave out for real time
+ * await using kernel = await Kernel.start({ clock });
+ * const readings = kernel.bus.topic<number>("readings");
+ * const seen: number[] = [];
+ * kernel.periodic({ name: "sampler", periodMs: 10, run: (ctx) => readings.publish(ctx.release) });
+ * kernel.onEvent<number>({ name: "filter", topic: "readings", run: (ctx) => void seen.push(ctx.event) });
+ * clock.advance(30);
+ * assertEquals(seen, [10, 20, 30]); // drift-free: released at exactly 10, 20, 30
+ * assertEquals(kernel.executor.task("sampler")?.stats().deadlineMisses, 0);
  * ```
  *
  * @module
@@ -36,10 +37,20 @@ export * from "./src/data/mod.ts";
 export * from "./src/exec/mod.ts";
 export {
   Kernel,
+  type KernelExecutorOptions,
+  type KernelOffloadOptions,
   type KernelOptions,
   type KernelStats,
   type ShutdownOptions,
   type ShutdownReport,
 } from "./src/kernel.ts";
-export { ChronetixError, ClosedError } from "./src/errors.ts";
+export {
+  ChronetixError,
+  ClosedError,
+  type ErrorRecord,
+  OffloadJobError,
+  type OffloadJobErrorCode,
+  OffloadQueueFullError,
+  OffloadTimeoutError,
+} from "./src/errors.ts";
 export type { Logger } from "./src/logger.ts";

@@ -54,7 +54,7 @@ function readRing(buffer: SharedArrayBuffer): DataPortWorkerDone {
     checksum = (checksum + slot[0]! + slot[length - 1]!) | 0;
   };
   worker.postMessage("ready");
-  while (reader.wait() === "ok") reader.poll(onFrame);
+  while (reader.wait() === "ready") reader.poll(onFrame);
   const { consumed } = reader.close();
   return { frames: consumed, checksum };
 }

@@ -83,7 +83,7 @@ function chronetix(profile: PrecisionProfile): Subject {
     },
     start(periodMs, tick, t0) {
       const d = driver!;
-      d.every(periodMs, tick, { missedTicks: "burst", startAt: t0 + periodMs });
+      d.every(periodMs, tick, { missedTicks: "burst", firstAtMs: t0 + periodMs });
       return () => d.close();
     },
   };

@@ -118,7 +118,9 @@ function benchTaskRun(quick: boolean): BenchResult[] {
   const perRun = (useExecutor: boolean): number => {
     const clock = new RealCostClock();
     const driver = new Driver({ clock });
-    const executor = useExecutor ? new Executor({ driver, logger: () => {} }) : undefined;
+    const executor = useExecutor
+      ? new Executor({ driver, logger: { error() {}, warn() {}, info() {} } })
+      : undefined;
     let count = 0;
     const body = () => void count++;
     if (executor !== undefined) executor.periodic({ name: "t", periodMs: 1, run: body });

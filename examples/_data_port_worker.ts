@@ -18,7 +18,7 @@ worker.onmessage = ({ data: buffer }) => {
     if (seq >>> 0 !== expected >>> 0) outOfOrder++;
     expected++;
   };
-  while (reader.wait() === "ok") reader.poll(onFrame);
+  while (reader.wait() === "ready") reader.poll(onFrame);
   const report = reader.close();
   worker.postMessage({ ...report, outOfOrder });
 };

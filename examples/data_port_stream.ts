@@ -69,7 +69,8 @@ for (let seq = 0; seq < frames; seq++) {
     console.log(`  ${seq.toLocaleString("en")} frames sent, ${(rate / 1e6).toFixed(2)} M/s`);
   }
 }
-const closing = await writer.drain();
+await writer.whenIdle();
+const closing = writer.close();
 const result = await done.promise;
 const seconds = (performance.now() - start) / 1000;
 worker.terminate();
@@ -90,7 +91,9 @@ console.log(
 );
 console.log(
   `Credit: ${stats.slots} slots, min credit ${stats.minCredit}, utilization avg ${
-    stats.avgUtilizationPct.toFixed(1)
-  } % peak ${stats.peakUtilizationPct.toFixed(0)} %, sends that waited for credit ${blocked}`,
+    (100 * stats.averageUtilizationRatio).toFixed(1)
+  } % peak ${
+    (100 * stats.peakUtilizationRatio).toFixed(0)
+  } %, sends that waited for credit ${blocked}`,
 );
 if (result.consumed !== frames || result.outOfOrder !== 0) Deno.exit(1);

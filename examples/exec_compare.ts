@@ -36,7 +36,7 @@ async function run(tick: "adaptive" | { fixedMs: number }): Promise<string> {
   kernel.driver.after(seconds * 1000, () => resolve());
   await promise;
   const stats = kernel.stats();
-  await kernel.shutdown({ deadlineMs: 1000 });
+  await kernel.shutdown({ graceMs: 1000 });
   let runs = 0;
   let misses = 0;
   for (const t of stats.executor.perTask) {

@@ -35,6 +35,6 @@ await promise;
 const output = json
   ? JSON.stringify(kernel.metrics.flatten(), null, 1)
   : kernel.metrics.exposeText("prometheus");
-await kernel.shutdown({ deadlineMs: 1000 });
+await kernel.shutdown({ graceMs: 1000 });
 console.log(output);
 if (sink < 0) console.error(sink);

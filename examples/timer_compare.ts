@@ -61,7 +61,7 @@ console.log(
 
 const { promise: done, resolve: finish } = Promise.withResolvers<void>();
 const t0 = performance.now();
-driver.every(periodMs, () => ours.tick(t0), { startAt: t0 + periodMs, missedTicks: "burst" });
+driver.every(periodMs, () => ours.tick(t0), { firstAtMs: t0 + periodMs, missedTicks: "burst" });
 const interval = setInterval(() => theirs.tick(t0), periodMs);
 
 let elapsed = 0;
@@ -77,7 +77,7 @@ const reporter = driver.every(1000, () => {
     c.second.reset();
   }
   if (elapsed >= seconds) finish();
-}, { startAt: t0 + 1000, latenessClass: "reporter" });
+}, { firstAtMs: t0 + 1000, latenessClass: "reporter" });
 
 const onSignal = () => finish();
 Deno.addSignalListener("SIGINT", onSignal);

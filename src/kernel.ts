@@ -3,9 +3,10 @@ import { Driver, type DriverStats } from "./time/driver.ts";
 import type { PrecisionProfile } from "./time/precision.ts";
 import type { TimerId } from "./time/timer_wheel.ts";
 import { EventBus, type EventBusStats } from "./bus/event_bus.ts";
-import { Executor, type ExecutorOptions, type ExecutorStats } from "./exec/executor.ts";
+import { Executor, type ExecutorOptions } from "./exec/executor.ts";
 import type {
   EventTaskOptions,
+  ExecutorStats,
   OneShotTaskOptions,
   PeriodicTaskOptions,
   TaskHandle,
@@ -13,40 +14,74 @@ import type {
 import { OffloadPool, type OffloadPoolOptions, type OffloadStats } from "./exec/offload_pool.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { ClosedError } from "./errors.ts";
-import { requireNonNegative } from "./internal/validate.ts";
+import { CONSOLE_LOGGER, type Logger } from "./logger.ts";
+import {
+  requireLogger,
+  requireNonEmptyString,
+  requireNonNegative,
+  requireOptions,
+} from "./internal/validate.ts";
 
 /** Options of {@linkcode Kernel.start}. */
 export interface KernelOptions {
+  /**
+   * The kernel's name: the `driver`, `executor`, `bus` and `pool` label of
+   * its metrics, so two kernels can share one registry.
+   *
+   * @default {"kernel"}
+   */
+  name?: string;
   /** The clock; pass a `VirtualClock` to run the kernel in tests. @default {MONOTONIC_CLOCK} */
   clock?: Clock;
   /** The driver's precision profile. @default {"balanced"} */
   profile?: PrecisionProfile;
   /** The registry every part reports into. @default {a new MetricsRegistry} */
   metrics?: MetricsRegistry;
-  /** Executor options: caps, tick, budget policy, logger. */
-  executor?: Omit<ExecutorOptions, "driver" | "clock" | "profile" | "bus" | "offload" | "metrics">;
-  /** Offload pool options; the kernel starts a pool only when given. */
-  offload?: Omit<OffloadPoolOptions, "driver" | "metrics">;
+  /** Executor options: caps, tick, budget policy. */
+  executor?: KernelExecutorOptions;
+  /**
+   * Offload pool options; the kernel starts a pool only when given, and then
+   * {@linkcode Kernel.offload} is typed as present.
+   */
+  offload?: KernelOffloadOptions;
   /** The bus queue cap. @default {65536} */
   busQueueCap?: number;
-  /** Where handler errors and warnings go. @default {console.error / console.warn} */
-  logger?: (line: string) => void;
+  /**
+   * Where every part the kernel builds reports failed tasks and handlers,
+   * replaced workers and warnings. `console` is one.
+   *
+   * @default {console}
+   */
+  logger?: Logger;
 }
+
+/** The executor options a kernel takes (the kernel supplies the rest). */
+export type KernelExecutorOptions = Omit<
+  ExecutorOptions,
+  "driver" | "clock" | "profile" | "bus" | "offload" | "metrics" | "name" | "logger"
+>;
+
+/** The offload pool options a kernel takes (the kernel supplies the rest). */
+export type KernelOffloadOptions = Omit<
+  OffloadPoolOptions,
+  "driver" | "metrics" | "name" | "logger"
+>;
 
 /** Options of {@linkcode Kernel.shutdown}. */
 export interface ShutdownOptions {
   /**
-   * How long waiting runs, running async bodies, queued events and offload
-   * jobs get to finish, in ms; what is left is cut off and reported.
+   * The grace period: how long waiting runs, running async bodies, queued
+   * events and offload jobs get to finish, in ms; what is left is cut off
+   * and reported.
    *
    * @default {5000}
    */
-  deadlineMs?: number;
+  graceMs?: number;
 }
 
 /** What a shutdown cut off. */
 export interface ShutdownReport {
-  /** `true` when everything finished before the deadline. */
+  /** `true` when everything finished within the grace period. */
   graceful: boolean;
   /** How long the shutdown took, ms (kernel clock). */
   durationMs: number;
@@ -54,13 +89,13 @@ export interface ShutdownReport {
   eventsFlushed: number;
   /** Queued bus events dropped (emergency stop only). */
   eventsDropped: number;
-  /** Task releases dropped: deferred ones at once, waiting ones at the deadline. */
+  /** Task releases dropped: deferred ones at once, waiting ones when the grace period ends. */
   releasesDropped: number;
-  /** Async task bodies still running at the deadline (their signals aborted). */
+  /** Async task bodies still running when the grace period ended (their signals aborted). */
   runsCutOff: number;
   /** Offload jobs that finished during the drain. */
   offloadDrained: number;
-  /** Offload jobs rejected at the deadline. */
+  /** Offload jobs rejected when the grace period ended. */
   offloadCutOff: number;
 }
 
@@ -87,7 +122,7 @@ export interface KernelStats {
  * {@linkcode Kernel.metrics}.
  *
  * `shutdown()` drains gracefully (stop releasing, finish what runs, flush
- * queued events, drain the pool) and reports what the deadline cut off;
+ * queued events, drain the pool) and reports what its grace period cut off;
  * `emergencyStop()` stops at once. Signal handling belongs to the
  * application (see the examples), not to the library.
  *
@@ -109,7 +144,10 @@ export interface KernelStats {
  * assertEquals(report.graceful, true);
  * ```
  */
-export class Kernel implements AsyncDisposable {
+export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | undefined>
+  implements AsyncDisposable {
+  /** The kernel's name, the instance label of its metrics. */
+  readonly name: string;
   /** The kernel's clock. */
   readonly clock: Clock;
   /** The driver: every timed wake-up goes through it. */
@@ -118,8 +156,11 @@ export class Kernel implements AsyncDisposable {
   readonly bus: EventBus;
   /** The executor. */
   readonly executor: Executor;
-  /** The offload pool, when configured. */
-  readonly offload: OffloadPool | undefined;
+  /**
+   * The offload pool: present (and typed so) when the kernel was started
+   * with `offload` options, `undefined` otherwise.
+   */
+  readonly offload: Offload;
   /** The registry every part reports into. */
   readonly metrics: MetricsRegistry;
   readonly #startedAt: number;
@@ -129,49 +170,71 @@ export class Kernel implements AsyncDisposable {
   #eventsFlushed = 0;
 
   private constructor(options: KernelOptions) {
+    const action = "start a Kernel";
+    requireOptions(action, "options", options);
+    this.name = requireNonEmptyString(action, "name", options.name ?? "kernel");
+    const name = this.name;
+    const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
     this.clock = options.clock ?? MONOTONIC_CLOCK;
-    this.metrics = options.metrics ?? new MetricsRegistry();
+    this.metrics = options.metrics ?? new MetricsRegistry({ logger });
     this.driver = new Driver({
       clock: this.clock,
       profile: options.profile ?? "balanced",
       metrics: this.metrics,
-      name: "kernel",
+      name,
+      logger,
     });
-    const logger = options.logger;
     this.bus = new EventBus({
+      name,
+      logger,
+      clock: this.clock,
       queueCap: options.busQueueCap,
       metrics: this.metrics,
       onQueued: this.#scheduleDrain,
-      onHandlerError: logger === undefined ? undefined : (error, topic) =>
-        logger(
-          `Event handler on topic "${topic}" failed: ${
-            error instanceof Error ? error.message : error
-          }`,
-        ),
     });
-    this.offload = options.offload === undefined
-      ? undefined
-      : new OffloadPool({ ...options.offload, driver: this.driver, metrics: this.metrics, logger });
+    const pool = options.offload === undefined ? undefined : new OffloadPool({
+      ...options.offload,
+      name,
+      logger,
+      driver: this.driver,
+      metrics: this.metrics,
+    });
+    this.offload = pool as Offload;
     this.executor = new Executor({
       ...options.executor,
-      logger: options.executor?.logger ?? logger,
+      name,
+      logger,
       driver: this.driver,
       bus: this.bus,
-      offload: this.offload,
+      offload: pool,
       metrics: this.metrics,
     });
     this.#startedAt = this.clock.now();
   }
 
   /**
-   * Creates and starts a kernel. On a real clock with a precise profile it
-   * warms the driver's waker first, so the first deadlines are not late.
+   * Creates and starts a kernel. On a real clock it warms the driver's
+   * waker first (unless the profile is `efficient`), so the first deadlines
+   * are not late. Started with `offload` options, the kernel's
+   * {@linkcode Kernel.offload} is typed as present.
    *
-   * @param options Clock, profile, metrics, executor, offload and bus options.
+   * @param options Name, clock, profile, metrics, logger, executor, offload and bus options.
+   * @returns The running kernel.
+   * @throws {TypeError} when an option has the wrong type.
+   * @throws {RangeError} when an option is out of range.
+   */
+  static start(
+    options: KernelOptions & { offload: KernelOffloadOptions },
+  ): Promise<Kernel<OffloadPool>>;
+  /**
+   * Creates and starts a kernel without an offload pool.
+   *
+   * @param options Name, clock, profile, metrics, logger, executor and bus options.
    * @returns The running kernel.
    */
-  static async start(options: KernelOptions = {}): Promise<Kernel> {
-    const kernel = new Kernel(options);
+  static start(options?: KernelOptions): Promise<Kernel<OffloadPool | undefined>>;
+  static async start(options: KernelOptions = {}): Promise<Kernel<OffloadPool | undefined>> {
+    const kernel = new Kernel<OffloadPool | undefined>(options);
     if (!isSteppedClock(kernel.clock) && kernel.driver.profile !== "efficient") {
       await kernel.driver.warmUp();
     }
@@ -235,19 +298,18 @@ export class Kernel implements AsyncDisposable {
   /**
    * Shuts down gracefully: stops releasing tasks, flushes queued events,
    * lets waiting and running work finish, drains the offload pool, then
-   * stops. At the deadline whatever is left is cut off and counted.
-   * Calling it again returns the same report.
+   * stops. When the grace period ends, whatever is left is cut off and
+   * counted. Calling it again returns the same report.
    *
-   * @param options The deadline.
+   * @param options The grace period.
    * @returns What finished and what was cut off.
+   * @throws {RangeError} when `graceMs` is negative or not finite.
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
-    const deadlineMs = requireNonNegative(
-      "shut down the kernel",
-      "deadlineMs",
-      options.deadlineMs ?? 5000,
-    );
-    this.#shutdown ??= this.#drainAndStop(deadlineMs);
+    const action = "shut down the Kernel";
+    requireOptions(action, "options", options);
+    const graceMs = requireNonNegative(action, "graceMs", options.graceMs ?? 5000);
+    this.#shutdown ??= this.#drainAndStop(graceMs);
     return this.#shutdown;
   }
 
@@ -261,9 +323,9 @@ export class Kernel implements AsyncDisposable {
     const start = this.clock.now();
     const eventsDropped = this.bus.clearQueue();
     const running = this.executor.stats().running;
-    const releasesDropped = this.executor.close();
+    const releasesDropped = this.executor.close().dropped;
     const offload = this.offload?.stats();
-    void this.offload?.close({ deadlineMs: 0 });
+    void this.offload?.close({ graceMs: 0 });
     this.#stop();
     return {
       graceful: false,
@@ -277,12 +339,12 @@ export class Kernel implements AsyncDisposable {
     };
   }
 
-  /** Same as `shutdown()` with the default deadline. */
+  /** Same as `shutdown()` with the default grace period. */
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#state !== "stopped") await this.shutdown();
   }
 
-  async #drainAndStop(deadlineMs: number): Promise<ShutdownReport> {
+  async #drainAndStop(graceMs: number): Promise<ShutdownReport> {
     if (this.#state === "stopped") {
       return {
         graceful: true,
@@ -300,22 +362,22 @@ export class Kernel implements AsyncDisposable {
     let releasesDropped = this.executor.stopReleasing();
     const flushedBefore = this.#eventsFlushed;
     this.#drainBus();
-    // Wait for the executor to go idle, or for the deadline.
+    // Wait for the executor to go idle, or for the grace period to end.
     let timedOut = false;
-    const deadline = Promise.withResolvers<void>();
-    const timer = this.driver.after(deadlineMs, () => {
+    const graceEnd = Promise.withResolvers<void>();
+    const timer = this.driver.after(graceMs, () => {
       timedOut = true;
-      deadline.resolve();
+      graceEnd.resolve();
     }, { latenessClass: "kernel-shutdown" });
-    await Promise.race([this.executor.whenIdle(), deadline.promise]);
+    await Promise.race([this.executor.whenIdle(), graceEnd.promise]);
     timer.cancel();
     this.#drainBus();
     const running = this.executor.stats().running;
-    releasesDropped += this.executor.close();
-    const remaining = Math.max(0, deadlineMs - (this.clock.now() - start));
+    releasesDropped += this.executor.close().dropped;
+    const remaining = Math.max(0, graceMs - (this.clock.now() - start));
     const offload = this.offload === undefined
       ? { drained: 0, cutOff: 0 }
-      : await this.offload.close({ deadlineMs: remaining });
+      : await this.offload.close({ graceMs: remaining });
     this.#stop();
     return {
       graceful: !timedOut && running === 0 && offload.cutOff === 0,
@@ -333,7 +395,7 @@ export class Kernel implements AsyncDisposable {
     if (this.#drainId !== undefined) this.driver.wheel.cancel(this.#drainId);
     this.#drainId = undefined;
     this.executor.close();
-    this.bus[Symbol.dispose]();
+    this.bus.close();
     this.driver.close();
     this.#state = "stopped";
   }

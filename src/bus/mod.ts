@@ -8,7 +8,7 @@
  * import { EventBus } from "@chronetix/core";
  * import { assertEquals } from "@std/assert";
  *
- * const bus = new EventBus();
+ * using bus = new EventBus();
  * const controller = new AbortController();
  * let count = 0;
  * bus.topic<string>("log").subscribe(() => void count++, { signal: controller.signal });

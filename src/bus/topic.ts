@@ -1,5 +1,6 @@
 import { requireFunction, show } from "../internal/validate.ts";
-import type { EventScope } from "./event_scope.ts";
+import { ClosedError } from "../errors.ts";
+import { enterScope, type EventScope, leaveScope } from "./event_scope.ts";
 
 /** A subscriber: may return a promise, whose rejection is counted like a throw. */
 export type EventHandler<T> = (event: T) => void | Promise<void>;
@@ -50,11 +51,15 @@ export interface TopicStats {
   subscribers: number;
 }
 
-/** The queue side of a topic, provided by its bus. */
+/** The queue side of a topic, provided by its bus (not public). */
 export interface TopicQueue {
-  /** Queues `event`; `deliver` publishes it when drained. `false` when full. */
+  /**
+   * Queues `event` of `topic`; the bus hands it to {@linkcode deliverQueued}
+   * when drained, or {@linkcode dropQueued} when it discards it. `false` when
+   * full.
+   */
   push(
-    deliver: (event: unknown) => void,
+    topic: Topic<never>,
     event: unknown,
     priority: number,
     scope: EventScope | undefined,
@@ -69,12 +74,34 @@ interface Entry<T> {
   sub: SubscriptionImpl;
 }
 
+// Set by Topic's static block: only the bus makes and closes topics, through
+// the friend functions at the end of this file.
+let construct: (name: string, queue: TopicQueue) => Topic<never>;
+let close: (topic: Topic<never>) => void;
+let deliver: (topic: Topic<never>, event: unknown) => void;
+let drop: (topic: Topic<never>) => void;
+
 /**
  * A named, typed channel of an {@linkcode EventBus}; get one with
- * `bus.topic<T>(name)`. `publish()` calls every subscriber synchronously, in
- * subscription order; `enqueue()` leaves the event in the bus queue for
- * `bus.drain()`. A subscriber that throws is counted and reported; the
- * others still run.
+ * `bus.topic<T>(name)` (it cannot be constructed directly). `publish()`
+ * calls every subscriber synchronously, in subscription order; `enqueue()`
+ * leaves the event in the bus queue for `bus.drain()`. A subscriber that
+ * throws is counted and reported; the others still run. Once the bus is
+ * closed, publishing, queueing and subscribing throw a `ClosedError`.
+ *
+ * @example Publishing to subscribers and counting
+ * ```ts
+ * import { EventBus } from "@chronetix/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using bus = new EventBus();
+ * const temperatures = bus.topic<number>("temperature");
+ * const seen: number[] = [];
+ * using _sub = temperatures.subscribe((celsius) => void seen.push(celsius));
+ * assertEquals(temperatures.publish(21.5), 1); // one handler called
+ * assertEquals(seen, [21.5]);
+ * assertEquals(temperatures.stats().published, 1);
+ * ```
  */
 export class Topic<T> {
   /** The topic's name. */
@@ -89,16 +116,21 @@ export class Topic<T> {
   #errors = 0;
   #queued = 0;
   #rejected = 0;
+  #closed = false;
 
-  /**
-   * Creates a topic; use {@linkcode EventBus.topic} instead.
-   *
-   * @param name The topic's name.
-   * @param queue The bus queue that `enqueue()` uses.
-   */
-  constructor(name: string, queue: TopicQueue) {
+  private constructor(name: string, queue: TopicQueue) {
     this.name = name;
     this.#queue = queue;
+  }
+
+  static {
+    construct = (name, queue) => new Topic<never>(name, queue);
+    close = (topic) => topic.#close();
+    deliver = (topic, event) => {
+      topic.#queued--;
+      topic.publish(event as never);
+    };
+    drop = (topic) => void topic.#queued--;
   }
 
   /**
@@ -108,9 +140,12 @@ export class Topic<T> {
    * @param options An abort signal and the owner's scope.
    * @returns The subscription (also `Disposable`).
    * @throws {TypeError} when `handler` is not a function.
+   * @throws {ClosedError} when the bus is closed.
    */
   subscribe(handler: EventHandler<T>, options: SubscribeOptions = {}): Subscription {
-    requireFunction("subscribe to a topic", "handler", handler);
+    const action = "subscribe to a topic";
+    if (this.#closed) throw new ClosedError("EventBus", action);
+    requireFunction(action, "handler", handler);
     const sub = new SubscriptionImpl(this.#remove);
     if (options.signal?.aborted === true) {
       sub.active = false;
@@ -127,11 +162,12 @@ export class Topic<T> {
    *
    * @param event The event.
    * @returns How many handlers were called.
+   * @throws {ClosedError} when the bus is closed.
    */
   publish(event: T): number {
-    this.#published++;
     const handlers = this.#handlers;
     if (handlers === undefined) return this.#publishScoped(event);
+    this.#published++;
     const n = handlers.length;
     this.#delivered += n;
     for (let i = 0; i < n; i++) {
@@ -145,8 +181,10 @@ export class Topic<T> {
     return n;
   }
 
-  /** The general path, when some subscriber has a scope. */
+  /** The general path, when some subscriber has a scope or the bus is closed. */
   #publishScoped(event: T): number {
+    if (this.#closed) throw new ClosedError("EventBus", "publish an event");
+    this.#published++;
     const entries = this.#entries;
     const n = entries.length;
     this.#delivered += n;
@@ -167,9 +205,12 @@ export class Topic<T> {
     return n;
   }
 
-  /** Rebuilds the plain handler list after a change; none when a subscriber has a scope. */
+  /**
+   * Rebuilds the plain handler list after a change; none when a subscriber
+   * has a scope or the bus is closed (the fast path then never runs).
+   */
   #rebuild(): void {
-    this.#handlers = this.#entries.every((e) => e.scope === undefined)
+    this.#handlers = !this.#closed && this.#entries.every((e) => e.scope === undefined)
       ? this.#entries.map((e) => e.handler)
       : undefined;
   }
@@ -181,8 +222,11 @@ export class Topic<T> {
    * @param options Priority and the publisher's scope.
    * @returns `false` when the bus queue is full (the event is not queued,
    *   and counted as rejected).
+   * @throws {TypeError} when `priority` is not a number.
+   * @throws {ClosedError} when the bus is closed.
    */
   enqueue(event: T, options: EnqueueOptions = {}): boolean {
+    if (this.#closed) throw new ClosedError("EventBus", "enqueue an event");
     const priority = options.priority ?? 0;
     if (typeof priority !== "number" || Number.isNaN(priority)) {
       throw new TypeError(
@@ -191,7 +235,7 @@ export class Topic<T> {
         }`,
       );
     }
-    if (!this.#queue.push(this.#deliver, event, priority, options.scope)) {
+    if (!this.#queue.push(this as unknown as Topic<never>, event, priority, options.scope)) {
       this.#rejected++;
       return false;
     }
@@ -221,10 +265,15 @@ export class Topic<T> {
     };
   }
 
-  #deliver = (event: unknown): void => {
-    this.#queued--;
-    this.publish(event as T);
-  };
+  /** The bus closed: drop every subscriber and refuse further use. */
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const entries = this.#entries;
+    this.#entries = [];
+    this.#rebuild();
+    for (const entry of entries) entry.sub.active = false;
+  }
 
   #remove = (sub: Subscription): void => {
     this.#entries = this.#entries.filter((e) => e.sub !== sub);
@@ -232,22 +281,22 @@ export class Topic<T> {
   };
 
   #runScoped(entry: Entry<T>, scope: EventScope, event: T): void {
-    scope.enter();
+    enterScope(scope);
     let result: void | Promise<void>;
     try {
       result = entry.handler(event);
     } catch (error) {
-      scope.leave();
+      leaveScope(scope);
       this.#failed(error);
       return;
     }
     if (result instanceof Promise) {
-      result.then(() => scope.leave(), (error) => {
-        scope.leave();
+      result.then(() => leaveScope(scope), (error) => {
+        leaveScope(scope);
         this.#failed(error);
       });
     } else {
-      scope.leave();
+      leaveScope(scope);
     }
   }
 
@@ -275,4 +324,24 @@ class SubscriptionImpl implements Subscription {
   [Symbol.dispose](): void {
     this.unsubscribe();
   }
+}
+
+/** Makes a topic of a bus (for the bus only). */
+export function createTopic(name: string, queue: TopicQueue): Topic<never> {
+  return construct(name, queue);
+}
+
+/** Closes a topic with its bus: subscribers are dropped, further use throws (for the bus only). */
+export function closeTopic(topic: Topic<never>): void {
+  close(topic);
+}
+
+/** Publishes a queued event of `topic` as it leaves the bus queue (for the bus only). */
+export function deliverQueued(topic: Topic<never>, event: unknown): void {
+  deliver(topic, event);
+}
+
+/** Counts a queued event of `topic` the bus discarded (for the bus only). */
+export function dropQueued(topic: Topic<never>): void {
+  drop(topic);
 }

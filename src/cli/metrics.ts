@@ -13,7 +13,6 @@
  * @module
  */
 import {
-  checkMetricSpec,
   DataPort,
   Kernel,
   type MetricInventoryEntry,
@@ -23,6 +22,7 @@ import {
   SlabAllocator,
 } from "../../mod.ts";
 import { VirtualClock } from "../../testing.ts";
+import { checkMetricSpec } from "../metrics/naming.ts";
 
 const DOCS_PATH = "docs/metrics.md";
 
@@ -39,11 +39,10 @@ export async function kernelInventory(): Promise<MetricInventoryEntry[]> {
     // The pool's one worker never loads this job: only its metrics are needed.
     offload: { jobs: { noop: "data:text/javascript,export default () => 0" }, workers: 1 },
   });
-  await kernel.shutdown({ deadlineMs: 0 });
+  await kernel.shutdown({ graceMs: 0 });
   using _allocator = new SlabAllocator({ slabs: 1, slabSize: 4096, metrics: registry });
   using _port = new DataPort({ credit: 2, metrics: registry });
-  const ring = RingWriter.create({ slots: 2, slotSize: 8, metrics: registry });
-  ring.releaseMetrics();
+  using _ring = RingWriter.create({ slots: 2, slotSize: 8, metrics: registry });
   return registry.inventory();
 }
 
@@ -68,17 +67,32 @@ export function renderMetricsMarkdown(inventory: readonly MetricInventoryEntry[]
   return lines.join("\n") + "\n";
 }
 
-/** Checks every entry; returns the breaches. */
+// A name part like `p99` or `p999`: a precomputed quantile.
+const QUANTILE_PART = /^p\d+$/;
+
+/**
+ * Checks every entry against the naming and HELP rules, and that no metric
+ * is a precomputed quantile (`..._p99_seconds`): quantiles cannot be
+ * aggregated across series, so latencies are histograms. Returns the
+ * breaches.
+ */
 export function lintInventory(inventory: readonly MetricInventoryEntry[]): string[] {
-  return inventory.flatMap((m) =>
-    checkMetricSpec({
+  return inventory.flatMap((m) => {
+    const problems = checkMetricSpec({
       name: m.name,
       help: m.help,
       type: m.type as MetricType,
       unit: m.unit === "" ? undefined : m.unit,
       labelNames: m.labels,
-    })
-  );
+    });
+    const quantile = String(m.name).split("_").find((part) => QUANTILE_PART.test(part));
+    if (quantile !== undefined) {
+      problems.push(
+        `Cannot register metric '${m.name}' as '${quantile}' is a precomputed quantile, which cannot be aggregated: export a histogram instead`,
+      );
+    }
+    return problems;
+  });
 }
 
 async function main(args: string[]): Promise<number> {

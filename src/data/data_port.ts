@@ -1,8 +1,18 @@
 import { ClosedError } from "../errors.ts";
+import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { requireFunction, requireInteger, requireNonEmptyString, show } from "../internal/validate.ts";
-import { type BlockHandle, NO_BLOCK, SlabAllocator } from "./slab_allocator.ts";
-import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
+import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
+import {
+  requireFunction,
+  requireInteger,
+  requireLogger,
+  requireNonEmptyString,
+  show,
+} from "../internal/validate.ts";
+import { type BlockHandle, NO_BLOCK, SlabAllocator, slabCore } from "./slab_allocator.ts";
+import type { SlabCore } from "./_slab_core.ts";
+import { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
+import { Waiters, waitSignal, waitTimeout } from "./_waiters.ts";
 
 /**
  * A frame in flight on a {@linkcode DataPort}: the handle of the slab block
@@ -13,19 +23,10 @@ import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
 export type FrameMeta = BlockHandle;
 
 /**
- * Returned instead of a frame when a port cannot take or give one now: by
- * `send()` when credit or memory is exhausted, by `receive()` when no frame
- * waits. A plain number, so the refusal allocates nothing.
- */
-export const WOULD_BLOCK: -1 = -1;
-
-/** The type of {@linkcode WOULD_BLOCK}. */
-export type WouldBlock = typeof WOULD_BLOCK;
-
-/**
  * The capability a plugin manifest must declare before the kernel hands the
  * plugin a {@linkcode DataPort}. A port holds no ambient authority: there is
- * no global lookup, so code reaches a port only when given one.
+ * no global lookup, so code reaches a port only when given one. Not public:
+ * for the kernel's plugin loader.
  */
 export const DATAPORT_CAPABILITY = "dataport";
 
@@ -53,17 +54,28 @@ export interface DataPortOptions {
   /**
    * The allocator frames are copied into; share one among ports to pool memory.
    *
-   * @default {a new SlabAllocator with 4 slabs of 1 MiB}
+   * @default {a new SlabAllocator with 4 slabs of 1 MiB, closed with the port}
    */
   allocator?: SlabAllocator;
-  /** Registry to export `chronetix_dataport_*` metrics into (see `docs/metrics.md`). */
+  /**
+   * Registry to export `chronetix_dataport_*` metrics into (see
+   * `docs/metrics.md`) until the port closes.
+   */
   metrics?: MetricsRegistry;
   /**
-   * The `port` label of this port's metrics.
+   * The port's name: the `port` label of its metrics and the name in its
+   * log lines.
    *
    * @default {"default"}
    */
   name?: string;
+  /**
+   * Where frame callbacks that throw are reported (the 1st, 2nd, 4th, 8th,
+   * ... error, so a consumer that always throws cannot flood it).
+   *
+   * @default {CONSOLE_LOGGER}
+   */
+  logger?: Logger;
 }
 
 /** A snapshot of a {@linkcode DataPort}'s counters. */
@@ -86,12 +98,12 @@ export interface DataPortStats {
   unreceived: number;
   /** Frames received and not yet recycled: credit a consumer is holding. */
   unrecycled: number;
-  /** Frames in flight as a percentage of the credit, now. */
-  utilizationPct: number;
-  /** Utilization averaged over every `send()`. */
-  avgUtilizationPct: number;
-  /** The highest utilization seen. */
-  peakUtilizationPct: number;
+  /** Frames in flight as a fraction of the credit, in [0, 1], now. */
+  utilizationRatio: number;
+  /** Utilization averaged over every `send()`, in [0, 1]. */
+  averageUtilizationRatio: number;
+  /** The highest utilization seen, in [0, 1]. */
+  peakUtilizationRatio: number;
   /** `send()` calls refused because the credit was spent. */
   wouldBlockCredit: number;
   /** `send()` calls refused because the allocator was full. */
@@ -104,13 +116,17 @@ export interface DataPortStats {
 export interface DataPortCloseReport {
   /** Frames sent that the consumer never received; recycled by `close()`. */
   unreceived: number;
-  /** Frames the consumer received and had not recycled. */
+  /** Frames the consumer had received and not recycled when the port closed. */
   unrecycled: number;
 }
 
 const QUEUED = 1;
 const RECEIVED = 2;
 const ACTION = "create a DataPort";
+const WAIT_ACTION = "wait for credit";
+const READY: Promise<WaitResult> = Promise.resolve("ready");
+const CLOSED: Promise<WaitResult> = Promise.resolve("closed");
+const TIMED_OUT: Promise<WaitResult> = Promise.resolve("timed-out");
 
 /**
  * Moves frames from a producer to a consumer on one thread with credit
@@ -127,12 +143,16 @@ const ACTION = "create a DataPort";
  * after `send()`. Either way it must recycle every frame: frames it forgets
  * hold credit and show as `unrecycled` in {@linkcode DataPort.stats}.
  *
+ * `close()` ends the port: sends, receives and new consumers throw
+ * {@linkcode ClosedError}, waits resolve `"closed"`. Frames the consumer
+ * still holds stay readable and may still be recycled.
+ *
  * @example Backpressure with a consumer callback
  * ```ts
  * import { DataPort, WOULD_BLOCK } from "@chronetix/core";
  * import { assertEquals } from "@std/assert";
  *
- * const port = new DataPort({ credit: 4 });
+ * using port = new DataPort({ credit: 4 });
  * let total = 0;
  * port.onFrame((meta, view) => {
  *   total += view[0]!;
@@ -152,6 +172,8 @@ export class DataPort {
   /** The allocator frames are copied into. */
   readonly allocator: SlabAllocator;
 
+  /** The allocator's core, called directly on the hot path. */
+  readonly #slab: SlabCore;
   readonly #creditLimit: number;
   readonly #low: number;
   readonly #unit: number;
@@ -161,15 +183,19 @@ export class DataPort {
   /** The frame handle of each block in flight, by block index. */
   readonly #handle: Int32Array;
   readonly #queue: Int32Array;
+  readonly #name: string;
+  readonly #logger: Logger;
+  readonly #ownsAllocator: boolean;
+  readonly #writableWaiters = new Waiters();
   #head = 0;
   #queued = 0;
   #credit: number;
   #minCredit: number;
   #writable = true;
-  #waiters: PromiseWithResolvers<void> | undefined;
   #idleWaiters: PromiseWithResolvers<void> | undefined;
   #consumer: FrameCallback | undefined;
-  #drainScheduled = false;
+  #deliveryScheduled = false;
+  #closeReport: DataPortCloseReport | undefined;
   #closed = false;
   #framesSent = 0;
   #bytesSent = 0;
@@ -183,8 +209,10 @@ export class DataPort {
   /**
    * Creates a port.
    *
-   * @param options Credit, watermark, allocator and metrics.
+   * @param options Credit, watermark, allocator, metrics, name and logger.
    * @throws {RangeError} when the credit or watermark is out of range.
+   * @throws {TypeError} when the allocator is not a {@linkcode SlabAllocator}
+   *   or the name is empty.
    */
   constructor(options: DataPortOptions = {}) {
     const credit = requireInteger(ACTION, "credit", options.credit ?? 1024, 1, 1 << 24);
@@ -202,26 +230,26 @@ export class DataPort {
         }`,
       );
     }
+    this.#name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
+    this.#logger = requireLogger(ACTION, "logger", options.logger ?? CONSOLE_LOGGER);
+    this.#ownsAllocator = options.allocator === undefined;
     this.allocator = options.allocator ?? new SlabAllocator();
     this.bytes = this.allocator.bytes;
+    this.#slab = slabCore(this.allocator);
     this.#unit = this.allocator.sizeClasses[0]!;
     this.#maxFrame = this.allocator.maxBlockSize;
     this.#creditLimit = credit;
     this.#credit = credit;
     this.#minCredit = credit;
-    const blocks = this.allocator.blockIndexLimit;
+    const blocks = this.#slab.word.length;
     this.#length = new Int32Array(blocks);
     this.#state = new Uint8Array(blocks);
     this.#handle = new Int32Array(blocks);
     this.#queue = new Int32Array(credit);
     if (options.metrics !== undefined) {
-      const name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
-      this.#collector = exportStats(
-        options.metrics,
-        ["port", name],
-        () => this.stats(),
-        PORT_METRICS,
-      );
+      this.#collector = exportStats(options.metrics, () => this.stats(), PORT_METRICS, {
+        labels: { port: this.#name },
+      });
     }
   }
 
@@ -260,9 +288,9 @@ export class DataPort {
     ) {
       return this.#refuse(bytes);
     }
-    const meta = this.allocator.alloc(length === 0 ? 1 : length);
+    const meta = this.#slab.alloc(length === 0 ? 1 : length) as FrameMeta;
     if (meta === NO_BLOCK) return this.#refuse(bytes);
-    const g = this.allocator.lastIndex;
+    const g = this.#slab.lastIndex;
     this.bytes.set(bytes, g * this.#unit);
     this.#handle[g] = meta;
     this.#length[g] = length;
@@ -278,9 +306,9 @@ export class DataPort {
     let tail = this.#head + this.#queued++;
     if (tail >= this.#creditLimit) tail -= this.#creditLimit;
     this.#queue[tail] = g;
-    if (this.#consumer !== undefined && !this.#drainScheduled) {
-      this.#drainScheduled = true;
-      queueMicrotask(this.#drain);
+    if (this.#consumer !== undefined && !this.#deliveryScheduled) {
+      this.#deliveryScheduled = true;
+      queueMicrotask(this.#deliver);
     }
     return meta;
   }
@@ -290,9 +318,22 @@ export class DataPort {
    * {@linkcode DataPort.onFrame}).
    *
    * @returns The frame, or {@linkcode WOULD_BLOCK} when none is queued.
+   * @throws {ClosedError} when the port is closed.
    */
   receive(): FrameMeta | WouldBlock {
-    if (this.#queued === 0) return WOULD_BLOCK;
+    if (this.#queued === 0) {
+      if (this.#closed) throw new ClosedError("DataPort", "receive a frame");
+      return WOULD_BLOCK;
+    }
+    const g = this.#queue[this.#head]!;
+    this.#head = this.#head + 1 === this.#creditLimit ? 0 : this.#head + 1;
+    this.#queued--;
+    this.#state[g] = RECEIVED;
+    return this.#handle[g]! as FrameMeta;
+  }
+
+  /** Takes the oldest queued frame; there is one. */
+  #take(): FrameMeta {
     const g = this.#queue[this.#head]!;
     this.#head = this.#head + 1 === this.#creditLimit ? 0 : this.#head + 1;
     this.#queued--;
@@ -304,15 +345,17 @@ export class DataPort {
    * Frees a received frame's block and returns its credit; when the credit
    * rises past the low watermark, the port becomes writable again.
    *
+   * Frames the consumer still holds may be recycled after the port closed.
+   *
    * @param meta A frame this port sent and the consumer received.
    * @throws {RangeError} when the frame was already recycled, was not yet
    *   received, or does not belong to this port.
    */
   recycle(meta: FrameMeta): void {
-    const g = this.allocator.liveIndex(meta);
+    const g = this.#slab.liveIndex(meta);
     if (g < 0 || this.#state[g] !== RECEIVED) this.#badRecycle(meta, g);
     this.#state[g] = 0;
-    this.allocator.freeBlockAt(g);
+    this.#slab.freeAt(g);
     const credit = ++this.#credit;
     if (!this.#writable && credit > this.#low) this.#becomeWritable();
     if (credit === this.#creditLimit && this.#idleWaiters !== undefined) {
@@ -329,7 +372,7 @@ export class DataPort {
    * @throws {RangeError} when the frame is not in flight.
    */
   offsetOf(meta: FrameMeta): number {
-    return this.allocator.blockIndex(meta) * this.#unit;
+    return this.#slab.validate(meta, "read block") * this.#unit;
   }
 
   /**
@@ -340,7 +383,7 @@ export class DataPort {
    * @throws {RangeError} when the frame is not in flight.
    */
   lengthOf(meta: FrameMeta): number {
-    return this.#length[this.allocator.blockIndex(meta)]!;
+    return this.#length[this.#slab.validate(meta, "read block")]!;
   }
 
   /**
@@ -351,7 +394,7 @@ export class DataPort {
    * @throws {RangeError} when the frame is not in flight.
    */
   view(meta: FrameMeta): Uint8Array {
-    const g = this.allocator.blockIndex(meta);
+    const g = this.#slab.validate(meta, "read block");
     const offset = g * this.#unit;
     return this.bytes.subarray(offset, offset + this.#length[g]!);
   }
@@ -366,18 +409,22 @@ export class DataPort {
    * @returns A handle that unregisters the consumer.
    * @throws {TypeError} when a consumer is already registered (a port has one
    *   consumer) or `callback` is not a function.
+   * @throws {ClosedError} when the port is closed.
    */
   onFrame(callback: FrameCallback): Disposable {
     requireFunction("register a frame consumer", "callback", callback);
+    if (this.#closed) {
+      throw new ClosedError("DataPort", "register a frame consumer");
+    }
     if (this.#consumer !== undefined) {
       throw new TypeError(
         "Cannot register a frame consumer as the DataPort already has one: dispose it first",
       );
     }
     this.#consumer = callback;
-    if (this.#queued > 0 && !this.#drainScheduled) {
-      this.#drainScheduled = true;
-      queueMicrotask(this.#drain);
+    if (this.#queued > 0 && !this.#deliveryScheduled) {
+      this.#deliveryScheduled = true;
+      queueMicrotask(this.#deliver);
     }
     return {
       [Symbol.dispose]: () => {
@@ -387,25 +434,51 @@ export class DataPort {
   }
 
   /**
-   * Resolves when the port is writable (at once if it is).
+   * Resolves when the port is writable (at once if it is): when the credit
+   * rose past the low watermark after it ran out.
    *
-   * @returns A promise that resolves when `send()` may succeed again.
-   * @throws {ClosedError} (as a rejection) when the port closes first.
+   * @param options A timeout and an abort signal.
+   * @returns `"ready"` when `send()` may succeed again, `"closed"` when the
+   *   port closed, `"timed-out"` when `timeoutMs` passed first.
+   * @throws {RangeError} when `timeoutMs` is negative.
+   * @throws {unknown} (as a rejection) the signal's reason, when it aborts first.
+   *
+   * @example Waiting for credit, with a timeout
+   * ```ts
+   * import { DataPort, WOULD_BLOCK } from "@chronetix/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const port = new DataPort({ credit: 1 });
+   * port.send(Uint8Array.of(1));
+   * assertEquals(await port.whenWritable({ timeoutMs: 0 }), "timed-out");
+   * const waiting = port.whenWritable();
+   * const meta = port.receive();
+   * if (meta !== WOULD_BLOCK) port.recycle(meta);
+   * assertEquals(await waiting, "ready");
+   * port.close();
+   * assertEquals(await port.whenWritable(), "closed");
+   * ```
    */
-  whenWritable(): Promise<void> {
-    if (this.#closed) return Promise.reject(new ClosedError("DataPort", "wait for credit"));
-    if (this.#writable) return Promise.resolve();
-    this.#waiters ??= Promise.withResolvers<void>();
-    return this.#waiters.promise;
+  whenWritable(options?: WaitOptions): Promise<WaitResult> {
+    const timeoutMs = waitTimeout(WAIT_ACTION, options);
+    const signal = waitSignal(WAIT_ACTION, options);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#closed) return CLOSED;
+    if (this.#writable) return READY;
+    if (timeoutMs === 0) return TIMED_OUT;
+    return this.#writableWaiters.wait(timeoutMs, signal);
   }
 
   /**
-   * Resolves when every frame sent has been recycled (all credit is back).
+   * Resolves when every frame sent has been recycled (all credit is back),
+   * at once if it has, or when the port closes.
    *
    * @returns A promise that resolves when nothing is in flight.
    */
   whenIdle(): Promise<void> {
-    if (this.#credit === this.#creditLimit || this.#closed) return Promise.resolve();
+    if (this.#credit === this.#creditLimit || this.#closed) {
+      return Promise.resolve();
+    }
     this.#idleWaiters ??= Promise.withResolvers<void>();
     return this.#idleWaiters.promise;
   }
@@ -428,11 +501,11 @@ export class DataPort {
       minCredit: this.#minCredit,
       unreceived: this.#queued,
       unrecycled: inFlight - this.#queued,
-      utilizationPct: 100 * inFlight / limit,
-      avgUtilizationPct: this.#framesSent === 0
+      utilizationRatio: inFlight / limit,
+      averageUtilizationRatio: this.#framesSent === 0
         ? 0
-        : 100 * this.#utilSum / this.#framesSent / limit,
-      peakUtilizationPct: 100 * this.#peakInFlight / limit,
+        : this.#utilSum / this.#framesSent / limit,
+      peakUtilizationRatio: this.#peakInFlight / limit,
       wouldBlockCredit: this.#wouldBlockCredit,
       wouldBlockMemory: this.#wouldBlockMemory,
       consumerErrors: this.#consumerErrors,
@@ -440,26 +513,45 @@ export class DataPort {
   }
 
   /**
-   * Closes the port: further sends throw, waiters are released, frames the
-   * consumer never received are recycled and reported.
+   * Closes the port: frames the consumer never received are recycled and
+   * reported, waits resolve `"closed"`, later sends, receives and consumer
+   * registrations throw {@linkcode ClosedError}, and the metrics stop after
+   * a final update. An allocator the port created is closed with it.
+   * Calling it again returns the same report.
    *
    * @returns How many frames were left unreceived and unrecycled.
+   *
+   * @example What a close reports
+   * ```ts
+   * import { DataPort, WOULD_BLOCK } from "@chronetix/core";
+   * import { assertEquals, assertThrows } from "@std/assert";
+   *
+   * const port = new DataPort({ credit: 4 });
+   * port.send(Uint8Array.of(1));
+   * port.send(Uint8Array.of(2));
+   * const held = port.receive(); // the consumer still holds it
+   * assertEquals(port.close(), { unreceived: 1, unrecycled: 1 });
+   * assertEquals(port.close(), { unreceived: 1, unrecycled: 1 }); // idempotent
+   * assertThrows(() => port.send(Uint8Array.of(3)), Error, "the DataPort is closed");
+   * if (held !== WOULD_BLOCK) port.recycle(held); // still allowed
+   * assertEquals(port.credit, 4);
+   * ```
    */
   close(): DataPortCloseReport {
-    if (this.#closed) return { unreceived: 0, unrecycled: this.#creditLimit - this.#credit };
+    if (this.#closeReport !== undefined) return this.#closeReport;
     this.#closed = true;
-    this.#waiters?.reject(new ClosedError("DataPort", "wait for credit"));
-    this.#waiters = undefined;
+    // Before the recycling below, which would make the port writable.
+    this.#writableWaiters.settle("closed");
     this.#consumer = undefined;
     const unreceived = this.#queued;
-    for (let meta = this.receive(); meta !== WOULD_BLOCK; meta = this.receive()) {
-      this.recycle(meta);
-    }
+    while (this.#queued > 0) this.recycle(this.#take());
+    this.#closeReport = { unreceived, unrecycled: this.#creditLimit - this.#credit };
     this.#idleWaiters?.resolve();
     this.#idleWaiters = undefined;
     this.#collector?.[Symbol.dispose]();
     this.#collector = undefined;
-    return { unreceived, unrecycled: this.#creditLimit - this.#credit };
+    if (this.#ownsAllocator) this.allocator.close();
+    return this.#closeReport;
   }
 
   /** Same as {@linkcode DataPort.close}. */
@@ -467,22 +559,35 @@ export class DataPort {
     this.close();
   }
 
-  #drain = (): void => {
-    this.#drainScheduled = false;
+  #deliver = (): void => {
+    this.#deliveryScheduled = false;
     const bytes = this.bytes;
     while (this.#consumer !== undefined) {
-      const meta = this.receive();
-      if (meta === WOULD_BLOCK) return;
-      const g = this.allocator.blockIndex(meta);
+      if (this.#queued === 0) return;
+      const meta = this.#take();
+      const g = this.#slab.liveIndex(meta);
       const offset = g * this.#unit;
       try {
         this.#consumer(meta, bytes.subarray(offset, offset + this.#length[g]!));
-      } catch {
-        this.#consumerErrors++;
-        if (this.#state[g] === RECEIVED && this.allocator.liveIndex(meta) === g) this.recycle(meta);
+      } catch (error) {
+        this.#consumerFailed(error);
+        if (this.#state[g] === RECEIVED && this.#slab.liveIndex(meta) === g) {
+          this.recycle(meta);
+        }
       }
     }
   };
+
+  /** Counts a frame callback's error, and logs the 1st, 2nd, 4th, 8th, ... */
+  #consumerFailed(error: unknown): void {
+    const n = ++this.#consumerErrors;
+    if ((n & (n - 1)) !== 0) return;
+    this.#logger.error(
+      `Frame callback of DataPort "${this.#name}" threw, its frame was recycled (${n} ${
+        n === 1 ? "error" : "errors"
+      } so far; logged at 1, 2, 4, 8, ...): ${error instanceof Error ? error.stack : show(error)}`,
+    );
+  }
 
   /** The slow path of `send()`: no credit, no memory, closed, or a bad frame. */
   #refuse(bytes: Uint8Array): WouldBlock {
@@ -505,14 +610,13 @@ export class DataPort {
 
   #becomeWritable(): void {
     this.#writable = true;
-    this.#waiters?.resolve();
-    this.#waiters = undefined;
+    this.#writableWaiters.settle("ready");
   }
 
   #badRecycle(meta: FrameMeta, g: number): never {
     const why = g >= 0 && this.#state[g] === QUEUED
       ? "it has not been received yet"
-      : g < 0 && this.allocator.handleState(meta) === "freed"
+      : g < 0 && this.#slab.handleState(meta) === "freed"
       ? "it was already recycled"
       : "it is not a frame in flight on this port";
     throw new RangeError(`Cannot recycle frame as ${why}: current value is ${show(meta)}`);
@@ -539,13 +643,20 @@ const PORT_METRICS: readonly StatMetric<DataPortStats>[] = [
     type: "counter",
     value: (s) => s.framesRecycled,
   },
-  ...(["credit", "memory"] as const).map((reason): StatMetric<DataPortStats> => ({
+  {
     name: "chronetix_dataport_would_block_total",
     help: "Sends refused with WOULD_BLOCK, by reason (credit, memory)",
     type: "counter",
-    extra: ["reason", reason],
-    value: (s) => reason === "credit" ? s.wouldBlockCredit : s.wouldBlockMemory,
-  })),
+    labels: { reason: "credit" },
+    value: (s) => s.wouldBlockCredit,
+  },
+  {
+    name: "chronetix_dataport_would_block_total",
+    help: "Sends refused with WOULD_BLOCK, by reason (credit, memory)",
+    type: "counter",
+    labels: { reason: "memory" },
+    value: (s) => s.wouldBlockMemory,
+  },
   {
     name: "chronetix_dataport_consumer_errors_total",
     help: "Frame callbacks that threw; their frames were recycled",
@@ -575,20 +686,20 @@ const PORT_METRICS: readonly StatMetric<DataPortStats>[] = [
     help: "Frames in flight as a fraction of the credit",
     type: "gauge",
     unit: "ratio",
-    value: (s) => s.utilizationPct / 100,
+    value: (s) => s.utilizationRatio,
   },
   {
     name: "chronetix_dataport_utilization_avg_ratio",
     help: "Utilization averaged over every send",
     type: "gauge",
     unit: "ratio",
-    value: (s) => s.avgUtilizationPct / 100,
+    value: (s) => s.averageUtilizationRatio,
   },
   {
     name: "chronetix_dataport_utilization_peak_ratio",
     help: "The highest utilization seen",
     type: "gauge",
     unit: "ratio",
-    value: (s) => s.peakUtilizationPct / 100,
+    value: (s) => s.peakUtilizationRatio,
   },
 ];

@@ -3,7 +3,8 @@
  * (same-thread frames with credit backpressure) and a single-producer
  * single-consumer ring in a `SharedArrayBuffer` ({@linkcode RingWriter},
  * {@linkcode RingReader}) for frames between threads. Nothing is dropped:
- * a full port or ring answers {@linkcode WOULD_BLOCK}.
+ * a full port or ring answers {@linkcode WOULD_BLOCK}, and the producer
+ * waits with `whenWritable()`, which resolves a {@linkcode WaitResult}.
  *
  * @example Frames through a DataPort, read in place
  * ```ts
@@ -25,6 +26,7 @@
  *
  * @module
  */
+export { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
 export {
   DataPort,
   type DataPortCloseReport,
@@ -32,8 +34,6 @@ export {
   type DataPortStats,
   type FrameCallback,
   type FrameMeta,
-  WOULD_BLOCK,
-  type WouldBlock,
 } from "./data_port.ts";
 export {
   type BlockHandle,

@@ -1,3 +1,4 @@
+import { ClosedError } from "../errors.ts";
 import { requireFunction } from "../internal/validate.ts";
 import {
   attachRing,
@@ -5,24 +6,25 @@ import {
   closeSide,
   CONSUMER_ERRORS,
   FRAMES_RECEIVED,
-  FRAMES_SENT,
   READ,
   READER_CLOSED,
   READER_SIGNAL,
   READER_WAITING,
-  readRingStats,
-  type RingCloseReport,
-  type RingStats,
   type RingViews,
-  type RingWait,
   signal,
-  waitAsync,
-  waitSync,
   WRITE,
   WRITER_CLOSED,
   WRITER_SIGNAL,
   WRITER_WAITING,
 } from "./_ring_layout.ts";
+import { type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
+import type { WaitOptions, WaitResult } from "./backpressure.ts";
+import {
+  readRingStats,
+  type RingCloseReport,
+  ringCloseReport,
+  type RingStats,
+} from "./ring_writer.ts";
 
 /**
  * Receives one frame of a shared ring, read in place.
@@ -45,7 +47,7 @@ const RELEASE_EVERY = 64;
  * ```ts ignore
  * self.onmessage = ({ data: buffer }) => {
  *   const reader = new RingReader(buffer);
- *   while (reader.wait() === "ok") reader.poll((slot, length) => handle(slot, length));
+ *   while (reader.wait() === "ready") reader.poll((slot, length) => handle(slot, length));
  *   reader.close();
  * };
  * ```
@@ -67,6 +69,7 @@ const RELEASE_EVERY = 64;
  * assertEquals(seen, ["hello"]);
  * assertEquals(reader.wait(), "closed");
  * assertEquals(reader.close(), { consumed: 1, unconsumed: 0 });
+ * assertEquals(reader.close(), { consumed: 1, unconsumed: 0 }); // idempotent
  * ```
  */
 export class RingReader {
@@ -84,8 +87,9 @@ export class RingReader {
   readonly #payload: number;
   readonly #mask: number;
   readonly #slotViews: (Uint8Array | undefined)[];
+  readonly #frameWait: RingWait;
   #read = 0;
-  #closed = false;
+  #closeReport: RingCloseReport | undefined;
 
   /**
    * Attaches the reader of a ring (a ring has one reader).
@@ -106,7 +110,17 @@ export class RingReader {
     this.#mask = layout.slots - 1;
     this.#slotViews = new Array(layout.slots);
     this.#read = Atomics.load(header, READ);
-    this.#frameWait.header = header;
+    this.#frameWait = {
+      side: { header, signal: READER_SIGNAL, waiting: READER_WAITING, sleepers: 0 },
+      ready: () => this.#closeReport === undefined && this.available > 0,
+      closed: () => this.#closeReport !== undefined || Atomics.load(header, WRITER_CLOSED) !== 0,
+      action: "wait for a frame",
+    };
+  }
+
+  /** Whether {@linkcode RingReader.close} was called. */
+  get closed(): boolean {
+    return this.#closeReport !== undefined;
   }
 
   /** Frames published and not yet consumed. */
@@ -128,9 +142,11 @@ export class RingReader {
    * @returns How many frames were consumed.
    * @throws {unknown} what `callback` throws; that frame counts as consumed
    *   (and in `consumerErrors`), the ones after it stay in the ring.
+   * @throws {ClosedError} when the reader is closed.
    */
   poll(callback: RingFrameCallback, max = Infinity): number {
-    if (typeof callback !== "function") {
+    if (typeof callback !== "function" || this.#closeReport !== undefined) {
+      if (this.#closeReport !== undefined) throw new ClosedError("RingReader", "poll the ring");
       requireFunction("poll the ring", "callback", callback);
     }
     const header = this.#header;
@@ -169,12 +185,16 @@ export class RingReader {
    * in a Worker. Blocking the main thread stalls its event loop; use
    * {@linkcode RingReader.whenReadable} there.
    *
-   * @param timeoutMs Give up after this long.
-   * @returns `"ok"` when a frame is waiting, `"closed"` when the writer
-   *   closed and everything was consumed, `"timed-out"`.
+   * @param options A timeout; a signal is checked only before blocking (a
+   *   blocked thread runs no event handlers).
+   * @returns `"ready"` when a frame is waiting, `"closed"` when the writer
+   *   closed and everything was consumed (or this reader closed),
+   *   `"timed-out"` when `timeoutMs` passed first.
+   * @throws {RangeError} when `timeoutMs` is negative.
+   * @throws {unknown} the signal's reason, when it was aborted.
    */
-  wait(timeoutMs = Infinity): "ok" | "closed" | "timed-out" {
-    return waitSync(this.#frameWait, timeoutMs);
+  wait(options?: WaitOptions): WaitResult {
+    return waitSync(this.#frameWait, options);
   }
 
   /**
@@ -182,11 +202,29 @@ export class RingReader {
    * {@linkcode RingReader.wait} (`Atomics.waitAsync`; it does not keep the
    * process alive by itself).
    *
-   * @param timeoutMs Give up after this long.
-   * @returns `"ok"`, `"closed"` or `"timed-out"`, as for `wait()`.
+   * @param options A timeout and an abort signal.
+   * @returns `"ready"`, `"closed"` or `"timed-out"`, as for `wait()`.
+   * @throws {RangeError} when `timeoutMs` is negative.
+   * @throws {unknown} (as a rejection) the signal's reason, when it aborts first.
+   *
+   * @example Reading on the main thread until the writer closes
+   * ```ts
+   * import { RingReader, RingWriter } from "@chronetix/core";
+   * import { assertEquals, assertRejects } from "@std/assert";
+   *
+   * const writer = RingWriter.create({ slots: 4, slotSize: 8 });
+   * using reader = new RingReader(writer.buffer);
+   * assertEquals(await reader.whenReadable({ timeoutMs: 0 }), "timed-out");
+   * await assertRejects(() => reader.whenReadable({ signal: AbortSignal.abort() }));
+   * writer.send(Uint8Array.of(42));
+   * writer.close();
+   * const seen: number[] = [];
+   * while (await reader.whenReadable() === "ready") reader.poll((slot) => seen.push(slot[0]!));
+   * assertEquals(seen, [42]);
+   * ```
    */
-  whenReadable(timeoutMs = Infinity): Promise<"ok" | "closed" | "timed-out"> {
-    return waitAsync(this.#frameWait, timeoutMs);
+  whenReadable(options?: WaitOptions): Promise<WaitResult> {
+    return waitAsync(this.#frameWait, options);
   }
 
   /**
@@ -201,33 +239,22 @@ export class RingReader {
   /**
    * Closes the reading side: the writer's next `send()` throws, its waits
    * end with `"closed"`. Frames still in the ring are not consumed, and are
-   * reported.
+   * reported. Calling it again returns the same report.
    *
    * @returns Frames consumed, and frames published but never consumed (the
    *   writer's `close()` gives the final count if it was still sending).
    */
   close(): RingCloseReport {
-    if (!this.#closed) {
-      this.#closed = true;
-      closeSide(this.#header, READER_CLOSED, WRITER_SIGNAL);
-    }
-    const consumed = this.#stats[FRAMES_RECEIVED]!;
-    return { consumed, unconsumed: this.#stats[FRAMES_SENT]! - consumed };
+    if (this.#closeReport !== undefined) return this.#closeReport;
+    this.#closeReport = ringCloseReport(this.#stats);
+    closeSide(this.#header, READER_CLOSED, WRITER_SIGNAL);
+    return this.#closeReport;
   }
 
   /** Same as {@linkcode RingReader.close}. */
   [Symbol.dispose](): void {
     this.close();
   }
-
-  readonly #frameWait: RingWait = {
-    header: new Int32Array(0),
-    signal: READER_SIGNAL,
-    waiting: READER_WAITING,
-    ready: () => this.available > 0,
-    closed: () => Atomics.load(this.#header, WRITER_CLOSED) !== 0,
-    action: "wait for a frame",
-  };
 
   #slotView(slot: number): Uint8Array {
     const start = this.#payload + slot * this.slotSize;

@@ -1,10 +1,13 @@
 import { ClosedError } from "../errors.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { requireNonEmptyString, show } from "../internal/validate.ts";
+import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
 import {
   attachRing,
+  BYTES_RECEIVED,
   BYTES_SENT,
   closeSide,
+  CONSUMER_ERRORS,
   createRingBuffer,
   FRAMES_RECEIVED,
   FRAMES_SENT,
@@ -13,32 +16,125 @@ import {
   READER_CLOSED,
   READER_SIGNAL,
   READER_WAITING,
-  readRingStats,
-  type RingCloseReport,
-  type RingStats,
   type RingViews,
-  type RingWait,
   signal,
   UTIL_SUM,
-  waitAsync,
-  waitSync,
   WOULD_BLOCK_COUNT,
   WRITE,
   WRITER_CLOSED,
   WRITER_SIGNAL,
   WRITER_WAITING,
 } from "./_ring_layout.ts";
-import { WOULD_BLOCK, type WouldBlock } from "./data_port.ts";
-import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
+import { type RingSide, type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
+import { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
 
-export type { RingCloseReport, RingStats } from "./_ring_layout.ts";
+/** A snapshot of a shared ring, the same from either end. */
+export interface RingStats {
+  /** Slots in the ring: its credit when empty. */
+  slots: number;
+  /** Bytes per slot: the largest frame. */
+  slotSize: number;
+  /** Frames the writer published. */
+  framesSent: number;
+  /** Payload bytes the writer published. */
+  bytesSent: number;
+  /** Frames the reader consumed. */
+  framesReceived: number;
+  /** Payload bytes the reader consumed. */
+  bytesReceived: number;
+  /** Frames published and not yet released by the reader. */
+  inFlight: number;
+  /** Free slots: frames the writer may still publish. */
+  credit: number;
+  /** The lowest credit seen after a send: `slots` minus the peak in flight. */
+  minCredit: number;
+  /** Slots in use as a fraction of `slots`, in [0, 1], now. */
+  utilizationRatio: number;
+  /**
+   * Utilization averaged over every send, as the writer saw it: it re-reads
+   * the reader's position every 64 frames (and whenever the ring looks
+   * full), so this and the peak may overstate the slots in use by up to 64.
+   */
+  averageUtilizationRatio: number;
+  /** The highest utilization seen at a send (see `averageUtilizationRatio`). */
+  peakUtilizationRatio: number;
+  /** Sends refused with `WOULD_BLOCK` because the ring was full. */
+  wouldBlock: number;
+  /** Frames the reader discarded unread when it closed. */
+  discarded: number;
+  /** Reader callbacks that threw (their frames were released). */
+  consumerErrors: number;
+  /** Whether the writer closed. */
+  writerClosed: boolean;
+  /** Whether the reader closed. */
+  readerClosed: boolean;
+}
 
-/** Options of a {@linkcode RingWriter}'s metrics. */
+/** What a ring endpoint reports when it closes. */
+export interface RingCloseReport {
+  /** Frames the reader had consumed when this endpoint closed. */
+  consumed: number;
+  /**
+   * Frames published that the reader had not consumed when this endpoint
+   * closed (and now never will, if the reader closed).
+   */
+  unconsumed: number;
+}
+
+/**
+ * Reads a stats snapshot from a ring's header: for both endpoints. Not
+ * public (the endpoints' `stats()` are).
+ *
+ * @param views The endpoint's views of the ring.
+ * @returns The snapshot.
+ */
+export function readRingStats(views: RingViews): RingStats {
+  const { header, stats, layout } = views;
+  const sent = stats[FRAMES_SENT]!;
+  const inFlight = (Atomics.load(header, WRITE) - Atomics.load(header, READ)) >>> 0;
+  const slots = layout.slots;
+  return {
+    slots,
+    slotSize: layout.slotSize,
+    framesSent: sent,
+    bytesSent: stats[BYTES_SENT]!,
+    framesReceived: stats[FRAMES_RECEIVED]!,
+    bytesReceived: stats[BYTES_RECEIVED]!,
+    inFlight,
+    credit: slots - inFlight,
+    minCredit: slots - stats[PEAK_IN_FLIGHT]!,
+    utilizationRatio: inFlight / slots,
+    averageUtilizationRatio: sent === 0 ? 0 : stats[UTIL_SUM]! / sent / slots,
+    peakUtilizationRatio: stats[PEAK_IN_FLIGHT]! / slots,
+    wouldBlock: stats[WOULD_BLOCK_COUNT]!,
+    discarded: Atomics.load(header, READER_CLOSED) !== 0 ? sent - stats[FRAMES_RECEIVED]! : 0,
+    consumerErrors: stats[CONSUMER_ERRORS]!,
+    writerClosed: Atomics.load(header, WRITER_CLOSED) !== 0,
+    readerClosed: Atomics.load(header, READER_CLOSED) !== 0,
+  };
+}
+
+/**
+ * The close report of a ring endpoint, from its header: frames consumed and
+ * published but not consumed, now. Not public.
+ *
+ * @param stats The ring's statistics words.
+ * @returns The report.
+ */
+export function ringCloseReport(stats: Float64Array): RingCloseReport {
+  const consumed = stats[FRAMES_RECEIVED]!;
+  return { consumed, unconsumed: stats[FRAMES_SENT]! - consumed };
+}
+
+/** Options of a {@linkcode RingWriter}: its metrics. */
 export interface RingWriterOptions {
-  /** Registry to export `chronetix_ring_*` metrics into (see `docs/metrics.md`). */
+  /**
+   * Registry to export `chronetix_ring_*` metrics into (see
+   * `docs/metrics.md`) until the writer closes.
+   */
   metrics?: MetricsRegistry;
   /**
-   * The `ring` label of this ring's metrics.
+   * The ring's name: the `ring` label of its metrics.
    *
    * @default {"default"}
    */
@@ -74,6 +170,11 @@ export interface SharedRingOptions extends RingWriterOptions {
  * or {@linkcode RingWriter.waitWritable} (in a Worker). The fast path
  * allocates nothing and takes no lock.
  *
+ * To finish, await {@linkcode RingWriter.whenIdle} (the reader consumed
+ * everything) and `close()`: the reader then sees the ring as done, and the
+ * close report is exact. `close()` first and `whenIdle()` after works too;
+ * the report then counts what was consumed by the close.
+ *
  * @example A producer and a consumer on one ring
  * ```ts
  * import { RingReader, RingWriter, WOULD_BLOCK } from "@chronetix/core";
@@ -89,7 +190,8 @@ export interface SharedRingOptions extends RingWriterOptions {
  * });
  * assertEquals(sum, 0 + 1 + 2 + 3);
  * assertEquals(writer.credit, 4);
- * writer.close();
+ * await writer.whenIdle();
+ * assertEquals(writer.close(), { consumed: 4, unconsumed: 0 });
  * assertEquals(reader.done, true);
  * ```
  */
@@ -108,9 +210,10 @@ export class RingWriter {
   readonly #bytes: Uint8Array;
   readonly #payload: number;
   readonly #mask: number;
+  readonly #side: RingSide;
   #write = 0;
   #readCache = 0;
-  #closed = false;
+  #closeReport: RingCloseReport | undefined;
   #collector: Disposable | undefined;
 
   /**
@@ -141,10 +244,13 @@ export class RingWriter {
    * Attaches the writer of an existing ring (a ring has one writer).
    *
    * @param buffer A ring's buffer, from {@linkcode RingWriter.createBuffer}.
-   * @param options Metrics to export the ring's figures into.
-   * @throws {TypeError} when `buffer` is not a ring or already has a writer.
+   * @param options Metrics to export the ring's figures into, and its name.
+   * @throws {TypeError} when `buffer` is not a ring or already has a writer,
+   *   or the name is empty.
    */
   constructor(buffer: SharedArrayBuffer, options: RingWriterOptions = {}) {
+    // Checked before attaching: a failed constructor must leave the ring free.
+    const name = requireNonEmptyString("attach a RingWriter", "name", options.name ?? "default");
     this.#views = attachRing("writer", buffer);
     this.buffer = buffer;
     const { layout, header, stats, lengths, bytes } = this.#views;
@@ -158,16 +264,29 @@ export class RingWriter {
     this.#mask = layout.slots - 1;
     this.#write = Atomics.load(header, WRITE);
     this.#readCache = Atomics.load(header, READ);
-    this.#creditWait.header = header;
+    this.#side = { header, signal: WRITER_SIGNAL, waiting: WRITER_WAITING, sleepers: 0 };
+    this.#creditWait = {
+      side: this.#side,
+      ready: () => this.#closeReport === undefined && !this.#readerClosed() && this.credit > 0,
+      closed: () => this.#closeReport !== undefined || this.#readerClosed(),
+      action: "wait for credit",
+    };
+    this.#idleWait = {
+      side: this.#side,
+      ready: () => this.credit === this.slots || this.#readerClosed(),
+      closed: () => false,
+      action: "wait until the ring is idle",
+    };
     if (options.metrics !== undefined) {
-      const name = requireNonEmptyString("attach a RingWriter", "name", options.name ?? "default");
-      this.#collector = exportStats(
-        options.metrics,
-        ["ring", name],
-        () => this.stats(),
-        RING_METRICS,
-      );
+      this.#collector = exportStats(options.metrics, () => this.stats(), RING_METRICS, {
+        labels: { ring: name },
+      });
     }
+  }
+
+  /** Whether {@linkcode RingWriter.close} was called. */
+  get closed(): boolean {
+    return this.#closeReport !== undefined;
   }
 
   /** Free slots: how many frames `send()` accepts before {@linkcode WOULD_BLOCK}. */
@@ -195,7 +314,7 @@ export class RingWriter {
     }
     const length = bytes.length;
     if (
-      inFlight >= this.slots || !(length <= this.slotSize) || this.#closed ||
+      inFlight >= this.slots || !(length <= this.slotSize) || this.#closeReport !== undefined ||
       this.#header[READER_CLOSED] !== 0 || !(bytes instanceof Uint8Array)
     ) {
       return this.#refuse(bytes, inFlight);
@@ -219,23 +338,70 @@ export class RingWriter {
    * Resolves when a slot is free: the main-thread way to wait for credit
    * (`Atomics.waitAsync`; it does not keep the process alive by itself).
    *
-   * @param timeoutMs Give up after this long.
-   * @returns `"ok"` when a slot is free, `"closed"` when the reader closed,
-   *   `"timed-out"`.
+   * @param options A timeout and an abort signal.
+   * @returns `"ready"` when a slot is free, `"closed"` when this writer or
+   *   the reader closed, `"timed-out"` when `timeoutMs` passed first.
+   * @throws {RangeError} when `timeoutMs` is negative.
+   * @throws {unknown} (as a rejection) the signal's reason, when it aborts first.
+   *
+   * @example Waiting for credit, with a timeout
+   * ```ts
+   * import { RingReader, RingWriter } from "@chronetix/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * using writer = RingWriter.create({ slots: 2, slotSize: 8 });
+   * using reader = new RingReader(writer.buffer);
+   * writer.send(Uint8Array.of(1));
+   * writer.send(Uint8Array.of(2));
+   * assertEquals(await writer.whenWritable({ timeoutMs: 0 }), "timed-out");
+   * reader.poll(() => {}, 1);
+   * assertEquals(await writer.whenWritable(), "ready");
+   * reader.close();
+   * assertEquals(await writer.whenWritable(), "closed");
+   * ```
    */
-  whenWritable(timeoutMs = Infinity): Promise<"ok" | "closed" | "timed-out"> {
-    return waitAsync(this.#creditWait, timeoutMs);
+  whenWritable(options?: WaitOptions): Promise<WaitResult> {
+    return waitAsync(this.#creditWait, options);
   }
 
   /**
    * Blocks the thread until a slot is free (`Atomics.wait`): for producers
    * in a Worker. Blocking the main thread stalls its event loop.
    *
-   * @param timeoutMs Give up after this long.
-   * @returns `"ok"`, `"closed"` (the reader closed) or `"timed-out"`.
+   * @param options A timeout; a signal is checked only before blocking (a
+   *   blocked thread runs no event handlers).
+   * @returns `"ready"`, `"closed"` (this writer or the reader closed) or
+   *   `"timed-out"`.
+   * @throws {RangeError} when `timeoutMs` is negative.
+   * @throws {unknown} the signal's reason, when it was aborted.
    */
-  waitWritable(timeoutMs = Infinity): "ok" | "closed" | "timed-out" {
-    return waitSync(this.#creditWait, timeoutMs);
+  waitWritable(options?: WaitOptions): WaitResult {
+    return waitSync(this.#creditWait, options);
+  }
+
+  /**
+   * Resolves once the reader consumed every frame published (at once if it
+   * has), or closed. Like {@linkcode RingWriter.whenWritable}, it does not
+   * keep the process alive by itself.
+   *
+   * @returns A promise that resolves when nothing is in flight.
+   *
+   * @example Waiting until a reader has consumed everything
+   * ```ts
+   * import { RingReader, RingWriter } from "@chronetix/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const writer = RingWriter.create({ slots: 4, slotSize: 8 });
+   * using reader = new RingReader(writer.buffer);
+   * writer.send(Uint8Array.of(1));
+   * const idle = writer.whenIdle();
+   * setTimeout(() => reader.poll(() => {}), 0); // usually a Worker
+   * await idle;
+   * assertEquals(writer.close(), { consumed: 1, unconsumed: 0 });
+   * ```
+   */
+  async whenIdle(): Promise<void> {
+    await waitAsync(this.#idleWait, undefined);
   }
 
   /**
@@ -249,39 +415,21 @@ export class RingWriter {
 
   /**
    * Closes the writing side: the reader still gets every frame already
-   * published, then sees the ring as done.
+   * published, then sees the ring as done; `send()` throws and waits end
+   * with `"closed"`. Stops the metrics after a final update. Calling it
+   * again returns the same report.
    *
-   * @returns How many frames the reader had consumed and had yet to consume.
+   * @returns How many frames the reader had consumed, and had yet to
+   *   consume, when the writer closed (await
+   *   {@linkcode RingWriter.whenIdle} first for the final count).
    */
   close(): RingCloseReport {
-    if (!this.#closed) {
-      this.#closed = true;
-      closeSide(this.#header, WRITER_CLOSED, READER_SIGNAL);
-    }
-    return this.#report();
-  }
-
-  /** Stops exporting metrics, after a final update (the ring stays as it is). */
-  releaseMetrics(): void {
+    if (this.#closeReport !== undefined) return this.#closeReport;
+    this.#closeReport = ringCloseReport(this.#stats);
+    closeSide(this.#header, WRITER_CLOSED, READER_SIGNAL);
     this.#collector?.[Symbol.dispose]();
     this.#collector = undefined;
-  }
-
-  /**
-   * Closes the writing side and waits until the reader has consumed every
-   * frame, or closed, or `timeoutMs` passed.
-   *
-   * @param timeoutMs Stop waiting after this long.
-   * @returns The final count; `unconsumed` is 0 unless the reader closed
-   *   early or the wait timed out.
-   */
-  async drain(timeoutMs = Infinity): Promise<RingCloseReport> {
-    this.close();
-    await waitAsync(
-      { ...this.#creditWait, ready: this.#empty, action: "drain the ring" },
-      timeoutMs,
-    );
-    return this.#report();
+    return this.#closeReport;
   }
 
   /** Same as {@linkcode RingWriter.close}. */
@@ -290,23 +438,11 @@ export class RingWriter {
   }
 
   #readerClosed = (): boolean => Atomics.load(this.#header, READER_CLOSED) !== 0;
-  #empty = (): boolean => this.credit === this.slots;
-  readonly #creditWait: RingWait = {
-    header: new Int32Array(0),
-    signal: WRITER_SIGNAL,
-    waiting: WRITER_WAITING,
-    ready: () => !this.#readerClosed() && this.credit > 0,
-    closed: this.#readerClosed,
-    action: "wait for credit",
-  };
-
-  #report(): RingCloseReport {
-    const consumed = this.#stats[FRAMES_RECEIVED]!;
-    return { consumed, unconsumed: this.#stats[FRAMES_SENT]! - consumed };
-  }
+  readonly #creditWait: RingWait;
+  readonly #idleWait: RingWait;
 
   #refuse(bytes: Uint8Array, inFlight: number): WouldBlock {
-    if (this.#closed) throw new ClosedError("RingWriter", "send a frame");
+    if (this.#closeReport !== undefined) throw new ClosedError("RingWriter", "send a frame");
     if (this.#header[READER_CLOSED] !== 0) {
       throw new ClosedError("ring's reader", "send a frame");
     }
@@ -380,20 +516,20 @@ const RING_METRICS: readonly StatMetric<RingStats>[] = [
     help: "Slots in use as a fraction",
     type: "gauge",
     unit: "ratio",
-    value: (s) => s.utilizationPct / 100,
+    value: (s) => s.utilizationRatio,
   },
   {
     name: "chronetix_ring_utilization_avg_ratio",
     help: "Slot utilization averaged over every send",
     type: "gauge",
     unit: "ratio",
-    value: (s) => s.avgUtilizationPct / 100,
+    value: (s) => s.averageUtilizationRatio,
   },
   {
     name: "chronetix_ring_utilization_peak_ratio",
     help: "The highest slot utilization seen",
     type: "gauge",
     unit: "ratio",
-    value: (s) => s.peakUtilizationPct / 100,
+    value: (s) => s.peakUtilizationRatio,
   },
 ];

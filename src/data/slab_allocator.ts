@@ -1,7 +1,8 @@
 import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { requireInteger, requireNonEmptyString } from "../internal/validate.ts";
-import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
+import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
+import { MAX_HANDLE_BITS, SlabCore } from "./_slab_core.ts";
 
 /**
  * A block allocated by a {@linkcode SlabAllocator}: a small integer that
@@ -74,14 +75,20 @@ export interface SlabAllocatorStats {
   bytesInUse: number;
   /** Bytes requested for the allocated blocks. */
   requestedBytes: number;
-  /** Internal fragmentation of live blocks: `1 - requestedBytes / bytesInUse` (0 when empty). */
-  fragRatio: number;
+  /**
+   * Internal fragmentation of live blocks, in [0, 1]:
+   * `1 - requestedBytes / bytesInUse` (0 when empty).
+   */
+  fragmentationRatio: number;
   /** Blocks waiting on the free lists. */
   freeBlocks: number;
   /** The largest block an `alloc()` could get now, in bytes (0 when full). */
   largestFreeBlock: number;
-  /** Average time between a block's free and its reuse, in milliseconds (sampled; `NaN` before the first reuse). */
-  recycleAgeAvgMs: number;
+  /**
+   * Average time between a block's free and its reuse, in milliseconds
+   * (sampled; `NaN` before the first reuse).
+   */
+  averageRecycleAgeMs: number;
   /** Successful allocations. */
   allocs: number;
   /** Frees. */
@@ -92,13 +99,12 @@ export interface SlabAllocatorStats {
   rejectedFrees: number;
 }
 
-const ALLOCATED = 0x80;
-const CLASS_MASK = 0x7f;
-const NOT_A_BLOCK = CLASS_MASK;
-const LIVE_MASK = ALLOCATED | CLASS_MASK;
-const MAX_HANDLE_BITS = 30;
 const MIN_GENERATION_BITS = 8;
 const ACTION = "create a SlabAllocator";
+
+// The friend that hands an allocator's core to its owners (DataPort),
+// assigned in the class's static block, the only place that can reach it.
+let coreOf: (allocator: SlabAllocator) => SlabCore;
 
 /**
  * A slab allocator over one `ArrayBuffer` (or `SharedArrayBuffer`): the
@@ -116,7 +122,7 @@ const ACTION = "create a SlabAllocator";
  * import { NO_BLOCK, SlabAllocator } from "@chronetix/core";
  * import { assertEquals, assertThrows } from "@std/assert";
  *
- * const slab = new SlabAllocator({ slabs: 2, slabSize: 4096 });
+ * using slab = new SlabAllocator({ slabs: 2, slabSize: 4096 });
  * const block = slab.alloc(100); // served by the 128-byte class
  * if (block === NO_BLOCK) throw new Error("Cannot allocate as the slabs are full");
  * slab.bytes.set([1, 2, 3], slab.offsetOf(block));
@@ -128,6 +134,10 @@ const ACTION = "create a SlabAllocator";
  * ```
  */
 export class SlabAllocator {
+  static {
+    coreOf = (allocator) => allocator.#core;
+  }
+
   /** The bytes of every slab; blocks live at {@linkcode SlabAllocator.offsetOf}. */
   readonly bytes: Uint8Array;
   /** The underlying buffer (shareable with Workers when `shared` was set). */
@@ -137,40 +147,8 @@ export class SlabAllocator {
   /** Bytes per slab. */
   readonly slabSize: number;
 
-  readonly #clock: Clock;
-  readonly #granule: number;
-  readonly #granuleShift: number;
-  readonly #granuleLog2: number;
-  readonly #granuleMask: number;
-  readonly #key: number;
-  readonly #classSize: Int32Array;
-  /** Size class index by `(size - 1) / granule`. */
-  readonly #classBySize: Int8Array;
-  // Per granule (the smallest class's size), meaningful at block starts.
-  /** Per block start: generation << 8 | allocated << 7 | size class (127: not a block start). */
-  readonly #word: Int32Array;
-  readonly #requested: Int32Array;
-  readonly #next: Int32Array;
-  readonly #freedAt: Float64Array;
-  // Per class.
-  readonly #freeHead: Int32Array;
-  /** Live blocks per class. */
-  readonly #live: Int32Array;
-  /** Blocks carved per class (live plus free). */
-  readonly #carved: Int32Array;
-  readonly #bump: Int32Array;
-  readonly #bumpEnd: Int32Array;
-  readonly #slabCount: number;
-  #slabsInUse = 0;
-  #requestedBytes = 0;
-  #frees = 0;
-  #failedAllocs = 0;
-  #rejectedFrees = 0;
-  readonly #sampleMask: number;
-  #ageSum = 0;
-  #ageCount = 0;
+  readonly #core: SlabCore;
   #collector: Disposable | undefined;
-  #lastIndex = -1;
 
   /**
    * Creates the allocator and its buffer.
@@ -178,6 +156,7 @@ export class SlabAllocator {
    * @param options Slab count and size, size classes, sharing, metrics.
    * @throws {RangeError} when a count or size is out of range, or the size
    *   classes are not ascending multiples of the smallest.
+   * @throws {TypeError} when the name is empty.
    */
   constructor(options: SlabAllocatorOptions = {}) {
     const slabs = requireInteger(ACTION, "slabs", options.slabs ?? 4, 1, 4096);
@@ -201,69 +180,48 @@ export class SlabAllocator {
         } are supported, use a larger smallest size class`,
       );
     }
-    const sample = requireInteger(
+    const sampleEvery = requireInteger(
       ACTION,
       "recycleAgeSampleEvery",
       options.recycleAgeSampleEvery ?? 256,
       1,
       1 << 20,
     );
-    if ((sample & (sample - 1)) !== 0) {
+    if ((sampleEvery & (sampleEvery - 1)) !== 0) {
       throw new RangeError(
-        `Cannot ${ACTION} as 'recycleAgeSampleEvery' must be a power of two: current value is ${sample}`,
+        `Cannot ${ACTION} as 'recycleAgeSampleEvery' must be a power of two: current value is ${sampleEvery}`,
       );
     }
-    this.#sampleMask = sample - 1;
-    this.#clock = options.clock ?? MONOTONIC_CLOCK;
+    const name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
     this.slabSize = slabSize;
-    this.#slabCount = slabs;
     this.sizeClasses = Object.freeze(classes);
     this.buffer = options.shared === true
       ? new SharedArrayBuffer(slabs * slabSize)
       : new ArrayBuffer(slabs * slabSize);
     this.bytes = new Uint8Array(this.buffer);
-    this.#granule = granule;
-    this.#granuleShift = granuleBits;
-    this.#granuleMask = (1 << granuleBits) - 1;
-    // A per-allocator key mixed into every handle: another allocator's
-    // handle decodes to a block that is almost never a live one here.
-    this.#key = Math.floor(Math.random() * 2 ** MAX_HANDLE_BITS);
-    this.#classSize = Int32Array.from(classes);
-    this.#granuleLog2 = Math.log2(granule);
-    this.#classBySize = new Int8Array(slabSize / granule);
-    for (let g = 0, c = 0; g < this.#classBySize.length; g++) {
-      while (classes[c]! < (g + 1) * granule) c++;
-      this.#classBySize[g] = c;
-    }
-    this.#word = new Int32Array(granules).fill(NOT_A_BLOCK);
-    this.#requested = new Int32Array(granules);
-    this.#next = new Int32Array(granules);
-    this.#freedAt = new Float64Array(granules);
-    this.#freeHead = new Int32Array(classes.length).fill(-1);
-    this.#live = new Int32Array(classes.length);
-    this.#carved = new Int32Array(classes.length);
-    this.#bump = new Int32Array(classes.length);
-    this.#bumpEnd = new Int32Array(classes.length);
+    this.#core = new SlabCore({
+      slabs,
+      slabSize,
+      classes,
+      granuleBits,
+      sampleEvery,
+      clock: options.clock ?? MONOTONIC_CLOCK,
+    });
     if (options.metrics !== undefined) {
-      const name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
-      this.#collector = exportStats(
-        options.metrics,
-        ["allocator", name],
-        () => this.stats(),
-        ALLOCATOR_METRICS,
-      );
+      this.#collector = exportStats(options.metrics, () => this.stats(), ALLOCATOR_METRICS, {
+        labels: { allocator: name },
+      });
     }
   }
 
-  /** Stops exporting metrics, after a final update; the allocator stays usable. */
-  [Symbol.dispose](): void {
-    this.#collector?.[Symbol.dispose]();
-    this.#collector = undefined;
+  /** Whether {@linkcode SlabAllocator.close} was called. */
+  get closed(): boolean {
+    return this.#core.closed;
   }
 
   /** The largest block `alloc()` can serve, in bytes. */
   get maxBlockSize(): number {
-    return this.#classSize[this.#classSize.length - 1]!;
+    return this.#core.maxBlockSize;
   }
 
   /**
@@ -272,35 +230,10 @@ export class SlabAllocator {
    * @param size Bytes needed, an integer from 1 to {@linkcode SlabAllocator.maxBlockSize}.
    * @returns A handle, or {@linkcode NO_BLOCK} when no slab has room.
    * @throws {RangeError} when `size` is not an integer in range.
+   * @throws {ClosedError} when the allocator is closed.
    */
   alloc(size: number): BlockHandle | typeof NO_BLOCK {
-    if (!(size >= 1 && size <= this.slabSize) || (size | 0) !== size) {
-      return this.#badSize(size);
-    }
-    const c = this.#classBySize[(size - 1) >>> this.#granuleLog2]!;
-    if (c >= this.#classSize.length) return this.#badSize(size);
-    let g = this.#freeHead[c]!;
-    if (g >= 0) {
-      this.#freeHead[c] = this.#next[g]!;
-      const freedAt = this.#freedAt[g]!;
-      if (freedAt >= 0) {
-        this.#ageSum += this.#clock.now() - freedAt;
-        this.#ageCount++;
-      }
-    } else {
-      g = this.#carve(c);
-      if (g < 0) {
-        this.#failedAllocs++;
-        return NO_BLOCK;
-      }
-    }
-    const gen = ((this.#word[g]! >>> 8) + 1) & (0x3fffffff >>> this.#granuleShift);
-    this.#word[g] = (gen << 8) | ALLOCATED | c;
-    this.#lastIndex = g;
-    this.#requested[g] = size;
-    this.#live[c]!++;
-    this.#requestedBytes += size;
-    return (((gen << this.#granuleShift) | g) ^ this.#key) as BlockHandle;
+    return this.#core.alloc(size) as BlockHandle | typeof NO_BLOCK;
   }
 
   /**
@@ -308,36 +241,10 @@ export class SlabAllocator {
    *
    * @param handle A handle from this allocator's `alloc()`.
    * @throws {RangeError} when the handle is foreign, stale or already freed;
-   *   the allocator is left unchanged.
+   *   the allocator is left unchanged (but for its `rejectedFrees` count).
    */
   free(handle: BlockHandle): void {
-    const g = this.liveIndex(handle);
-    if (g < 0) this.#reject(handle, "free block");
-    this.freeBlockAt(g);
-  }
-
-  /**
-   * Frees the live block at a block index: for owners that already hold the
-   * index from {@linkcode SlabAllocator.liveIndex} and want to skip a second
-   * handle check.
-   *
-   * @param index A live block's index.
-   * @throws {RangeError} when no live block starts at `index`; the allocator
-   *   is left unchanged.
-   */
-  freeBlockAt(index: number): void {
-    const g = index;
-    const word = this.#word[g]!;
-    if ((word & ALLOCATED) === 0 || (g | 0) !== g) {
-      throw new RangeError(`Cannot free block as no live block starts at index ${index}`);
-    }
-    const c = word & CLASS_MASK;
-    this.#word[g] = word & ~ALLOCATED;
-    this.#next[g] = this.#freeHead[c]!;
-    this.#freeHead[c] = g;
-    this.#live[c]!--;
-    this.#requestedBytes -= this.#requested[g]!;
-    this.#freedAt[g] = (++this.#frees & this.#sampleMask) === 0 ? this.#clock.now() : -1;
+    this.#core.free(handle);
   }
 
   /**
@@ -347,7 +254,7 @@ export class SlabAllocator {
    * @returns `true` for a block allocated here and not freed since.
    */
   owns(handle: number): boolean {
-    return this.liveIndex(handle) >= 0;
+    return this.#core.liveIndex(handle) >= 0;
   }
 
   /**
@@ -358,7 +265,8 @@ export class SlabAllocator {
    * @throws {RangeError} when the handle is not a live block of this allocator.
    */
   offsetOf(handle: BlockHandle): number {
-    return this.#validate(handle, "read block") * this.#granule;
+    const core = this.#core;
+    return core.validate(handle, "read block") * core.granule;
   }
 
   /**
@@ -369,13 +277,14 @@ export class SlabAllocator {
    * @throws {RangeError} when the handle is not a live block of this allocator.
    */
   sizeOf(handle: BlockHandle): number {
-    return this.#classSize[this.#word[this.#validate(handle, "read block")]! & CLASS_MASK]!;
+    const core = this.#core;
+    return core.sizeAt(core.validate(handle, "read block"));
   }
 
   /**
    * The index of a live block, unique among live blocks and below
-   * {@linkcode SlabAllocator.blockIndexLimit}: lets owners keep per-block data
-   * in their own typed arrays. The block starts at byte
+   * `slabs * slabSize / sizeClasses[0]`: lets owners keep per-block data in
+   * their own typed arrays. The block starts at byte
    * `blockIndex(handle) * sizeClasses[0]`.
    *
    * @param handle A live block's handle.
@@ -383,49 +292,7 @@ export class SlabAllocator {
    * @throws {RangeError} when the handle is not a live block of this allocator.
    */
   blockIndex(handle: BlockHandle): number {
-    return this.#validate(handle, "read block");
-  }
-
-  /**
-   * The index of a live block, or -1: the non-throwing
-   * {@linkcode SlabAllocator.blockIndex} for owners that report their own errors.
-   *
-   * @param handle Any value.
-   * @returns The block's index, or -1 when `handle` is not a live block here.
-   */
-  liveIndex(handle: number): number {
-    const x = handle ^ this.#key;
-    const g = x & this.#granuleMask;
-    // One load checks generation and state; an out-of-range g reads undefined.
-    return (this.#word[g]! | CLASS_MASK) === (((x >>> this.#granuleShift) << 8) | LIVE_MASK) &&
-        (handle | 0) === handle && handle >= 0
-      ? g
-      : -1;
-  }
-
-  /**
-   * Why a handle is not a live block, in words, for error messages.
-   *
-   * @param handle Any value.
-   * @returns `"live"`, `"freed"` (already freed), or `"invalid"` (stale,
-   *   foreign or not a handle).
-   */
-  handleState(handle: number): "live" | "freed" | "invalid" {
-    const g = this.#decode(handle);
-    return g < 0 ? "invalid" : (this.#word[g]! & ALLOCATED) !== 0 ? "live" : "freed";
-  }
-
-  /**
-   * The {@linkcode SlabAllocator.blockIndex} of the block the last successful
-   * `alloc()` returned: saves owners a second look-up right after allocating.
-   */
-  get lastIndex(): number {
-    return this.#lastIndex;
-  }
-
-  /** One more than the largest {@linkcode SlabAllocator.blockIndex}. */
-  get blockIndexLimit(): number {
-    return this.#word.length;
+    return this.#core.validate(handle, "read block");
   }
 
   /**
@@ -437,114 +304,98 @@ export class SlabAllocator {
    * @throws {RangeError} when the handle is not a live block of this allocator.
    */
   view(handle: BlockHandle, length?: number): Uint8Array {
-    const g = this.#validate(handle, "view block");
-    const size = this.#classSize[this.#word[g]! & CLASS_MASK]!;
-    const offset = g * this.#granule;
+    const core = this.#core;
+    const g = core.validate(handle, "view block");
+    const size = core.sizeAt(g);
+    const offset = g * core.granule;
     return this.bytes.subarray(offset, offset + Math.min(length ?? size, size));
   }
 
   /**
-   * Takes a snapshot of the allocator's state; walks the slabs, so call it on
-   * a reporting cadence, not per block.
+   * Takes a snapshot of the allocator's state; walks the size classes, so
+   * call it on a reporting cadence, not per block.
    *
    * @returns The current figures.
    */
   stats(): SlabAllocatorStats {
+    const core = this.#core;
     let freeBlocks = 0;
     let blocksInUse = 0;
     let bytesInUse = 0;
-    let largest = this.#slabsInUse < this.#slabCount ? this.slabSize : 0;
-    for (let c = 0; c < this.#classSize.length; c++) {
-      const size = this.#classSize[c]!;
-      const live = this.#live[c]!;
-      const free = this.#carved[c]! - live;
+    let largest = core.slabsInUse < core.slabCount ? this.slabSize : 0;
+    for (let c = 0; c < core.classSize.length; c++) {
+      const size = core.classSize[c]!;
+      const live = core.live[c]!;
+      const free = core.carved[c]! - live;
       freeBlocks += free;
       blocksInUse += live;
       bytesInUse += live * size;
-      if (free > 0 || this.#bumpEnd[c]! - this.#bump[c]! >= size) {
+      if (free > 0 || core.bumpEnd[c]! - core.bump[c]! >= size) {
         largest = Math.max(largest, size);
       }
     }
     return {
       capacityBytes: this.bytes.byteLength,
-      slabsInUse: this.#slabsInUse,
+      slabsInUse: core.slabsInUse,
       blocksInUse,
       bytesInUse,
-      requestedBytes: this.#requestedBytes,
-      fragRatio: bytesInUse === 0 ? 0 : 1 - this.#requestedBytes / bytesInUse,
+      requestedBytes: core.requestedBytes,
+      fragmentationRatio: bytesInUse === 0 ? 0 : 1 - core.requestedBytes / bytesInUse,
       freeBlocks,
       largestFreeBlock: largest,
-      recycleAgeAvgMs: this.#ageCount === 0 ? NaN : this.#ageSum / this.#ageCount,
-      allocs: this.#frees + blocksInUse,
-      frees: this.#frees,
-      failedAllocs: this.#failedAllocs,
-      rejectedFrees: this.#rejectedFrees,
+      averageRecycleAgeMs: core.ageCount === 0 ? NaN : core.ageSum / core.ageCount,
+      allocs: core.frees + blocksInUse,
+      frees: core.frees,
+      failedAllocs: core.failedAllocs,
+      rejectedFrees: core.rejectedFrees,
     };
   }
 
-  /** Takes a block from the class's current slab, or starts a new slab; -1 when full. */
-  #carve(c: number): number {
-    const size = this.#classSize[c]!;
-    if (this.#bumpEnd[c]! - this.#bump[c]! < size) {
-      if (this.#slabsInUse === this.#slabCount) return -1;
-      const start = this.#slabsInUse++ * this.slabSize;
-      this.#bump[c] = start;
-      this.#bumpEnd[c] = start + this.slabSize - this.slabSize % size;
-    }
-    const offset = this.#bump[c]!;
-    this.#bump[c] = offset + size;
-    const g = offset / this.#granule;
-    this.#word[g] = c;
-    this.#carved[c]!++;
-    return g;
+  /**
+   * Closes the allocator: later `alloc()` calls throw, and its metrics stop
+   * after a final update. Nothing is freed: blocks still held stay readable
+   * and may still be freed, so owners can finish with them. Calling it again
+   * does nothing.
+   *
+   * @example Closing stops allocation, not reads or frees
+   * ```ts
+   * import { NO_BLOCK, SlabAllocator } from "@chronetix/core";
+   * import { assertEquals, assertThrows } from "@std/assert";
+   *
+   * const slab = new SlabAllocator({ slabs: 1, slabSize: 4096 });
+   * const block = slab.alloc(64);
+   * if (block === NO_BLOCK) throw new Error("Cannot allocate as the slab is full");
+   * slab.close();
+   * slab.close(); // idempotent
+   * assertThrows(() => slab.alloc(64), Error, "the SlabAllocator is closed");
+   * assertEquals(slab.sizeOf(block), 64);
+   * slab.free(block);
+   * assertEquals(slab.stats().blocksInUse, 0);
+   * ```
+   */
+  close(): void {
+    if (this.#core.closed) return;
+    this.#core.close();
+    this.#collector?.[Symbol.dispose]();
+    this.#collector = undefined;
   }
 
-  /** The block index a handle names, or -1 when it names no block start. */
-  #decode(handle: number): number {
-    if ((handle | 0) !== handle || handle < 0) return -1;
-    const x = handle ^ this.#key;
-    const g = x & this.#granuleMask;
-    if (
-      g >= this.#word.length || (this.#word[g]! & CLASS_MASK) === NOT_A_BLOCK ||
-      this.#word[g]! >>> 8 !== x >>> this.#granuleShift
-    ) {
-      return -1;
-    }
-    return g;
+  /** Same as {@linkcode SlabAllocator.close}. */
+  [Symbol.dispose](): void {
+    this.close();
   }
+}
 
-  #validate(handle: BlockHandle, action: string): number {
-    const live = this.liveIndex(handle);
-    return live >= 0 ? live : this.#reject(handle, action);
-  }
-
-  #reject(handle: number, action: string): never {
-    const g = this.#decode(handle);
-    this.#rejectedFrees += action === "free block" ? 1 : 0;
-    const why = g >= 0
-      ? "it was already freed"
-      : (handle | 0) === handle && handle >= 0
-      ? "it is stale or from another allocator"
-      : "it is not a block handle";
-    throw new RangeError(`Cannot ${action} as ${why}: current value is ${handle}`);
-  }
-
-  #badSize(size: number): never {
-    if (typeof size !== "number") {
-      throw new TypeError(
-        `Cannot allocate a block as 'size' must be a number: current value is ${String(size)}`,
-      );
-    }
-    const max = this.maxBlockSize;
-    if (size > max) {
-      throw new RangeError(
-        `Cannot allocate ${size} bytes as the largest size class is ${max} bytes`,
-      );
-    }
-    throw new RangeError(
-      `Cannot allocate a block as 'size' must be an integer in [1, ${max}]: current value is ${size}`,
-    );
-  }
+/**
+ * The core of `allocator`: its state and operations, for owners that keep
+ * per-block data by block index (DataPort). Not public: a friend of the
+ * allocator. Call it once and keep the core; its methods are the hot path.
+ *
+ * @param allocator The allocator.
+ * @returns Its core.
+ */
+export function slabCore(allocator: SlabAllocator): SlabCore {
+  return coreOf(allocator);
 }
 
 function defaultClasses(slabSize: number): number[] {
@@ -577,18 +428,18 @@ function checkClasses(classes: number[], slabSize: number): void {
 
 const ALLOCATOR_METRICS: readonly StatMetric<SlabAllocatorStats>[] = [
   {
-    name: "chronetix_alloc_frag_ratio",
+    name: "chronetix_alloc_fragmentation_ratio",
     help: "Internal fragmentation of live blocks: 1 - requested bytes / block bytes",
     type: "gauge",
     unit: "ratio",
-    value: (s) => s.fragRatio,
+    value: (s) => s.fragmentationRatio,
   },
   {
     name: "chronetix_alloc_recycle_age_avg_seconds",
     help: "Average time between a block's free and its reuse (sampled)",
     type: "gauge",
     unit: "seconds",
-    value: (s) => Number.isNaN(s.recycleAgeAvgMs) ? 0 : s.recycleAgeAvgMs / 1000,
+    value: (s) => Number.isNaN(s.averageRecycleAgeMs) ? 0 : s.averageRecycleAgeMs / 1000,
   },
   {
     name: "chronetix_alloc_free_blocks",

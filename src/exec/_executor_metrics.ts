@@ -1,172 +1,217 @@
-// The executor's metrics: per task (label `task`, with `*` for the totals)
-// and global, read from `stats()` at scrape time, never on the run path.
-import type { Counter, Gauge } from "../metrics/families.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import type { LatencySnapshot } from "../time/latency_histogram.ts";
-import { DROP_REASONS } from "./task.ts";
-import type { ExecutorStats } from "./executor.ts";
-import { BUDGET_TIERS } from "./budget.ts";
+// The executor's metrics. Per task (label `task`, after the instance label
+// `executor`): scheduling latency, execution time and lateness as histograms
+// observed on the run path through handles resolved when the task is added
+// (a typed-array write, no allocation), and counts and gauges read from the
+// task records at scrape time. Executor-wide gauges beside them. No totals
+// series: sum over `task`.
 
-/** What the metrics read: the executor's `stats()`. */
-export interface ExecutorStatsSource {
-  stats(): ExecutorStats;
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { exportKeyedStats, exportStats, type StatMetric } from "../metrics/export_stats.ts";
+import { TIER_LEVEL } from "./budget.ts";
+import { DROP_REASONS } from "./task.ts";
+import { newDropCounts, type TaskHistograms, type TaskRecord } from "./_task_record.ts";
+
+/** What the executor-wide gauges read. */
+export interface ExecutorGauges {
+  /** Releases queued plus running. */
+  readonly runnable: number;
+  /** Releases deferred. */
+  readonly deferred: number;
+  /** Async bodies running. */
+  readonly running: number;
 }
 
-const QUANTILES = ["p50", "p95", "p99"] as const;
+/** The executor's registered metrics; disposing runs a final collect. */
+export interface ExecutorMetrics extends Disposable {
+  /**
+   * Starts (or continues) the series of a task added to the executor.
+   *
+   * @param task The new task.
+   * @returns The histograms its runs are observed into.
+   */
+  taskAdded(task: TaskRecord): TaskHistograms;
+  /**
+   * Freezes the series of a cancelled task at its counts so far.
+   *
+   * @param task The cancelled task.
+   */
+  taskRemoved(task: TaskRecord): void;
+}
 
 /**
- * Feeds a task's cumulative count into a counter. A task cancelled and added
- * again under the same name starts counting from 0; the feed notices the
- * drop and carries the earlier total, so the exported counter never goes
- * back.
+ * The series of one task name. The counts of cancelled tasks of that name
+ * are carried here, so when a task is cancelled and added again under the
+ * same name its counters go on from where they were (they never go back
+ * and lose nothing but what a run still in flight at the cancel adds), and
+ * its histograms keep their observations. The cancelled task's record is
+ * let go.
  */
-class CounterFeed {
-  readonly #counter: Counter;
-  #base = 0;
-  #last = 0;
-  constructor(counter: Counter) {
-    this.#counter = counter;
+class TaskSeries {
+  readonly name: string;
+  readonly histograms: TaskHistograms;
+  record: TaskRecord | undefined;
+  runs = 0;
+  misses = 0;
+  overruns = 0;
+  failures = 0;
+  skippedTicks = 0;
+  readonly dropped = newDropCounts();
+  /** The tier of the last task of this name, kept once it is cancelled. */
+  tierLevel = 0;
+
+  constructor(record: TaskRecord, histograms: TaskHistograms) {
+    this.name = record.name;
+    this.record = record;
+    this.histograms = histograms;
   }
-  feed(value: number): void {
-    if (value < this.#last) this.#base += this.#last;
-    this.#last = value;
-    this.#counter.advanceTo(this.#base + value);
+
+  /** Carries the current task's counts and lets it go. */
+  retire(): void {
+    const old = this.record;
+    if (old === undefined) return;
+    this.runs += old.runs;
+    this.misses += old.misses;
+    this.overruns += old.overruns;
+    this.failures += old.failures;
+    this.skippedTicks += old.skippedTicks;
+    for (const reason of DROP_REASONS) this.dropped[reason] += old.dropped[reason];
+    this.tierLevel = TIER_LEVEL[old.budget.tier];
+    this.record = undefined;
   }
 }
 
-interface TaskHandles {
-  runs: CounterFeed;
-  misses: CounterFeed;
-  overruns: CounterFeed;
-  failures: CounterFeed;
-  drops: CounterFeed[];
-  queue: Gauge;
-  tier: Gauge;
-  sched: Gauge[];
-  exec: Gauge[];
-}
-
-/** Registers the `chronetix_exec_*` metrics; disposing runs a final update. */
-export function registerExecutorMetrics(
-  registry: MetricsRegistry,
-  executor: ExecutorStatsSource,
-): Disposable {
-  const task = ["task"];
-  const runs = registry.counter({
+const TASK_METRICS: readonly StatMetric<TaskSeries>[] = [
+  {
     name: "chronetix_exec_runs_total",
-    help: 'Task runs started, by task (task="*": all tasks)',
-    labelNames: task,
-  });
-  const misses = registry.counter({
+    help: "Task runs started, by task",
+    type: "counter",
+    value: (s) => s.runs + (s.record?.runs ?? 0),
+  },
+  {
     name: "chronetix_exec_deadline_misses_total",
     help: "Runs that finished after their deadline, by task",
-    labelNames: task,
-  });
-  const overruns = registry.counter({
+    type: "counter",
+    value: (s) => s.misses + (s.record?.misses ?? 0),
+  },
+  {
     name: "chronetix_exec_overruns_total",
     help: "Runs longer than the task's budget, by task",
-    labelNames: task,
-  });
-  const failures = registry.counter({
+    type: "counter",
+    value: (s) => s.overruns + (s.record?.overruns ?? 0),
+  },
+  {
     name: "chronetix_exec_failures_total",
-    help: "Runs that threw or rejected, by task",
-    labelNames: task,
-  });
-  const drops = registry.counter({
-    name: "chronetix_exec_drops_total",
+    help: "Runs that threw or rejected, and offloaded runs that failed, by task",
+    type: "counter",
+    value: (s) => s.failures + (s.record?.failures ?? 0),
+  },
+  ...DROP_REASONS.map((reason): StatMetric<TaskSeries> => ({
+    name: "chronetix_exec_dropped_total",
     help: "Releases dropped, by task and reason (task-cap, global-cap, defer-cap, stopped)",
-    labelNames: ["task", "reason"],
-  });
-  const queue = registry.gauge({
+    type: "counter",
+    labels: { reason },
+    value: (s) => s.dropped[reason] + (s.record?.dropped[reason] ?? 0),
+  })),
+  {
+    name: "chronetix_exec_skipped_ticks_total",
+    help: "Periodic releases skipped after a stall (missedTicks skip), by task",
+    type: "counter",
+    value: (s) => s.skippedTicks + (s.record?.skippedTicks ?? 0),
+  },
+  {
     name: "chronetix_exec_queue_depth",
     help: "Releases waiting to run (queued or deferred), by task",
-    labelNames: task,
-  });
-  const tier = registry.gauge({
+    type: "gauge",
+    value: (s) => s.record?.queued ?? 0,
+  },
+  {
     name: "chronetix_exec_budget_tier",
     help: "Budget tier by task: 0 monitor, 1 warn, 2 yield, 3 isolate",
-    labelNames: task,
-  });
-  const quantileGauges = (what: string, help: string) =>
-    QUANTILES.map((q) =>
-      registry.gauge({
-        name: `chronetix_exec_${what}_${q}_seconds`,
-        help: `${help}, ${q}, by task`,
-        unit: "seconds",
-        labelNames: task,
-      })
-    );
-  const sched = quantileGauges("scheduling_latency", "Time from release to start");
-  const exec = quantileGauges("execution", "Execution time of runs");
-  const runnable = registry.gauge({
+    type: "gauge",
+    value: (s) => s.record === undefined ? s.tierLevel : TIER_LEVEL[s.record.budget.tier],
+  },
+];
+
+const EXECUTOR_METRICS: readonly StatMetric<ExecutorGauges>[] = [
+  {
     name: "chronetix_exec_runnable",
     help: "Releases waiting or running, all tasks (capped by maxRunnable)",
-  }).labels();
-  const deferred = registry.gauge({
+    type: "gauge",
+    value: (s) => s.runnable,
+  },
+  {
     name: "chronetix_exec_deferred",
     help: "Releases deferred by the defer overflow policy, all tasks",
-  }).labels();
-  const running = registry.gauge({
+    type: "gauge",
+    value: (s) => s.deferred,
+  },
+  {
     name: "chronetix_exec_running",
     help: "Async task bodies in progress",
-  }).labels();
+    type: "gauge",
+    value: (s) => s.running,
+  },
+];
 
-  const handles = new Map<string, TaskHandles>();
-  const handlesOf = (name: string): TaskHandles => {
-    let h = handles.get(name);
-    if (h === undefined) {
-      h = {
-        runs: new CounterFeed(runs.labels(name)),
-        misses: new CounterFeed(misses.labels(name)),
-        overruns: new CounterFeed(overruns.labels(name)),
-        failures: new CounterFeed(failures.labels(name)),
-        drops: DROP_REASONS.map((r) => new CounterFeed(drops.labels(name, r))),
-        queue: queue.labels(name),
-        tier: tier.labels(name),
-        sched: sched.map((g) => g.labels(name)),
-        exec: exec.map((g) => g.labels(name)),
-      };
-      handles.set(name, h);
-    }
-    return h;
-  };
-  const setQuantiles = (gauges: Gauge[], t: LatencySnapshot) => {
-    gauges[0]!.set(t.p50 / 1000);
-    gauges[1]!.set(t.p95 / 1000);
-    gauges[2]!.set(t.p99 / 1000);
-  };
-  const collect = () => {
-    const s = executor.stats();
-    for (const t of s.perTask) {
-      const h = handlesOf(t.name);
-      h.runs.feed(t.runs);
-      h.misses.feed(t.deadlineMisses);
-      h.overruns.feed(t.overruns);
-      h.failures.feed(t.failures);
-      DROP_REASONS.forEach((r, i) => h.drops[i]!.feed(t.drops[r]));
-      h.queue.set(t.queued);
-      h.tier.set(BUDGET_TIERS.indexOf(t.tier));
-      setQuantiles(h.sched, t.schedulingLatency);
-      setQuantiles(h.exec, t.execution);
-    }
-    const all = handlesOf("*");
-    all.runs.feed(s.runs);
-    all.misses.feed(s.deadlineMisses);
-    all.failures.feed(s.failures);
-    all.overruns.feed(s.overruns);
-    DROP_REASONS.forEach((r, i) => all.drops[i]!.feed(s.drops[r]));
-    all.queue.set(s.runnable - s.running + s.deferred);
-    setQuantiles(all.sched, s.schedulingLatency);
-    setQuantiles(all.exec, s.execution);
-    runnable.set(s.runnable);
-    deferred.set(s.deferred);
-    running.set(s.running);
-  };
-  const collector = registry.addCollector(collect);
+/**
+ * Registers the `chronetix_exec_*` metrics of one executor.
+ *
+ * @param registry Where to register them.
+ * @param name The executor's name, its `executor` label.
+ * @param gauges Reads what the executor-wide gauges show.
+ * @returns The handle the executor adds tasks through; disposing runs a final collect.
+ */
+export function registerExecutorMetrics(
+  registry: MetricsRegistry,
+  name: string,
+  gauges: () => ExecutorGauges,
+): ExecutorMetrics {
+  const instance = { labels: { executor: name } };
+  const histogram = (what: string, help: string) =>
+    registry.histogram({
+      name: `chronetix_exec_${what}_seconds`,
+      help,
+      unit: "seconds",
+      labelNames: ["executor", "task"],
+    });
+  const sched = histogram("scheduling_latency", "Time from a task's release to its start, by task");
+  const exec = histogram("execution", "Execution time of task runs, by task");
+  const lateness = histogram(
+    "lateness",
+    "How late task runs finished: end minus deadline, early finishes as 0, by task",
+  );
+  const series = new Map<string, TaskSeries>();
+  const perTask = exportKeyedStats(
+    registry,
+    () => series.values(),
+    { label: "task", of: (s) => s.name },
+    TASK_METRICS,
+    instance,
+  );
+  const executorWide = exportStats(registry, gauges, EXECUTOR_METRICS, instance);
   return {
+    taskAdded(task: TaskRecord): TaskHistograms {
+      const known = series.get(task.name);
+      if (known !== undefined) {
+        known.retire();
+        known.record = task;
+        return known.histograms;
+      }
+      const histograms: TaskHistograms = {
+        sched: sched.labels(name, task.name),
+        exec: exec.labels(name, task.name),
+        lateness: lateness.labels(name, task.name),
+      };
+      series.set(task.name, new TaskSeries(task, histograms));
+      return histograms;
+    },
+    taskRemoved(task: TaskRecord): void {
+      const known = series.get(task.name);
+      if (known?.record === task) known.retire();
+    },
     [Symbol.dispose]() {
-      collect();
-      collector[Symbol.dispose]();
+      perTask[Symbol.dispose]();
+      executorWide[Symbol.dispose]();
     },
   };
 }

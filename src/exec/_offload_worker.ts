@@ -1,28 +1,49 @@
 // The offload Worker's program. It runs from a blob: URL built from this
-// function's source, so it must be self-contained (no imports, no outer
-// names). It imports job modules by URL on first use, runs batches of jobs,
-// and posts results back in batches. Before each job it writes the job's id
-// into a shared slot, so the pool can tell which job was running if the
-// Worker dies or hangs.
+// function's source (src/internal/blob_worker.ts), so it must be
+// self-contained (no imports, no outer names). Its first message is a shared
+// slot; then it imports job modules by URL on first use, runs batches of
+// jobs, and posts results back in batches. Before each job it writes the
+// job's id into the shared slot, so the pool can tell which job was running
+// if the Worker dies or hangs.
 
 /** Messages the pool sends. */
 export type OffloadRequest =
   | { t: "run"; jobs: unknown[] } // id, job name, module URL, input; repeated
   | { t: "abort"; id: number };
 
-/** Results the Worker sends: id, ok (1/0), value or error text; repeated. */
+/** How a job ended, the second entry of each result in an {@linkcode OffloadReply}. */
+export const JOB_OK = 1;
+/** The job threw or rejected. */
+export const JOB_FAILED = 0;
+/** The job's module could not be loaded. */
+export const JOB_LOAD_FAILED = 2;
+
+/** What the Worker reports of an error. */
+export interface OffloadErrorReport {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/**
+ * Results the Worker sends: id, how it ended (`JOB_*`), then the value or an
+ * {@linkcode OffloadErrorReport}; repeated.
+ */
 export interface OffloadReply {
   t: "done";
   results: unknown[];
 }
 
 /** The Worker's main function; see the file comment. */
-export function offloadWorkerMain(current: Int32Array): void {
+export function offloadWorkerMain(): void {
   const scope = globalThis as unknown as {
     onmessage: ((event: MessageEvent) => void) | null;
     postMessage(message: unknown, transfer?: Transferable[]): void;
   };
   type JobFn = (input: unknown, context: { signal: AbortSignal }) => unknown;
+  // The JOB_* constants, spelled here as the program cannot see outer names.
+  const OK = 1, FAILED = 0, LOAD_FAILED = 2;
+  let current: Int32Array = new Int32Array(1);
   const modules = new Map<string, Promise<JobFn>>();
   const controllers = new Map<number, AbortController>();
   let out: unknown[] = [];
@@ -35,7 +56,9 @@ export function offloadWorkerMain(current: Int32Array): void {
       fn = import(url).then((module) => {
         const run = module.default ?? module.run;
         if (typeof run !== "function") {
-          throw new TypeError(`Cannot run job module ${url} as it exports no default function`);
+          throw new TypeError(
+            `Cannot run job module "${url}" as it has no default export function`,
+          );
         }
         return run as JobFn;
       });
@@ -74,16 +97,31 @@ export function offloadWorkerMain(current: Int32Array): void {
       // A result that cannot be cloned: report each as an error instead.
       const safe: unknown[] = [];
       for (let i = 0; i < results.length; i += 3) {
-        safe.push(results[i], 0, "Cannot return the job's result as it cannot be cloned");
+        const ok = results[i + 1] === OK;
+        safe.push(
+          results[i],
+          ok ? FAILED : results[i + 1],
+          ok
+            ? {
+              name: "DataCloneError",
+              message: "Cannot return the job's result as it cannot be cloned",
+            }
+            : results[i + 2],
+        );
       }
       scope.postMessage({ t: "done", results: safe });
     }
   };
 
-  const finish = (id: number, ok: boolean, value: unknown) => {
+  const report = (error: unknown) =>
+    error instanceof Error
+      ? { name: error.name, message: error.message, stack: error.stack }
+      : { name: "Error", message: String(error) };
+
+  const finish = (id: number, how: number, value: unknown) => {
     controllers.delete(id);
-    if (ok) collect(value);
-    out.push(id, ok ? 1 : 0, ok ? value : (value instanceof Error ? value.message : String(value)));
+    if (how === OK) collect(value);
+    out.push(id, how, how === OK ? value : report(value));
     if (!flushScheduled) {
       flushScheduled = true;
       queueMicrotask(flush);
@@ -97,11 +135,11 @@ export function offloadWorkerMain(current: Int32Array): void {
     try {
       fn = await load(url);
     } catch (error) {
-      finish(id, false, error);
+      finish(id, LOAD_FAILED, error);
       return;
     }
     if (controller.signal.aborted) {
-      finish(id, false, new Error("aborted"));
+      finish(id, FAILED, controller.signal.reason);
       return;
     }
     Atomics.store(current, 0, id);
@@ -110,18 +148,18 @@ export function offloadWorkerMain(current: Int32Array): void {
       result = fn(input, { signal: controller.signal });
     } catch (error) {
       Atomics.store(current, 0, 0);
-      finish(id, false, error);
+      finish(id, FAILED, error);
       return;
     }
     Atomics.store(current, 0, 0);
     if (result instanceof Promise) {
-      result.then((value) => finish(id, true, value), (error) => finish(id, false, error));
+      result.then((value) => finish(id, OK, value), (error) => finish(id, FAILED, error));
     } else {
-      finish(id, true, result);
+      finish(id, OK, result);
     }
   };
 
-  scope.onmessage = ({ data }: MessageEvent<OffloadRequest>) => {
+  const onRequest = ({ data }: MessageEvent<OffloadRequest>) => {
     if (data.t === "abort") {
       controllers.get(data.id)?.abort();
       return;
@@ -130,5 +168,10 @@ export function offloadWorkerMain(current: Int32Array): void {
     for (let i = 0; i < jobs.length; i += 3) {
       void runOne(jobs[i] as number, jobs[i + 1] as string, jobs[i + 2]);
     }
+  };
+
+  scope.onmessage = ({ data }: MessageEvent<ArrayBufferLike>) => {
+    current = new Int32Array(data);
+    scope.onmessage = onRequest;
   };
 }

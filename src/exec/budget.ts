@@ -1,20 +1,49 @@
 import { requireInteger, requireNonNegative } from "../internal/validate.ts";
 
 /**
- * The tiers of graduated intervention, mildest first: `monitor` (timed
- * only), `warn` (a bus event and a log line), `yield` (`ctx.checkpoint()`
- * yields through a timer once the run's budget is spent), `isolate` (future
- * runs go to the offload pool, or the task is quarantined).
+ * A tier of graduated intervention, mildest first: `monitor` (timed only),
+ * `warn` (a bus event and a log line), `yield` (`ctx.checkpoint()` yields
+ * through a timer once the run's budget is spent), `isolate` (future runs go
+ * to the offload pool, or the task is quarantined).
  */
-export const BUDGET_TIERS: readonly ["monitor", "warn", "yield", "isolate"] = [
-  "monitor",
-  "warn",
-  "yield",
-  "isolate",
-];
+export type BudgetTier = "monitor" | "warn" | "yield" | "isolate";
 
-/** One of {@linkcode BUDGET_TIERS}. */
-export type BudgetTier = typeof BUDGET_TIERS[number];
+/** Every {@linkcode BudgetTier}, mildest first: a tier's index is its level. */
+export const BUDGET_TIERS: readonly BudgetTier[] = ["monitor", "warn", "yield", "isolate"];
+
+/**
+ * The level of each tier (its index in {@linkcode BUDGET_TIERS}): compare
+ * tiers by these, never by bare numbers.
+ */
+export const TIER_LEVEL: Readonly<Record<BudgetTier, number>> = Object.freeze({
+  monitor: 0,
+  warn: 1,
+  yield: 2,
+  isolate: 3,
+});
+
+/** The bus topic budget tier changes are published on, as {@linkcode BudgetEvent}s. */
+export const BUDGET_TOPIC = "chronetix.exec.budget";
+
+/** A budget tier change, published on the bus topic {@linkcode BUDGET_TOPIC}. */
+export interface BudgetEvent {
+  /** The task. */
+  task: string;
+  /** The tier it left. */
+  from: BudgetTier;
+  /** The tier it entered. */
+  to: BudgetTier;
+  /** The run that caused the change, ms. */
+  execMs: number;
+  /** The task's budget, ms. */
+  budgetMs: number;
+  /**
+   * What the executor did: `warn`, `yield` (entered those tiers), `offload`
+   * (isolated into the offload pool), `quarantine` (isolated, not
+   * offloadable: stopped) or `recover` (stepped down a tier).
+   */
+  action: "warn" | "yield" | "offload" | "quarantine" | "recover";
+}
 
 /** When a task over budget climbs a tier, and when it steps down. */
 export interface BudgetPolicy {
@@ -65,7 +94,7 @@ export function resolveBudgetPolicy(policy: BudgetPolicy = {}): ResolvedBudgetPo
  *
  * @example Three overruns climb a tier; twenty good runs step back down
  * ```ts
- * import { BudgetTracker } from "@chronetix/core";
+ * import { BudgetTracker } from "./budget.ts";
  * import { assertEquals } from "@std/assert";
  *
  * const tracker = new BudgetTracker({ escalateAfter: 3, recoverAfter: 20, cooldownMs: 0 });
@@ -78,7 +107,7 @@ export function resolveBudgetPolicy(policy: BudgetPolicy = {}): ResolvedBudgetPo
  */
 export class BudgetTracker {
   readonly #policy: ResolvedBudgetPolicy;
-  #level = 0;
+  #level: number = TIER_LEVEL.monitor;
   #overruns = 0;
   #good = 0;
   #changedAt = -Infinity;
@@ -97,7 +126,7 @@ export class BudgetTracker {
     return BUDGET_TIERS[this.#level]!;
   }
 
-  /** The current tier as an index into {@linkcode BUDGET_TIERS}. */
+  /** The current tier's level: compare it with {@linkcode TIER_LEVEL}. */
   get level(): number {
     return this.#level;
   }
@@ -115,13 +144,15 @@ export class BudgetTracker {
     if (execMs > budgetMs) {
       this.#good = 0;
       this.#overruns++;
-      if (this.#overruns >= this.#policy.escalateAfter && this.#level < 3 && cooled) {
+      if (
+        this.#overruns >= this.#policy.escalateAfter && this.#level < TIER_LEVEL.isolate && cooled
+      ) {
         return this.#move(1, now);
       }
       return 0;
     }
     this.#good++;
-    if (this.#good >= this.#policy.recoverAfter && this.#level > 0 && cooled) {
+    if (this.#good >= this.#policy.recoverAfter && this.#level > TIER_LEVEL.monitor && cooled) {
       return this.#move(-1, now);
     }
     return 0;
@@ -134,7 +165,7 @@ export class BudgetTracker {
    * @param now The current time, for the cooldown.
    */
   reset(tier: BudgetTier, now: number): void {
-    this.#level = BUDGET_TIERS.indexOf(tier);
+    this.#level = TIER_LEVEL[tier];
     this.#overruns = 0;
     this.#good = 0;
     this.#changedAt = now;

@@ -2,64 +2,67 @@ import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
 import { Driver } from "../time/driver.ts";
 import type { PrecisionProfile } from "../time/precision.ts";
 import type { TimerId } from "../time/timer_wheel.ts";
+import { LatencyHistogram } from "../time/latency_histogram.ts";
 import type { EventBus } from "../bus/event_bus.ts";
-import type { Subscription } from "../bus/topic.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { ClosedError } from "../errors.ts";
+import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
+import { LogLimiter } from "../internal/log_limiter.ts";
 import {
-  requireFunction,
   requireInteger,
+  requireLogger,
   requireNonEmptyString,
   requireNonNegative,
-  requireOneOf,
   requirePositive,
   show,
 } from "../internal/validate.ts";
-import { BUDGET_TIERS, type BudgetPolicy, BudgetTracker, resolveBudgetPolicy } from "./budget.ts";
-import { LatencyHistogram, type LatencySnapshot } from "../time/latency_histogram.ts";
 import {
-  DROP_REASONS,
-  type DropReason,
-  ERROR_POLICIES,
-  type EventTaskOptions,
-  type OneShotTaskOptions,
-  OVERFLOW_POLICIES,
-  type PeriodicTaskOptions,
-  type TaskContext,
-  type TaskHandle,
-  type TaskOptions,
-  type TaskStats,
+  BUDGET_TOPIC,
+  type BudgetEvent,
+  type BudgetPolicy,
+  BudgetTracker,
+  resolveBudgetPolicy,
+  TIER_LEVEL,
+} from "./budget.ts";
+import type {
+  EventTaskOptions,
+  ExecutorStats,
+  OneShotTaskOptions,
+  PeriodicTaskOptions,
+  TaskHandle,
+  TaskOptions,
 } from "./task.ts";
-import { registerExecutorMetrics } from "./_executor_metrics.ts";
-
-/** What the executor needs of an offload pool to isolate a task. */
-export interface OffloadTarget {
-  /** Submits a job; resolves with its result. */
-  submit(job: string, input: unknown): Promise<unknown>;
-}
-
-/** A budget tier change, published on the bus topic {@linkcode BUDGET_TOPIC}. */
-export interface BudgetEvent {
-  /** The task. */
-  task: string;
-  /** The tier it left. */
-  from: string;
-  /** The tier it entered. */
-  to: string;
-  /** The run that caused the change, ms. */
-  execMs: number;
-  /** The task's budget, ms. */
-  budgetMs: number;
-  /** What the executor did: `warn`, `yield`, `offload`, `quarantine` or `recover`. */
-  action: string;
-}
-
-/** The bus topic budget tier changes are published on. */
-export const BUDGET_TOPIC = "chronetix.exec.budget";
+import { RunQueue } from "./_run_queue.ts";
+import {
+  type Bridge,
+  type Job,
+  rejectedWithoutReason,
+  resolveTaskConfig,
+  type TaskKind,
+  TaskRecord,
+} from "./_task_record.ts";
+import { type ExecutorMetrics, registerExecutorMetrics } from "./_executor_metrics.ts";
 
 /** Options of an {@linkcode Executor}. */
 export interface ExecutorOptions {
-  /** The driver that releases timed tasks; the executor makes its own when left out. */
+  /**
+   * The executor's name: the `executor` label of its metrics, so two
+   * executors can share one registry.
+   *
+   * @default {"executor"}
+   */
+  name?: string;
+  /**
+   * Where failed runs (rate-limited, one line per task per second) and
+   * budget tier changes are logged.
+   *
+   * @default {CONSOLE_LOGGER}
+   */
+  logger?: Logger;
+  /**
+   * The driver that releases timed tasks; when left out the executor makes
+   * its own, with the executor's `name` and `logger`, and closes it on close.
+   */
   driver?: Driver;
   /** The clock of a driver the executor makes. @default {MONOTONIC_CLOCK} */
   clock?: Clock;
@@ -67,8 +70,11 @@ export interface ExecutorOptions {
   profile?: PrecisionProfile;
   /** The bus event tasks subscribe to and budget events go to. */
   bus?: EventBus;
-  /** Where isolated offloadable tasks run. */
-  offload?: OffloadTarget;
+  /**
+   * Where isolated offloadable tasks run: an `OffloadPool`, or anything
+   * that submits a job by name and resolves with its result.
+   */
+  offload?: { submit(job: string, input: unknown): Promise<unknown> };
   /**
    * The global cap on runnable releases (waiting plus running), all tasks.
    *
@@ -92,68 +98,33 @@ export interface ExecutorOptions {
   tick?: "adaptive" | { fixedMs: number };
   /** Thresholds and cooldowns of the budget tiers. */
   budget?: BudgetPolicy;
-  /** Where warn lines go. @default {console.warn} */
-  logger?: (line: string) => void;
   /** Registry to export `chronetix_exec_*` metrics into. */
   metrics?: MetricsRegistry;
 }
 
-/** A snapshot of the executor. */
-export interface ExecutorStats {
-  /** Tasks added and not cancelled. */
-  tasks: number;
-  /** Releases queued plus running: what `maxRunnable` caps. */
-  runnable: number;
-  /** Releases queued to run. */
-  queued: number;
-  /** Releases deferred (waiting for room under `maxRunnable`). */
-  deferred: number;
-  /** Async bodies running. */
-  running: number;
-  /** Runs started. */
-  runs: number;
-  /** Runs that finished after their deadline. */
-  deadlineMisses: number;
-  /** Runs that threw. */
-  failures: number;
-  /** Runs longer than their task's budget. */
-  overruns: number;
-  /** Dropped releases, by reason. */
-  drops: Record<DropReason, number>;
-  /** Release to start over all tasks, ms. */
-  schedulingLatency: LatencySnapshot;
-  /** Execution time over all tasks, ms. */
-  execution: LatencySnapshot;
-  /** Every task. */
-  perTask: TaskStats[];
-}
-
-const QUEUE_CAP_MAX = 1 << 20;
-
-interface Job {
-  task: TaskRecord;
-  release: number;
-  deadline: number;
-  event: unknown;
-  attempt: number;
-  seq: number;
-  heapIndex: number;
+/** What {@linkcode Executor.close} did. */
+export interface ExecutorCloseReport {
+  /** Tasks cancelled. */
+  cancelled: number;
+  /** Waiting or deferred releases dropped. */
+  dropped: number;
 }
 
 /**
  * Runs tasks on time: periodic (released by the driver, drift-free),
  * one-shot, and event-triggered (one release per bus event). Ready runs go
  * earliest deadline first (ties: higher priority, then release order).
- * Every run is timed into pre-allocated per-task slots: scheduling latency,
- * execution time and lateness (last, EWMA, min, max, percentiles), deadline
- * misses, overruns, failures and drops by reason.
+ * Every run is timed into pre-allocated per-task histograms: scheduling
+ * latency, execution time and lateness (last, EWMA, min, max, percentiles),
+ * beside deadline misses, overruns, failures (with the last error), skipped
+ * ticks and drops by reason.
  *
  * QoS: a per-task queue cap and a global cap on runnable releases, with a
  * drop or defer policy, every drop counted by reason. Budgets: a task over
- * its budget climbs the tiers monitor, warn, yield, isolate (see
- * {@linkcode BudgetTracker}), and steps down after good behaviour. A task
- * that throws is counted and handled by its error policy; it never breaks
- * the executor.
+ * its budget climbs the tiers monitor, warn, yield, isolate, and steps down
+ * after good behaviour. A task that throws is counted, logged (at most one
+ * line per task per second) and handled by its error policy; it never
+ * breaks the executor.
  *
  * @example EDF order on a virtual clock
  * ```ts
@@ -177,24 +148,21 @@ export class Executor {
   readonly #ownsDriver: boolean;
   readonly #clock: Clock;
   readonly #bus: EventBus | undefined;
-  readonly #offload: OffloadTarget | undefined;
+  readonly #offload: ExecutorOptions["offload"];
   readonly #maxRunnable: number;
   readonly #deferCap: number;
   readonly #fixedMs: number;
   readonly #budget: BudgetPolicy;
-  readonly #logger: (line: string) => void;
+  readonly #logger: Logger;
   readonly #tasks = new Map<string, TaskRecord>();
-  readonly #heap: Job[] = [];
-  readonly #jobPool: Job[] = [];
-  readonly #deferred: Job[] = [];
-  #seq = 0;
-  #runnable = 0;
+  readonly #queue: RunQueue;
+  readonly #bridge: Bridge;
   #running = 0;
   #runs = 0;
   #misses = 0;
   #failures = 0;
   #overruns = 0;
-  readonly #drops: Record<DropReason, number> = newDrops();
+  #skippedTicks = 0;
   readonly #sched = new LatencyHistogram();
   readonly #exec = new LatencyHistogram();
   #dispatchId: TimerId | undefined;
@@ -202,30 +170,22 @@ export class Executor {
   #dispatching = false;
   #stopped = false;
   #closed = false;
+  #closeReport: ExecutorCloseReport | undefined;
   #idleWaiters: (() => void)[] = [];
-  #collector: Disposable | undefined;
+  #metrics: ExecutorMetrics | undefined;
 
   /**
    * Creates an executor.
    *
-   * @param options Driver or clock, bus, offload pool, caps, tick, budget policy, metrics.
+   * @param options Name, logger, driver or clock, bus, offload pool, caps, tick, budget policy, metrics.
+   * @throws {TypeError} when an option has the wrong type.
    * @throws {RangeError} when a cap or the fixed tick is out of range.
    */
   constructor(options: ExecutorOptions = {}) {
     const action = "create an Executor";
-    this.#ownsDriver = options.driver === undefined;
-    this.driver = options.driver ??
-      new Driver({ clock: options.clock ?? MONOTONIC_CLOCK, profile: options.profile });
-    this.#clock = this.driver.clock;
-    this.#bus = options.bus;
-    this.#offload = options.offload;
-    this.#maxRunnable = requireInteger(
-      action,
-      "maxRunnable",
-      options.maxRunnable ?? 1024,
-      1,
-      2 ** 30,
-    );
+    const name = requireNonEmptyString(action, "name", options.name ?? "executor");
+    const maxRunnable = options.maxRunnable ?? 1024;
+    this.#maxRunnable = requireInteger(action, "maxRunnable", maxRunnable, 1, 2 ** 30);
     this.#deferCap = requireInteger(action, "deferCap", options.deferCap ?? 4096, 0, 2 ** 30);
     const tick = options.tick ?? "adaptive";
     if (tick === "adaptive") {
@@ -239,20 +199,53 @@ export class Executor {
         }`,
       );
     }
+    this.#queue = new RunQueue(this.#maxRunnable, this.#deferCap, () => this.#scheduleDispatch());
     this.#budget = resolveBudgetPolicy(options.budget);
-    this.#logger = options.logger ?? ((line) => console.warn(line));
+    this.#logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
+    this.#bus = options.bus;
+    this.#offload = options.offload;
+    this.#ownsDriver = options.driver === undefined;
+    this.driver = options.driver ?? new Driver({
+      name,
+      logger: this.#logger,
+      clock: options.clock ?? MONOTONIC_CLOCK,
+      profile: options.profile,
+    });
+    this.#clock = this.driver.clock;
+    this.#bridge = {
+      release: (task, release, event) => this.#releaseRun(task, release, event),
+      dropWaiting: (task) => {
+        const dropped = this.#queue.dropWaiting(task);
+        this.#notifyIdle();
+        return dropped;
+      },
+      forget: (task) => {
+        if (this.#tasks.get(task.name) === task) this.#tasks.delete(task.name);
+        this.#metrics?.taskRemoved(task);
+      },
+      clock: this.#clock,
+      driver: this.driver,
+      logger: this.#logger,
+      failureLog: new LogLimiter(this.#logger),
+    };
     if (this.#fixedMs > 0) {
       this.#tickTimer = this.driver.every(this.#fixedMs, this.#fixedTick, {
         latenessClass: "exec-tick",
       });
     }
     if (options.metrics !== undefined) {
-      this.#collector = registerExecutorMetrics(options.metrics, this);
+      this.#metrics = registerExecutorMetrics(options.metrics, name, () => ({
+        runnable: this.#queue.runnable,
+        deferred: this.#queue.deferredCount,
+        running: this.#running,
+      }));
     }
   }
 
   /**
-   * Adds a periodic task, released every `periodMs` without drift.
+   * Adds a periodic task, released every `periodMs` without drift. After a
+   * stall, `missedTicks: "skip"` (the default) skips the ticks whose time
+   * passed and counts them in the task's `skippedTicks`.
    *
    * @param options Name, body, period, deadline, priority, budget, caps, policies.
    * @returns The task's handle.
@@ -266,17 +259,23 @@ export class Executor {
     const task = this.#add(action, "periodic", options as TaskOptions<unknown>, period);
     const missedTicks = options.missedTicks ?? "skip";
     task.periodMs = period;
-    task.attach = (delayMs) => {
-      if (this.#fixedMs > 0) {
+    if (this.#fixedMs > 0) {
+      task.attach = (delayMs) => {
         task.nextRelease = this.#clock.now() + delayMs;
-      } else {
+      };
+    } else {
+      // Under "skip" the wheel jumps a stalled timer's deadline past the
+      // ticks it missed; a gap of more than one period between releases is
+      // how the executor sees them per task.
+      if (missedTicks === "skip") task.skipGap = period * 1.5;
+      task.attach = (delayMs) => {
         task.timer = this.driver.every(period, task.releaseTimer, {
           delayMs,
           missedTicks,
           latenessClass: `task:${task.name}`,
         });
-      }
-    };
+      };
+    }
     task.attach(delay);
     return task.handle;
   }
@@ -355,22 +354,21 @@ export class Executor {
     this.#stopped = true;
     this.#tickTimer?.cancel();
     for (const task of this.#tasks.values()) task.detach();
-    const dropped = this.#deferred.length;
-    for (const job of this.#deferred.splice(0)) {
-      job.task.deferredNow--;
-      this.#drop(job.task, "stopped", job);
-    }
+    const dropped = this.#queue.dropDeferred();
     this.#notifyIdle();
     return dropped;
   }
 
   /**
-   * Resolves when nothing is waiting or running.
+   * Resolves once nothing is waiting or running (at once if so now), or
+   * when the executor closes.
    *
    * @returns A promise that resolves once the executor is idle.
    */
   whenIdle(): Promise<void> {
-    if (this.#runnable === 0 && this.#deferred.length === 0) return Promise.resolve();
+    if ((this.#queue.runnable === 0 && this.#queue.deferredCount === 0) || this.#closed) {
+      return Promise.resolve();
+    }
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#idleWaiters.push(resolve);
     return promise;
@@ -384,15 +382,16 @@ export class Executor {
   stats(): ExecutorStats {
     return {
       tasks: this.#tasks.size,
-      runnable: this.#runnable,
-      queued: this.#runnable - this.#running,
-      deferred: this.#deferred.length,
+      runnable: this.#queue.runnable,
+      queued: this.#queue.runnable - this.#running,
+      deferred: this.#queue.deferredCount,
       running: this.#running,
       runs: this.#runs,
       deadlineMisses: this.#misses,
       failures: this.#failures,
       overruns: this.#overruns,
-      drops: { ...this.#drops },
+      dropped: { ...this.#queue.dropped },
+      skippedTicks: this.#skippedTicks,
       schedulingLatency: this.#sched.snapshot(),
       execution: this.#exec.snapshot(),
       perTask: [...this.#tasks.values()].map((t) => t.stats()),
@@ -402,24 +401,26 @@ export class Executor {
   /**
    * Cancels every task at once: waiting releases are dropped, running async
    * bodies see their signals abort. The driver, if the executor made it, is
-   * closed.
+   * closed. Calling it again returns the same report.
    *
-   * @returns How many waiting or deferred releases were dropped.
+   * @returns What was cancelled and dropped.
    */
-  close(): number {
-    if (this.#closed) return 0;
+  close(): ExecutorCloseReport {
+    if (this.#closeReport !== undefined) return this.#closeReport;
     this.#closed = true;
     this.#stopped = true;
     this.#tickTimer?.cancel();
+    const tasks = [...this.#tasks.values()];
     let dropped = 0;
-    for (const task of [...this.#tasks.values()]) dropped += task.cancel();
+    for (const task of tasks) dropped += task.cancel();
     if (this.#dispatchId !== undefined) this.driver.wheel.cancel(this.#dispatchId);
     this.#dispatchId = undefined;
-    this.#collector?.[Symbol.dispose]();
-    this.#collector = undefined;
+    this.#metrics?.[Symbol.dispose]();
+    this.#metrics = undefined;
     if (this.#ownsDriver) this.driver.close();
     this.#notifyIdle();
-    return dropped;
+    this.#closeReport = { cancelled: tasks.length, dropped };
+    return this.#closeReport;
   }
 
   /** Same as {@linkcode Executor.close}. */
@@ -427,205 +428,32 @@ export class Executor {
     this.close();
   }
 
-  /** What task records may call back into. */
-  readonly #bridge: Bridge = {
-    release: (task, release, event) => this.#releaseRun(task, release, event),
-    dropWaiting: (task) => this.#dropWaiting(task),
-    forget: (task) => {
-      if (this.#tasks.get(task.name) === task) this.#tasks.delete(task.name);
-    },
-    clock: () => this.#clock,
-    driver: () => this.driver,
-  };
-
   #releaseRun(task: TaskRecord, release: number, event: unknown): void {
     task.releases++;
+    const gap = release - task.lastRelease;
+    task.lastRelease = release;
+    if (gap > task.skipGap) {
+      const skipped = Math.round(gap / task.periodMs) - 1;
+      task.skippedTicks += skipped;
+      this.#skippedTicks += skipped;
+    }
     if (this.#stopped || task.terminal) {
-      if (!task.terminal) this.#countDrop(task, "stopped");
+      if (!task.terminal) this.#queue.countDrop(task, "stopped");
       return;
     }
-    this.#admit(this.#job(task, release, event, 0));
+    this.#queue.admit(this.#queue.job(task, release, event, 0));
   }
 
-  #dropWaiting(task: TaskRecord): number {
-    let dropped = 0;
-    if (task.ready !== undefined) {
-      this.#heapRemove(task.ready);
-      this.#runnable--;
-      this.#drop(task, "stopped", task.ready);
-      task.ready = undefined;
-      dropped++;
-    }
-    for (const job of task.pending.splice(0)) {
-      this.#runnable--;
-      this.#drop(task, "stopped", job);
-      dropped++;
-    }
-    for (let i = this.#deferred.length - 1; i >= 0; i--) {
-      const job = this.#deferred[i]!;
-      if (job.task === task) {
-        this.#deferred.splice(i, 1);
-        task.deferredNow--;
-        this.#drop(task, "stopped", job);
-        dropped++;
-      }
-    }
-    this.#notifyIdle();
-    return dropped;
-  }
-
-  #add(
-    action: string,
-    kind: TaskRecord["kind"],
-    options: TaskOptions<unknown>,
-    period: number,
-  ): TaskRecord {
+  #add(action: string, kind: TaskKind, options: TaskOptions<unknown>, period: number): TaskRecord {
     if (this.#closed) throw new ClosedError("Executor", action);
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        `Cannot ${action} as 'options' must be an object: current value is ${show(options)}`,
-      );
+    const config = resolveTaskConfig(action, kind, options, period, this.#offload !== undefined);
+    if (this.#tasks.has(config.name)) {
+      throw new TypeError(`Cannot ${action} as a task named "${config.name}" already exists`);
     }
-    const name = requireNonEmptyString(action, "name", options.name);
-    if (name === "*") {
-      throw new TypeError(`Cannot ${action} as the name "*" is reserved for the executor's totals`);
-    }
-    if (this.#tasks.has(name)) {
-      throw new TypeError(`Cannot ${action} as a task named "${name}" already exists`);
-    }
-    requireFunction(action, "run", options.run);
-    const deadlineMs = options.deadlineMs ?? period;
-    if (!(deadlineMs > 0)) requirePositive(action, "deadlineMs", deadlineMs);
-    if (options.budgetMs !== undefined) requirePositive(action, "budgetMs", options.budgetMs);
-    const priority = options.priority ?? 0;
-    if (typeof priority !== "number" || !Number.isFinite(priority)) {
-      throw new TypeError(
-        `Cannot ${action} as 'priority' must be a finite number: current value is ${
-          show(priority)
-        }`,
-      );
-    }
-    const queueCap = requireInteger(action, "queueCap", options.queueCap ?? 2, 1, QUEUE_CAP_MAX);
-    const overflow = requireOneOf(
-      action,
-      "overflow",
-      options.overflow ?? "drop-oldest",
-      OVERFLOW_POLICIES,
-    );
-    const onError = requireOneOf(action, "onError", options.onError ?? "continue", ERROR_POLICIES);
-    const maxRetries = requireInteger(action, "maxRetries", options.maxRetries ?? 3, 0, 1e6);
-    if (options.offload !== undefined) {
-      requireNonEmptyString(action, "offload.job", options.offload?.job);
-      if (this.#offload === undefined) {
-        throw new TypeError(
-          `Cannot ${action} as 'offload' needs an Executor with an 'offload' pool`,
-        );
-      }
-    }
-    const task = new TaskRecord(this.#bridge, {
-      name,
-      kind,
-      run: options.run,
-      deadlineMs,
-      priority,
-      budgetMs: options.budgetMs,
-      queueCap,
-      overflow,
-      onError,
-      maxRetries,
-      offload: options.offload,
-      budget: new BudgetTracker(this.#budget),
-    });
-    this.#tasks.set(name, task);
+    const task = new TaskRecord(this.#bridge, config, new BudgetTracker(this.#budget));
+    task.histograms = this.#metrics?.taskAdded(task);
+    this.#tasks.set(config.name, task);
     return task;
-  }
-
-  #job(task: TaskRecord, release: number, event: unknown, attempt: number): Job {
-    const job = this.#jobPool.pop() ??
-      { task, release: 0, deadline: 0, event: undefined, attempt: 0, seq: 0, heapIndex: -1 };
-    job.task = task;
-    job.release = release;
-    job.deadline = release + task.deadlineMs;
-    job.event = event;
-    job.attempt = attempt;
-    job.seq = this.#seq++;
-    job.heapIndex = -1;
-    return job;
-  }
-
-  #free(job: Job): void {
-    job.event = undefined;
-    this.#jobPool.push(job);
-  }
-
-  /** Queues a job if the caps allow, else applies the task's overflow policy. */
-  #admit(job: Job): void {
-    const task = job.task;
-    const queued = task.pending.length + (task.ready === undefined ? 0 : 1);
-    const overTask = queued + task.deferredNow >= task.queueCap;
-    const overGlobal = !overTask && this.#runnable >= this.#maxRunnable;
-    if (overTask || overGlobal) {
-      const reason: DropReason = overTask ? "task-cap" : "global-cap";
-      if (task.overflow === "defer" && overGlobal) {
-        if (this.#deferred.length >= this.#deferCap) {
-          this.#drop(task, "defer-cap", job);
-          return;
-        }
-        task.deferred++;
-        task.deferredNow++;
-        this.#deferred.push(job);
-        return;
-      }
-      if (task.overflow === "drop-oldest" && queued > 0) {
-        this.#drop(task, reason, this.#removeOldest(task));
-      } else {
-        this.#drop(task, reason, job);
-        return;
-      }
-    }
-    this.#runnable++;
-    this.#enqueue(job);
-  }
-
-  #enqueue(job: Job): void {
-    const task = job.task;
-    if (task.ready === undefined && !task.running) {
-      task.ready = job;
-      task.state = "ready";
-      this.#heapPush(job);
-      this.#scheduleDispatch();
-    } else {
-      task.pending.push(job);
-      if (!task.running) task.state = "ready";
-    }
-  }
-
-  /** Removes and returns the task's oldest waiting job. */
-  #removeOldest(task: TaskRecord): Job {
-    const ready = task.ready;
-    if (ready !== undefined) {
-      this.#heapRemove(ready);
-      task.ready = undefined;
-      this.#runnable--;
-      const next = task.pending.shift();
-      if (next !== undefined) {
-        task.ready = next;
-        this.#heapPush(next);
-      }
-      return ready;
-    }
-    this.#runnable--;
-    return task.pending.shift()!;
-  }
-
-  #drop(task: TaskRecord, reason: DropReason, job: Job): void {
-    this.#countDrop(task, reason);
-    this.#free(job);
-  }
-
-  #countDrop(task: TaskRecord, reason: DropReason): void {
-    task.drops[reason]++;
-    this.#drops[reason]++;
   }
 
   #scheduleDispatch(): void {
@@ -640,7 +468,8 @@ export class Executor {
     }
     this.#dispatching = true;
     try {
-      while (this.#heap.length > 0) this.#start(this.#heapPop());
+      const queue = this.#queue;
+      for (let job = queue.pop(); job !== undefined; job = queue.pop()) this.#start(job);
     } finally {
       this.#dispatching = false;
     }
@@ -670,22 +499,23 @@ export class Executor {
     const latency = start - job.release;
     task.sched.record(latency);
     this.#sched.record(latency);
-    task.prepare(job.release, job.deadline, job.event, job.attempt, start);
-    if (task.budget.level === 3 && task.offload !== undefined) {
+    task.histograms?.sched.observe(latency / 1000);
+    task.prepare(job, start);
+    if (task.budget.level === TIER_LEVEL.isolate && task.offload !== undefined) {
       this.#startOffloaded(job, start);
       return;
     }
-    let result: void | Promise<void>;
+    let result: unknown;
     try {
       result = task.run(task.ctx);
     } catch (error) {
-      this.#finish(job, start, error);
+      this.#finish(job, start, error ?? rejectedWithoutReason(task.name));
       return;
     }
     if (result instanceof Promise) {
       result.then(
         () => this.#finish(job, start, undefined),
-        (error) => this.#finish(job, start, error ?? new Error("rejected")),
+        (error) => this.#finish(job, start, error ?? rejectedWithoutReason(task.name)),
       );
     } else {
       this.#finish(job, start, undefined);
@@ -700,23 +530,30 @@ export class Executor {
     try {
       input = offload.input === undefined ? job.event : offload.input(task.ctx);
     } catch (error) {
-      this.#finish(job, start, error);
+      this.#finish(job, start, error ?? rejectedWithoutReason(task.name));
       return;
     }
     this.#offload!.submit(offload.job, input).then(
       () => this.#finish(job, start, undefined),
-      (error) => this.#finish(job, start, error ?? new Error("rejected")),
+      (error) => this.#finish(job, start, error ?? rejectedWithoutReason(task.name)),
     );
   }
 
+  /** Ends a run; `error` is `undefined` for a run that succeeded. */
   #finish(job: Job, start: number, error: unknown): void {
     const task = job.task;
     const end = this.#clock.now();
     const exec = end - start;
+    const lateness = end - job.deadline;
     task.exec.record(exec);
     this.#exec.record(exec);
-    task.lateness.record(end - job.deadline);
-    if (end > job.deadline) {
+    task.lateness.record(lateness);
+    const histograms = task.histograms;
+    if (histograms !== undefined) {
+      histograms.exec.observe(exec / 1000);
+      histograms.lateness.observe(lateness > 0 ? lateness / 1000 : 0);
+    }
+    if (lateness > 0) {
       task.misses++;
       this.#misses++;
     }
@@ -727,24 +564,21 @@ export class Executor {
         this.#overruns++;
       }
       const step = task.budget.observe(exec, budget, end);
-      if (step !== 0) this.#tierChanged(task, step, exec);
+      if (step !== 0) {
+        const event = task.tierChanged(step, exec);
+        this.#bus?.topic<BudgetEvent>(BUDGET_TOPIC).publish(event);
+      }
     }
     task.running = false;
     this.#running--;
-    this.#runnable--;
-    if (error !== undefined) this.#failed(task, job, error);
+    const queue = this.#queue;
+    queue.runnable--;
+    if (error !== undefined) this.#failed(task, job, error, end);
     if (task.state === "running") task.state = "done";
-    this.#free(job);
-    if (!task.terminal && task.ready === undefined) {
-      const next = task.pending.shift();
-      if (next !== undefined) {
-        task.ready = next;
-        task.state = "ready";
-        this.#heapPush(next);
-      }
-    }
-    this.#admitDeferred();
-    if (this.#heap.length > 0) {
+    queue.free(job);
+    queue.promote(task);
+    queue.admitDeferred();
+    if (queue.readyCount > 0) {
       // An async run ended in a promise continuation: nothing is dispatching,
       // so the next run starts now (a fixed tick waits for its tick).
       if (!this.#dispatching && this.#fixedMs === 0) this.#dispatch();
@@ -753,395 +587,28 @@ export class Executor {
     }
   }
 
-  #failed(task: TaskRecord, job: Job, error: unknown): void {
+  #failed(task: TaskRecord, job: Job, error: unknown, now: number): void {
     task.failures++;
     this.#failures++;
+    const failure = task.noteFailure(error, now);
     if (task.onError === "retry" && job.attempt < task.maxRetries && !task.terminal) {
       task.retries++;
-      const retry = this.#job(task, this.#clock.now(), job.event, job.attempt + 1);
+      const retry = this.#queue.job(task, now, job.event, job.attempt + 1);
       retry.deadline = job.deadline;
-      this.#runnable++;
-      this.#enqueue(retry);
+      this.#queue.requeue(retry);
       return;
     }
     if (task.onError === "stop") {
-      task.reason = `stopped after a failed run: ${errorText(error)}`;
+      task.reason = `stopped after a failed run: ${failure.message}`;
       task.stop("failed");
     }
   }
 
-  #tierChanged(task: TaskRecord, step: 1 | -1, execMs: number): void {
-    const to = task.budget.tier;
-    const from = BUDGET_TIERS[task.budget.level - step]!;
-    let action: string = step < 0 ? "recover" : to;
-    if (to === "isolate" && step > 0) {
-      if (task.offload !== undefined) {
-        action = "offload";
-      } else {
-        action = "quarantine";
-        task.reason =
-          `quarantined: ${task.overruns} runs over its ${task.budgetMs} ms budget (last ${
-            execMs.toFixed(3)
-          } ms)`;
-        task.stop("quarantined");
-      }
-    }
-    const budgetMs = task.budgetMs!;
-    if (step > 0) {
-      this.#logger(
-        `Task "${task.name}" exceeded its ${budgetMs} ms budget (${
-          execMs.toFixed(3)
-        } ms): tier ${from} -> ${to}${
-          action === "quarantine" ? ", quarantined" : action === "offload" ? ", offloaded" : ""
-        }`,
-      );
-    }
-    const event: BudgetEvent = { task: task.name, from, to, execMs, budgetMs, action };
-    this.#bus?.topic<BudgetEvent>(BUDGET_TOPIC).publish(event);
-  }
-
-  /** Moves deferred releases, oldest first, into the queue while there is room. */
-  #admitDeferred(): void {
-    while (this.#deferred.length > 0 && this.#runnable < this.#maxRunnable) {
-      const job = this.#deferred.shift()!;
-      const task = job.task;
-      task.deferredNow--;
-      if (task.terminal) {
-        this.#drop(task, "stopped", job);
-        continue;
-      }
-      this.#runnable++;
-      this.#enqueue(job);
-    }
-  }
-
   #notifyIdle(): void {
-    if ((this.#runnable !== 0 || this.#deferred.length !== 0) && !this.#closed) return;
+    const queue = this.#queue;
+    if ((queue.runnable !== 0 || queue.deferredCount !== 0) && !this.#closed) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const waiter of waiters) waiter();
-  }
-
-  // ---- EDF heap with positions ----
-
-  #heapPush(job: Job): void {
-    job.heapIndex = this.#heap.length;
-    this.#heap.push(job);
-    this.#siftUp(job.heapIndex);
-  }
-
-  #heapPop(): Job {
-    const heap = this.#heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      last.heapIndex = 0;
-      this.#siftDown(0);
-    }
-    top.heapIndex = -1;
-    return top;
-  }
-
-  #heapRemove(job: Job): void {
-    const heap = this.#heap;
-    const i = job.heapIndex;
-    if (i < 0) return;
-    const last = heap.pop()!;
-    if (i < heap.length) {
-      heap[i] = last;
-      last.heapIndex = i;
-      this.#siftDown(i);
-      this.#siftUp(last.heapIndex);
-    }
-    job.heapIndex = -1;
-  }
-
-  #siftUp(i: number): void {
-    const heap = this.#heap;
-    const job = heap[i]!;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent]!;
-      if (!earlier(job, p)) break;
-      heap[i] = p;
-      p.heapIndex = i;
-      i = parent;
-    }
-    heap[i] = job;
-    job.heapIndex = i;
-  }
-
-  #siftDown(i: number): void {
-    const heap = this.#heap;
-    const job = heap[i]!;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= heap.length) break;
-      const r = l + 1;
-      const c = r < heap.length && earlier(heap[r]!, heap[l]!) ? r : l;
-      const child = heap[c]!;
-      if (!earlier(child, job)) break;
-      heap[i] = child;
-      child.heapIndex = i;
-      i = c;
-    }
-    heap[i] = job;
-    job.heapIndex = i;
-  }
-}
-
-/** EDF: earlier deadline, then higher priority, then earlier release. */
-function earlier(a: Job, b: Job): boolean {
-  if (a.deadline !== b.deadline) return a.deadline < b.deadline;
-  if (a.task.priority !== b.task.priority) return a.task.priority > b.task.priority;
-  return a.seq < b.seq;
-}
-
-function newDrops(): Record<DropReason, number> {
-  return Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-interface Bridge {
-  release(task: TaskRecord, release: number, event: unknown): void;
-  dropWaiting(task: TaskRecord): number;
-  forget(task: TaskRecord): void;
-  clock(): Clock;
-  driver(): Driver;
-}
-
-interface TaskConfig {
-  name: string;
-  kind: "periodic" | "once" | "event";
-  run: (ctx: TaskContext<unknown>) => void | Promise<void>;
-  deadlineMs: number;
-  priority: number;
-  budgetMs: number | undefined;
-  queueCap: number;
-  overflow: "drop-newest" | "drop-oldest" | "defer";
-  onError: "continue" | "retry" | "stop";
-  maxRetries: number;
-  offload: TaskOptions<unknown>["offload"];
-  budget: BudgetTracker;
-}
-
-const RESOLVED: Promise<void> = Promise.resolve();
-
-/** One task's configuration, state and pre-allocated timing slots. */
-class TaskRecord {
-  readonly name: string;
-  readonly kind: "periodic" | "once" | "event";
-  readonly run: (ctx: TaskContext<unknown>) => void | Promise<void>;
-  readonly deadlineMs: number;
-  readonly priority: number;
-  readonly budgetMs: number | undefined;
-  readonly queueCap: number;
-  readonly overflow: "drop-newest" | "drop-oldest" | "defer";
-  readonly onError: "continue" | "retry" | "stop";
-  readonly maxRetries: number;
-  readonly offload: TaskOptions<unknown>["offload"];
-  readonly budget: BudgetTracker;
-  readonly sched = new LatencyHistogram();
-  readonly exec = new LatencyHistogram();
-  readonly lateness = new LatencyHistogram();
-  readonly drops: Record<DropReason, number> = newDrops();
-  readonly pending: Job[] = [];
-  readonly ctx: TaskContextImpl;
-  readonly handle: TaskHandle;
-  readonly #bridge: Bridge;
-  /** (Re)creates the task's timer or subscription; set by the executor. */
-  attach: (delayMs: number) => void = () => {};
-  state: TaskStats["state"] = "created";
-  ready: Job | undefined;
-  running = false;
-  timer: { cancel(): boolean } | undefined;
-  subscription: Subscription | undefined;
-  nextRelease = Infinity;
-  periodMs = 0;
-  releases = 0;
-  runs = 0;
-  failures = 0;
-  retries = 0;
-  misses = 0;
-  overruns = 0;
-  deferred = 0;
-  /** Releases of this task in the deferred queue now. */
-  deferredNow = 0;
-  offloaded = 0;
-  reason: string | undefined;
-  #controller = new AbortController();
-
-  constructor(bridge: Bridge, config: TaskConfig) {
-    this.#bridge = bridge;
-    this.name = config.name;
-    this.kind = config.kind;
-    this.run = config.run;
-    this.deadlineMs = config.deadlineMs;
-    this.priority = config.priority;
-    this.budgetMs = config.budgetMs;
-    this.queueCap = config.queueCap;
-    this.overflow = config.overflow;
-    this.onError = config.onError;
-    this.maxRetries = config.maxRetries;
-    this.offload = config.offload;
-    this.budget = config.budget;
-    this.ctx = new TaskContextImpl(this, bridge);
-    this.handle = new TaskHandleImpl(this);
-  }
-
-  get terminal(): boolean {
-    return this.state === "cancelled" || this.state === "failed" ||
-      this.state === "quarantined" || (this.kind === "once" && this.state === "done");
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  releaseTimer = (deadline: number): void => {
-    this.#bridge.release(this, deadline, undefined);
-  };
-
-  releaseEvent = (event: unknown): void => {
-    this.#bridge.release(this, this.#bridge.clock().now(), event);
-  };
-
-  prepare(release: number, deadline: number, event: unknown, attempt: number, start: number): void {
-    const ctx = this.ctx;
-    ctx.release = release;
-    ctx.deadline = deadline;
-    ctx.event = event;
-    ctx.attempt = attempt;
-    ctx.sliceEnd = this.budgetMs === undefined ? Infinity : start + this.budgetMs;
-  }
-
-  /** Cancels timers and subscriptions only. */
-  detach(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
-    this.nextRelease = Infinity;
-  }
-
-  stop(state: "failed" | "quarantined" | "cancelled"): number {
-    this.state = state;
-    this.detach();
-    return this.#bridge.dropWaiting(this);
-  }
-
-  cancel(): number {
-    if (this.state === "cancelled") return 0;
-    const dropped = this.stop("cancelled");
-    this.#controller.abort(new ClosedError("task", "run"));
-    this.#bridge.forget(this);
-    return dropped;
-  }
-
-  resume(): void {
-    if (this.state !== "quarantined") {
-      throw new TypeError(
-        `Cannot resume task "${this.name}" as it is ${this.state}, not quarantined`,
-      );
-    }
-    this.budget.reset("monitor", this.#bridge.clock().now());
-    this.reason = undefined;
-    this.state = "done";
-    this.attach(this.kind === "periodic" ? this.periodMs : 0);
-  }
-
-  stats(): TaskStats {
-    return {
-      name: this.name,
-      kind: this.kind,
-      state: this.state,
-      tier: this.budget.tier,
-      reason: this.reason,
-      releases: this.releases,
-      runs: this.runs,
-      failures: this.failures,
-      retries: this.retries,
-      deadlineMisses: this.misses,
-      overruns: this.overruns,
-      drops: { ...this.drops },
-      deferred: this.deferred,
-      queued: this.pending.length + (this.ready === undefined ? 0 : 1) + this.deferredNow,
-      yields: this.ctx.yields,
-      offloaded: this.offloaded,
-      schedulingLatency: this.sched.snapshot(),
-      execution: this.exec.snapshot(),
-      lateness: this.lateness.snapshot(),
-    };
-  }
-}
-
-/** The public face of a task record. */
-class TaskHandleImpl implements TaskHandle {
-  readonly #task: TaskRecord;
-  constructor(task: TaskRecord) {
-    this.#task = task;
-  }
-  get name(): string {
-    return this.#task.name;
-  }
-  get state(): TaskStats["state"] {
-    return this.#task.state;
-  }
-  get tier(): TaskStats["tier"] {
-    return this.#task.budget.tier;
-  }
-  cancel(): boolean {
-    const was = this.#task.state === "cancelled";
-    this.#task.cancel();
-    return !was;
-  }
-  resume(): void {
-    this.#task.resume();
-  }
-  stats(): TaskStats {
-    return this.#task.stats();
-  }
-  [Symbol.dispose](): void {
-    this.#task.cancel();
-  }
-}
-
-/** The reused context of one task: its runs are serial, so one object serves all. */
-class TaskContextImpl implements TaskContext<unknown> {
-  readonly name: string;
-  release = 0;
-  deadline = 0;
-  event: unknown = undefined;
-  attempt = 0;
-  sliceEnd = Infinity;
-  yields = 0;
-  readonly #task: TaskRecord;
-  readonly #bridge: Bridge;
-
-  constructor(task: TaskRecord, bridge: Bridge) {
-    this.name = task.name;
-    this.#task = task;
-    this.#bridge = bridge;
-  }
-
-  get signal(): AbortSignal {
-    return this.#task.signal;
-  }
-
-  checkpoint(): Promise<void> {
-    if (this.#task.budget.level < 2) return RESOLVED;
-    const clock = this.#bridge.clock();
-    if (clock.now() < this.sliceEnd) return RESOLVED;
-    this.yields++;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#bridge.driver().after(0, () => {
-      this.sliceEnd = clock.now() + (this.#task.budgetMs ?? Infinity);
-      resolve();
-    }, { latenessClass: "exec-yield" });
-    return promise;
   }
 }

@@ -1,22 +1,18 @@
 /**
  * The executor: periodic, one-shot and event-triggered tasks run earliest
  * deadline first, with QoS caps, budgets with graduated intervention, and
- * pre-allocated timing slots per task.
+ * pre-allocated latency histograms per task; the offload pool for CPU-heavy
+ * jobs on Workers.
  *
  * @module
  */
-export type { BudgetPolicy, BudgetTier } from "./budget.ts";
-export {
-  BUDGET_TOPIC,
-  type BudgetEvent,
-  Executor,
-  type ExecutorOptions,
-  type ExecutorStats,
-} from "./executor.ts";
+export { BUDGET_TOPIC, type BudgetEvent, type BudgetPolicy, type BudgetTier } from "./budget.ts";
+export { Executor, type ExecutorCloseReport, type ExecutorOptions } from "./executor.ts";
 export type {
   DropReason,
   ErrorPolicy,
   EventTaskOptions,
+  ExecutorStats,
   OneShotTaskOptions,
   OverflowPolicy,
   PeriodicTaskOptions,
@@ -29,12 +25,10 @@ export type {
   TaskStats,
 } from "./task.ts";
 export {
+  type OffloadCloseOptions,
   type OffloadCloseReport,
-  OffloadJobError,
   OffloadPool,
   type OffloadPoolOptions,
-  OffloadQueueFullError,
   type OffloadStats,
-  OffloadTimeoutError,
   type SubmitOptions,
 } from "./offload_pool.ts";

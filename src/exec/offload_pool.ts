@@ -1,204 +1,61 @@
-import { ChronetixError, ClosedError } from "../errors.ts";
+import { LogLimiter } from "../internal/log_limiter.ts";
+import {
+  ClosedError,
+  type ErrorRecord,
+  errorRecord,
+  OffloadQueueFullError,
+  OffloadTimeoutError,
+} from "../errors.ts";
+import { CONSOLE_LOGGER } from "../logger.ts";
+import type {
+  OffloadCloseOptions,
+  OffloadCloseReport,
+  OffloadPoolOptions,
+  OffloadStats,
+  SubmitOptions,
+} from "./offload_types.ts";
 import { Driver, type Timer } from "../time/driver.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import { exportStats, type StatMetric } from "../metrics/stats_export.ts";
-import { requireInteger, requirePositive, show } from "../internal/validate.ts";
-import { type OffloadReply, offloadWorkerMain } from "./_offload_worker.ts";
-import { LatencyHistogram, type LatencySnapshot } from "../time/latency_histogram.ts";
+import {
+  requireInteger,
+  requireLogger,
+  requireNonEmptyString,
+  requireNonNegative,
+  requireOptions,
+  requirePositive,
+  show,
+} from "../internal/validate.ts";
+import { LatencyHistogram } from "../time/latency_histogram.ts";
+import {
+  JOB_LOAD_FAILED,
+  JOB_OK,
+  type OffloadErrorReport,
+  type OffloadReply,
+} from "./_offload_worker.ts";
+import {
+  crashFailure,
+  jobFailure,
+  type JobRecord,
+  resolveJobUrl,
+  type SlotEvents,
+  WorkerSlot,
+} from "./_offload_slot.ts";
+import {
+  type OffloadFigures,
+  type OffloadMetrics,
+  registerOffloadMetrics,
+} from "./_offload_metrics.ts";
 
-/** Options of an {@linkcode OffloadPool}. */
-export interface OffloadPoolOptions {
-  /**
-   * The registered jobs: name to module URL. A job module's default export
-   * is `(input, { signal }) => result` (sync or async).
-   */
-  jobs: Record<string, string | URL>;
-  /**
-   * Worker threads.
-   *
-   * @default {the number of cores minus one, at least 1}
-   */
-  workers?: number;
-  /**
-   * Jobs that may wait for a worker; `submit()` past it rejects with
-   * {@linkcode OffloadQueueFullError}.
-   *
-   * @default {1024}
-   */
-  queueCap?: number;
-  /**
-   * A job running longer than this fails with {@linkcode OffloadTimeoutError}
-   * and its worker is replaced. Milliseconds.
-   *
-   * @default {30000}
-   */
-  timeoutMs?: number;
-  /**
-   * Jobs sent to a worker in one message (and results returned in one).
-   *
-   * @default {32}
-   */
-  batch?: number;
-  /** Deno permissions of the workers. @default {"inherit"} */
-  permissions?: "inherit" | "none" | Deno.PermissionOptionsObject;
-  /** The driver for timeout checks; the pool makes an `efficient` one when left out. */
-  driver?: Driver;
-  /** Registry to export `chronetix_offload_*` metrics into. */
-  metrics?: MetricsRegistry;
-  /** Where problems (a worker replaced, a stuck worker) are reported. @default {console.error} */
-  logger?: (line: string) => void;
-}
+/** Log lines of one kind (a crash, a missing job module) at most once per this, ms. */
+const LOG_INTERVAL_MS = 10_000;
 
-/** Options of {@linkcode OffloadPool.submit}. */
-export interface SubmitOptions {
-  /** Cancels the job: removed if it waits, aborted (its `signal`) if it runs. */
-  signal?: AbortSignal;
-  /** Buffers of the input to transfer rather than copy. */
-  transfer?: Transferable[];
-}
-
-/** A snapshot of an {@linkcode OffloadPool}. */
-export interface OffloadStats {
-  /** Workers running. */
-  workersAlive: number;
-  /** Workers replaced after a crash or a timeout. */
-  workersReplaced: number;
-  /** Timed-out workers that could not be stopped (stuck in synchronous code). */
-  stuckWorkers: number;
-  /** Jobs waiting for a worker. */
-  queued: number;
-  /** Jobs sent to workers and not finished. */
-  inFlight: number;
-  /** Jobs submitted. */
-  submitted: number;
-  /** Jobs that returned a result. */
-  completed: number;
-  /** Jobs that threw or rejected in the worker. */
-  failed: number;
-  /** Jobs over `timeoutMs`. */
-  timedOut: number;
-  /** Jobs lost with a crashed worker. */
-  crashed: number;
-  /** Jobs cancelled by their signal. */
-  cancelled: number;
-  /** Submits refused because the queue was full. */
-  rejected: number;
-  /** Submit to dispatch to a worker, ms. */
-  queueWait: LatencySnapshot;
-  /** Dispatch to result, ms. */
-  execution: LatencySnapshot;
-}
-
-/** What {@linkcode OffloadPool.close} reports. */
-export interface OffloadCloseReport {
-  /** Jobs that finished during the drain. */
-  drained: number;
-  /** Jobs still waiting or running at the deadline, rejected with `ClosedError`. */
-  cutOff: number;
-}
-
-/** Thrown (as a rejection) when the queue is full: backpressure, not a bug. */
-export class OffloadQueueFullError extends ChronetixError {
-  /** The queue cap that was reached. */
-  readonly queueCap: number;
-  /**
-   * Creates the error.
-   *
-   * @param queueCap The cap that was reached.
-   */
-  constructor(queueCap: number) {
-    super(
-      "E_QUEUE_FULL",
-      `Cannot submit a job as the offload queue is full: ${queueCap} jobs are waiting`,
-    );
-    this.name = "OffloadQueueFullError";
-    this.queueCap = queueCap;
-  }
-}
-
-/** Thrown (as a rejection) when a job runs past its timeout. */
-export class OffloadTimeoutError extends ChronetixError {
-  /** The job's name. */
-  readonly job: string;
-  /**
-   * Creates the error.
-   *
-   * @param job The job's name.
-   * @param timeoutMs The timeout it exceeded.
-   */
-  constructor(job: string, timeoutMs: number) {
-    super("E_TIMEOUT", `Cannot finish job "${job}" as it ran over its ${timeoutMs} ms timeout`);
-    this.name = "OffloadTimeoutError";
-    this.job = job;
-  }
-}
-
-/** Thrown (as a rejection) when a job throws in its worker, or its worker dies. */
-export class OffloadJobError extends ChronetixError {
-  /** The job's name. */
-  readonly job: string;
-  /**
-   * Creates the error.
-   *
-   * @param code `E_JOB_FAILED` or `E_WORKER_CRASHED`.
-   * @param job The job's name.
-   * @param message What happened.
-   */
-  constructor(code: "E_JOB_FAILED" | "E_WORKER_CRASHED", job: string, message: string) {
-    super(code, message);
-    this.name = "OffloadJobError";
-    this.job = job;
-  }
-}
-
-interface JobRecord {
-  id: number;
-  job: string;
-  url: string;
-  input: unknown;
-  transfer: Transferable[] | undefined;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  submittedAt: number;
-  sentAt: number;
-  slot: WorkerSlot | undefined;
-}
-
-interface WorkerSlot {
-  worker: Worker;
-  current: Int32Array;
-  inFlight: Map<number, JobRecord>;
-  /** The job seen running at the last sweep, and since when. */
-  seenId: number;
-  seenSince: number;
-  dead: boolean;
-}
-
-/** An absolute URL as is; a relative path against the working directory. */
-function resolveJobUrl(url: string | URL): string {
-  if (url instanceof URL) return url.href;
-  try {
-    return new URL(url).href;
-  } catch {
-    return new URL(url, `file://${Deno.cwd()}/`).href;
-  }
-}
-
-let workerUrl: string | undefined;
-function offloadWorkerUrl(): string {
-  workerUrl ??= URL.createObjectURL(
-    new Blob(
-      [
-        `const main = ${offloadWorkerMain.toString()};\n` +
-        `self.onmessage = (e) => main(new Int32Array(e.data));\n`,
-      ],
-      { type: "text/javascript" },
-    ),
-  );
-  return workerUrl;
-}
+// The public types live in offload_types.ts; they can be imported with the pool.
+export type {
+  OffloadCloseOptions,
+  OffloadCloseReport,
+  OffloadPoolOptions,
+  OffloadStats,
+  SubmitOptions,
+} from "./offload_types.ts";
 
 /**
  * Runs CPU-heavy jobs in module Workers, off the kernel's thread. Jobs are
@@ -211,9 +68,12 @@ function offloadWorkerUrl(): string {
  * A job can be cancelled with an `AbortSignal`, input buffers transferred,
  * and every job has a timeout. A worker that crashes is replaced and only
  * the job it was running fails (the others it held are re-queued). A job
- * over its timeout fails and its worker is replaced; Deno cannot stop a
- * worker stuck in synchronous code, so such a worker is reported (logged
- * and counted in `stuckWorkers`), not silently kept.
+ * over its timeout fails: an async job is aborted through its signal, a
+ * worker stuck in synchronous code is replaced. Deno cannot stop a worker
+ * stuck in synchronous code, so such a worker is reported (logged and
+ * counted in `stuckWorkers`), not silently kept. The last failure is kept
+ * in `stats().lastError`; a job module that fails to load and a job name
+ * that is not registered are also logged.
  *
  * @example Squaring numbers in a worker
  * ```ts
@@ -229,16 +89,16 @@ function offloadWorkerUrl(): string {
  * assertEquals(pool.stats().completed, 3);
  * ```
  */
-export class OffloadPool {
+export class OffloadPool implements AsyncDisposable {
+  readonly #name: string;
   readonly #jobs: Map<string, string>;
-  readonly #size: number;
   readonly #queueCap: number;
   readonly #timeoutMs: number;
   readonly #batch: number;
   readonly #permissions: "inherit" | "none" | Deno.PermissionOptionsObject;
   readonly #driver: Driver;
   readonly #ownsDriver: boolean;
-  readonly #logger: (line: string) => void;
+  readonly #errorLog: LogLimiter;
   readonly #slots: WorkerSlot[] = [];
   readonly #queue: JobRecord[] = [];
   #queueHead = 0;
@@ -246,6 +106,7 @@ export class OffloadPool {
   #dispatchScheduled = false;
   #sweep: Timer | undefined;
   #closed = false;
+  #closing: Promise<OffloadCloseReport> | undefined;
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #counts = {
@@ -261,13 +122,19 @@ export class OffloadPool {
   };
   readonly #queueWait = new LatencyHistogram();
   readonly #execution = new LatencyHistogram();
-  #metrics: Disposable | undefined;
+  #lastError: ErrorRecord | undefined;
+  #metrics: OffloadMetrics | undefined;
+  readonly #events: SlotEvents = {
+    reply: (slot, reply) => this.#onReply(slot, reply),
+    crash: (slot, message) => this.#onCrash(slot, message),
+  };
 
   /**
    * Creates the pool and starts its workers.
    *
-   * @param options Jobs, worker count, queue cap, timeout, batch size, metrics.
-   * @throws {TypeError} when `jobs` is empty or a job URL is not a string or URL.
+   * @param options Jobs, worker count, queue cap, timeout, batch size, name, metrics, logger.
+   * @throws {TypeError} when `jobs` is empty, a job URL is not a string or
+   * URL, `name` is empty or `logger` is not a {@linkcode Logger}.
    * @throws {RangeError} when a count or the timeout is out of range.
    */
   constructor(options: OffloadPoolOptions) {
@@ -275,6 +142,9 @@ export class OffloadPool {
     if (options === null || typeof options !== "object" || typeof options.jobs !== "object") {
       throw new TypeError(`Cannot ${action} as 'jobs' must be an object of job URLs`);
     }
+    this.#name = requireNonEmptyString(action, "name", options.name ?? "offload");
+    const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
+    this.#errorLog = new LogLimiter(logger, LOG_INTERVAL_MS);
     this.#jobs = new Map();
     for (const [name, url] of Object.entries(options.jobs)) {
       if (typeof url !== "string" && !(url instanceof URL)) {
@@ -287,25 +157,23 @@ export class OffloadPool {
     if (this.#jobs.size === 0) {
       throw new TypeError(`Cannot ${action} as 'jobs' is empty: register at least one job module`);
     }
-    const cores = navigator.hardwareConcurrency ?? 2;
-    this.#size = requireInteger(
-      action,
-      "workers",
-      options.workers ?? Math.max(1, cores - 1),
-      1,
-      256,
-    );
+    const workers = options.workers ?? Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1);
+    const size = requireInteger(action, "workers", workers, 1, 256);
     this.#queueCap = requireInteger(action, "queueCap", options.queueCap ?? 1024, 1, 2 ** 24);
     this.#timeoutMs = requirePositive(action, "timeoutMs", options.timeoutMs ?? 30_000);
     this.#batch = requireInteger(action, "batch", options.batch ?? 32, 1, 4096);
     this.#permissions = options.permissions ?? "inherit";
     this.#ownsDriver = options.driver === undefined;
     this.#driver = options.driver ?? new Driver({ profile: "efficient" });
-    this.#logger = options.logger ?? ((line) => console.error(line));
-    for (let i = 0; i < this.#size; i++) this.#slots.push(this.#spawn());
     if (options.metrics !== undefined) {
-      this.#metrics = exportStats(options.metrics, undefined, () => this.stats(), POOL_METRICS);
+      this.#metrics = registerOffloadMetrics(options.metrics, this.#name, () => this.#figures());
     }
+    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
+  }
+
+  /** The pool's name: its metrics label and the name in its log lines. */
+  get name(): string {
+    return this.#name;
   }
 
   /** Names of the registered jobs. */
@@ -322,21 +190,25 @@ export class OffloadPool {
    * @returns The job's result.
    * @throws {OffloadQueueFullError} (as a rejection) when the queue is full.
    * @throws {OffloadTimeoutError} (as a rejection) when the job runs too long.
-   * @throws {OffloadJobError} (as a rejection) when the job throws or its worker dies.
+   * @throws {OffloadJobError} (as a rejection) when the job throws, its
+   * module fails to load or its worker dies.
    * @throws {ClosedError} (as a rejection) when the pool is closed.
-   * @throws {TypeError} (as a rejection) when the job is not registered.
+   * @throws {TypeError} (as a rejection) when the job is not registered; it
+   * is also logged and kept as `stats().lastError`.
    */
   submit<R = unknown>(job: string, input?: unknown, options: SubmitOptions = {}): Promise<R> {
     if (this.#closed) return Promise.reject(new ClosedError("OffloadPool", "submit a job"));
     const url = this.#jobs.get(job);
     if (url === undefined) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot submit job ${show(job)} as it is not registered: known jobs are ${
-            this.jobNames.map((n) => `"${n}"`).join(", ")
-          }`,
-        ),
+      const error = new TypeError(
+        `Cannot submit job ${
+          show(job)
+        } to offload pool "${this.#name}" as it is not registered: known jobs are ${
+          this.jobNames.map((n) => `"${n}"`).join(", ")
+        }`,
       );
+      this.#keep(error, "unknown-job");
+      return Promise.reject(error);
     }
     if (options.signal?.aborted === true) {
       this.#counts.cancelled++;
@@ -344,7 +216,7 @@ export class OffloadPool {
     }
     if (this.#queue.length - this.#queueHead >= this.#queueCap) {
       this.#counts.rejected++;
-      return Promise.reject(new OffloadQueueFullError(this.#queueCap));
+      return Promise.reject(new OffloadQueueFullError(this.#name, this.#queueCap));
     }
     const { promise, resolve, reject } = Promise.withResolvers<R>();
     const record: JobRecord = {
@@ -367,10 +239,7 @@ export class OffloadPool {
     }
     this.#counts.submitted++;
     this.#queue.push(record);
-    if (!this.#dispatchScheduled) {
-      this.#dispatchScheduled = true;
-      queueMicrotask(this.#dispatch);
-    }
+    this.#scheduleDispatch();
     return promise;
   }
 
@@ -380,42 +249,75 @@ export class OffloadPool {
    * @returns The current figures.
    */
   stats(): OffloadStats {
-    const c = this.#counts;
     return {
-      workersAlive: this.#slots.filter((s) => !s.dead).length,
-      workersReplaced: c.replaced,
-      stuckWorkers: c.stuck,
-      queued: this.#queue.length - this.#queueHead,
-      inFlight: this.#inFlight,
-      submitted: c.submitted,
-      completed: c.completed,
-      failed: c.failed,
-      timedOut: c.timedOut,
-      crashed: c.crashed,
-      cancelled: c.cancelled,
-      rejected: c.rejected,
+      ...this.#figures(),
+      submitted: this.#counts.submitted,
       queueWait: this.#queueWait.snapshot(),
       execution: this.#execution.snapshot(),
+      lastError: this.#lastError === undefined ? undefined : { ...this.#lastError },
     };
   }
 
   /**
-   * Stops taking jobs, lets queued and running jobs finish until
-   * `deadlineMs`, then rejects what is left with `ClosedError` and stops the
-   * workers.
+   * Waits until no job is queued or running (at once if none is), or until
+   * the pool is closed.
    *
-   * @param options How long to let jobs finish.
-   * @returns How many jobs finished during the drain and how many were cut off.
+   * @returns A promise that resolves then; it never rejects.
    */
-  async close(options: { deadlineMs?: number } = {}): Promise<OffloadCloseReport> {
-    if (this.#closed) return { drained: 0, cutOff: 0 };
+  whenIdle(): Promise<void> {
+    if (this.#pending() === 0) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#idleWaiters.push(resolve);
+    return promise;
+  }
+
+  /**
+   * Stops taking jobs (`submit()` rejects with `ClosedError`), lets queued
+   * and running jobs finish for `graceMs`, then rejects what is left with
+   * `ClosedError` and stops the workers. Calling it again returns the same
+   * report.
+   *
+   * @example Closing with a grace period
+   * ```ts
+   * import { ClosedError, OffloadPool } from "@chronetix/core";
+   * import { assertEquals, assertRejects } from "@std/assert";
+   *
+   * const square = "data:text/javascript,export default (n) => n * n;";
+   * const pool = new OffloadPool({ jobs: { square }, workers: 1 });
+   * const result = pool.submit<number>("square", 4);
+   * const report = await pool.close({ graceMs: 60_000 });
+   * assertEquals(await result, 16);
+   * assertEquals(report, { drained: 1, cutOff: 0 });
+   * assertEquals(await pool.close(), report); // the same report again
+   * await assertRejects(() => pool.submit("square", 1), ClosedError);
+   * ```
+   *
+   * @param options How long jobs may still finish.
+   * @returns How many jobs finished in the grace period and how many were cut off.
+   * @throws {TypeError} when `options` is not an object.
+   * @throws {RangeError} when `graceMs` is negative or not finite.
+   */
+  close(options: OffloadCloseOptions = {}): Promise<OffloadCloseReport> {
+    if (this.#closing !== undefined) return this.#closing;
+    requireOptions("close the OffloadPool", "options", options);
+    const graceMs = options.graceMs ?? this.#timeoutMs;
+    requireNonNegative("close the OffloadPool", "graceMs", graceMs);
+    this.#closing = this.#close(graceMs);
+    return this.#closing;
+  }
+
+  /** Closes the pool with the default grace period; see {@linkcode OffloadPool.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(graceMs: number): Promise<OffloadCloseReport> {
     this.#closed = true;
     const before = this.#counts.completed + this.#counts.failed;
-    const deadlineMs = options.deadlineMs ?? this.#timeoutMs;
-    if (this.#pending() > 0 && deadlineMs > 0) {
+    if (this.#pending() > 0 && graceMs > 0) {
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#idleWaiters.push(resolve);
-      const timer = this.#driver.after(deadlineMs, () => resolve());
+      const timer = this.#driver.after(graceMs, () => resolve());
       await promise;
       timer.cancel();
     }
@@ -434,8 +336,7 @@ export class OffloadPool {
         this.#settle(record, false, closed);
       }
       slot.inFlight.clear();
-      slot.dead = true;
-      slot.worker.terminate();
+      slot.stop();
     }
     this.#inFlight = 0;
     this.#sweep?.cancel();
@@ -443,12 +344,25 @@ export class OffloadPool {
     this.#metrics?.[Symbol.dispose]();
     this.#metrics = undefined;
     if (this.#ownsDriver) this.#driver.close();
+    this.#wakeIdle();
     return { drained, cutOff };
   }
 
-  /** Same as {@linkcode OffloadPool.close} with the default deadline. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  #figures(): OffloadFigures {
+    const c = this.#counts;
+    return {
+      workersAlive: this.#slots.filter((s) => !s.dead).length,
+      workersReplaced: c.replaced,
+      stuckWorkers: c.stuck,
+      queued: this.#queue.length - this.#queueHead,
+      inFlight: this.#inFlight,
+      completed: c.completed,
+      failed: c.failed,
+      timedOut: c.timedOut,
+      crashed: c.crashed,
+      cancelled: c.cancelled,
+      rejected: c.rejected,
+    };
   }
 
   #pending(): number {
@@ -456,27 +370,13 @@ export class OffloadPool {
   }
 
   #spawn(): WorkerSlot {
-    const current = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(offloadWorkerUrl(), {
-      type: "module",
-      name: "chronetix-offload",
-      deno: { permissions: this.#permissions },
-    } as WorkerOptions);
-    const slot: WorkerSlot = {
-      worker,
-      current,
-      inFlight: new Map(),
-      seenId: 0,
-      seenSince: 0,
-      dead: false,
-    };
-    worker.onmessage = (event: MessageEvent<OffloadReply>) => this.#onReply(slot, event.data);
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.#onCrash(slot, event.message);
-    };
-    worker.postMessage(current.buffer);
-    return slot;
+    return new WorkerSlot(this.#name, this.#permissions, this.#events);
+  }
+
+  #scheduleDispatch(): void {
+    if (this.#dispatchScheduled || this.#queueHead >= this.#queue.length) return;
+    this.#dispatchScheduled = true;
+    queueMicrotask(this.#dispatch);
   }
 
   #dispatch = (): void => {
@@ -497,17 +397,19 @@ export class OffloadPool {
           slot.inFlight.set(record.id, record);
           this.#inFlight++;
           this.#queueWait.record(now - record.submittedAt);
+          this.#metrics?.queueWait.observe((now - record.submittedAt) / 1000);
           jobs.push(record.id, record.url, record.input);
           if (record.transfer !== undefined) (transfer ??= []).push(...record.transfer);
         }
         try {
-          slot.worker.postMessage({ t: "run", jobs }, transfer ?? []);
+          slot.run(jobs, transfer);
         } catch (error) {
           // An input that cannot be cloned fails its batch, not the pool.
           for (let i = 0; i < jobs.length; i += 3) {
             const record = slot.inFlight.get(jobs[i] as number)!;
             this.#release(record);
             this.#counts.failed++;
+            this.#keep(error);
             this.#settle(record, false, error);
           }
         }
@@ -528,45 +430,37 @@ export class OffloadPool {
       if (record === undefined) continue; // timed out or cancelled meanwhile
       this.#release(record);
       this.#execution.record(now - record.sentAt);
-      if (results[i + 1] === 1) {
+      this.#metrics?.execution.observe((now - record.sentAt) / 1000);
+      const how = results[i + 1];
+      if (how === JOB_OK) {
         this.#counts.completed++;
         this.#settle(record, true, results[i + 2]);
-      } else {
-        this.#counts.failed++;
-        this.#settle(
-          record,
-          false,
-          new OffloadJobError(
-            "E_JOB_FAILED",
-            record.job,
-            `Job "${record.job}" failed: ${results[i + 2]}`,
-          ),
-        );
+        continue;
       }
+      this.#counts.failed++;
+      const report = results[i + 2] as OffloadErrorReport;
+      const error = jobFailure(how === JOB_LOAD_FAILED, record.job, this.#name, report);
+      // A module that fails to load is a deployment mistake: log it. A job
+      // that throws rejects its caller, who decides.
+      this.#keep(error, how === JOB_LOAD_FAILED ? "load" : undefined, report.stack);
+      this.#settle(record, false, error);
     }
     this.#afterProgress();
   }
 
   #onCrash(slot: WorkerSlot, message: string): void {
-    if (slot.dead) return;
-    const running = Atomics.load(slot.current, 0);
+    const running = slot.running();
     // The job running synchronously when it died is the culprit; without one,
     // the crash cannot be attributed and every job it held fails.
     const culprit = running !== 0 && slot.inFlight.has(running) ? running : undefined;
-    this.#replace(slot, `crashed (${message})`);
+    this.#replace(slot, "crash", `it crashed: ${message}`);
     for (const record of [...slot.inFlight.values()]) {
       this.#release(record);
       if (culprit === undefined || record.id === culprit) {
         this.#counts.crashed++;
-        this.#settle(
-          record,
-          false,
-          new OffloadJobError(
-            "E_WORKER_CRASHED",
-            record.job,
-            `Job "${record.job}" failed as its worker crashed: ${message}`,
-          ),
-        );
+        const error = crashFailure(record.job, message);
+        this.#keep(error);
+        this.#settle(record, false, error);
       } else {
         this.#requeue(record);
       }
@@ -577,24 +471,7 @@ export class OffloadPool {
   #checkTimeouts = (): void => {
     const now = this.#driver.clock.now();
     for (const slot of [...this.#slots]) {
-      if (slot.dead || slot.inFlight.size === 0) continue;
-      const running = Atomics.load(slot.current, 0);
-      if (running !== slot.seenId) {
-        slot.seenId = running;
-        slot.seenSince = now;
-        continue;
-      }
-      if (running === 0) {
-        // Nothing synchronous is running: time async jobs from their dispatch.
-        for (const record of [...slot.inFlight.values()]) {
-          if (now - record.sentAt > this.#timeoutMs) this.#timeOut(slot, record, false);
-        }
-        continue;
-      }
-      if (now - slot.seenSince > this.#timeoutMs) {
-        const record = slot.inFlight.get(running);
-        if (record !== undefined) this.#timeOut(slot, record, true);
-      }
+      slot.watch(now, this.#timeoutMs, (record, stuck) => this.#timeOut(slot, record, stuck));
     }
     this.#afterProgress();
   };
@@ -602,16 +479,19 @@ export class OffloadPool {
   #timeOut(slot: WorkerSlot, record: JobRecord, stuck: boolean): void {
     this.#release(record);
     this.#counts.timedOut++;
-    this.#settle(record, false, new OffloadTimeoutError(record.job, this.#timeoutMs));
+    const error = new OffloadTimeoutError(record.job, this.#timeoutMs);
+    this.#keep(error);
+    this.#settle(record, false, error);
     if (!stuck) {
-      slot.worker.postMessage({ t: "abort", id: record.id });
+      slot.abort(record.id);
       return;
     }
     // Synchronous code that overran cannot be interrupted: replace the worker.
     this.#counts.stuck++;
     this.#replace(
       slot,
-      `stuck in job "${record.job}" for over ${this.#timeoutMs} ms; Deno cannot stop a worker in synchronous code, so its thread may keep running`,
+      "stuck",
+      `it was stuck in job "${record.job}" for over ${this.#timeoutMs} ms; Deno cannot stop a worker in synchronous code, so its thread may keep running`,
     );
     for (const other of [...slot.inFlight.values()]) {
       this.#release(other);
@@ -619,11 +499,10 @@ export class OffloadPool {
     }
   }
 
-  #replace(slot: WorkerSlot, why: string): void {
-    slot.dead = true;
-    slot.worker.terminate();
+  #replace(slot: WorkerSlot, kind: string, why: string): void {
+    slot.stop();
     this.#counts.replaced++;
-    this.#logger(`Offload worker replaced: it ${why}`);
+    this.#log(kind, `Offload pool "${this.#name}" replaced a worker as ${why}`);
     const index = this.#slots.indexOf(slot);
     if (!this.#closed && index >= 0) this.#slots[index] = this.#spawn();
   }
@@ -642,7 +521,7 @@ export class OffloadPool {
     const slot = record.slot;
     if (slot !== undefined) {
       this.#release(record);
-      slot.worker.postMessage({ t: "abort", id: record.id });
+      slot.abort(record.id);
     } else {
       const i = this.#queue.indexOf(record, this.#queueHead);
       if (i < 0) return;
@@ -663,17 +542,33 @@ export class OffloadPool {
   }
 
   #afterProgress(): void {
-    if (this.#queueHead < this.#queue.length && !this.#dispatchScheduled) {
-      this.#dispatchScheduled = true;
-      queueMicrotask(this.#dispatch);
-    }
+    this.#scheduleDispatch();
     if (this.#pending() === 0) {
       this.#sweep?.cancel();
       this.#sweep = undefined;
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const waiter of waiters) waiter();
+      this.#wakeIdle();
     }
+  }
+
+  #wakeIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  /**
+   * Keeps `error` as the last error (with the worker's stack when there is
+   * one) and, when it is of a `logKind`, logs it.
+   */
+  #keep(error: unknown, logKind?: string, stack?: string): void {
+    this.#lastError = errorRecord(error, this.#driver.clock.now());
+    if (stack !== undefined) this.#lastError.stack = stack;
+    if (logKind !== undefined) this.#log(logKind, this.#lastError.message);
+  }
+
+  /** Logs an error line, at most once per kind per `LOG_INTERVAL_MS` of the pool's clock. */
+  #log(kind: string, message: string): void {
+    this.#errorLog.error(kind, this.#driver.clock.now(), message);
   }
 
   #armSweep(): void {
@@ -684,71 +579,3 @@ export class OffloadPool {
     });
   }
 }
-
-function quantile(
-  what: string,
-  help: string,
-  q: "p50" | "p99",
-  value: (s: OffloadStats) => LatencySnapshot,
-): StatMetric<OffloadStats> {
-  return {
-    name: `chronetix_offload_${what}_${q}_seconds`,
-    help: `${help}, ${q}`,
-    type: "gauge",
-    unit: "seconds",
-    value: (s) => value(s)[q] / 1000,
-  };
-}
-
-const OUTCOMES: [string, keyof OffloadStats][] = [
-  ["completed", "completed"],
-  ["failed", "failed"],
-  ["timeout", "timedOut"],
-  ["crashed", "crashed"],
-  ["cancelled", "cancelled"],
-  ["rejected", "rejected"],
-];
-
-const POOL_METRICS: readonly StatMetric<OffloadStats>[] = [
-  {
-    name: "chronetix_offload_queue_depth",
-    help: "Offload jobs waiting for a worker",
-    type: "gauge",
-    value: (s) => s.queued,
-  },
-  {
-    name: "chronetix_offload_in_flight",
-    help: "Offload jobs sent to workers and not finished",
-    type: "gauge",
-    value: (s) => s.inFlight,
-  },
-  {
-    name: "chronetix_offload_workers_alive",
-    help: "Offload workers running",
-    type: "gauge",
-    value: (s) => s.workersAlive,
-  },
-  {
-    name: "chronetix_offload_stuck_workers",
-    help: "Timed-out offload workers that could not be stopped (stuck in synchronous code)",
-    type: "gauge",
-    value: (s) => s.stuckWorkers,
-  },
-  ...OUTCOMES.map(([outcome, key]): StatMetric<OffloadStats> => ({
-    name: "chronetix_offload_jobs_total",
-    help: "Offload jobs by outcome (completed, failed, timeout, crashed, cancelled, rejected)",
-    type: "counter",
-    extra: ["outcome", outcome],
-    value: (s) => s[key] as number,
-  })),
-  {
-    name: "chronetix_offload_workers_replaced_total",
-    help: "Offload workers replaced after a crash or a timeout",
-    type: "counter",
-    value: (s) => s.workersReplaced,
-  },
-  quantile("queue_wait", "Time offload jobs waited for a worker", "p50", (s) => s.queueWait),
-  quantile("queue_wait", "Time offload jobs waited for a worker", "p99", (s) => s.queueWait),
-  quantile("exec", "Time from dispatch to result of offload jobs", "p50", (s) => s.execution),
-  quantile("exec", "Time from dispatch to result of offload jobs", "p99", (s) => s.execution),
-];

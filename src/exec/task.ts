@@ -1,17 +1,7 @@
+import type { ErrorRecord } from "../errors.ts";
 import type { MissedTickPolicy } from "../time/timer_wheel.ts";
 import type { BudgetTier } from "./budget.ts";
 import type { LatencySnapshot } from "../time/latency_histogram.ts";
-
-/** The lifecycle states of a task. */
-export const TASK_STATES: readonly [
-  "created",
-  "ready",
-  "running",
-  "done",
-  "failed",
-  "cancelled",
-  "quarantined",
-] = ["created", "ready", "running", "done", "failed", "cancelled", "quarantined"];
 
 /**
  * Where a task is: `created` (not yet released), `ready` (a release waits
@@ -19,55 +9,101 @@ export const TASK_STATES: readonly [
  * one-shot task), `failed` (stopped by its error policy), `cancelled`,
  * `quarantined` (stopped by the budget's isolate tier; `resume()` restarts it).
  */
-export type TaskState = typeof TASK_STATES[number];
+export type TaskState =
+  | "created"
+  | "ready"
+  | "running"
+  | "done"
+  | "failed"
+  | "cancelled"
+  | "quarantined";
 
-/** What happens to a release over a queue cap. */
-export const OVERFLOW_POLICIES: readonly ["drop-newest", "drop-oldest", "defer"] = [
-  "drop-newest",
-  "drop-oldest",
-  "defer",
+/** Every {@linkcode TaskState}. */
+export const TASK_STATES: readonly TaskState[] = [
+  "created",
+  "ready",
+  "running",
+  "done",
+  "failed",
+  "cancelled",
+  "quarantined",
 ];
 
 /**
- * Over a cap: `drop-newest` drops the new release, `drop-oldest` drops the
- * task's oldest waiting release (the freshest data wins), `defer` keeps a
- * release over the global cap until there is room (bounded by the
- * executor's `deferCap`; deferred releases count against the task's own
- * `queueCap`, and over that cap the new release is dropped).
+ * What happens to a release over a cap: `drop-newest` drops the new
+ * release, `drop-oldest` drops the task's oldest waiting release (the
+ * freshest data wins), `defer` keeps a release over the global cap until
+ * there is room (bounded by the executor's `deferCap`; deferred releases
+ * count against the task's own `queueCap`, and over that cap the new
+ * release is dropped).
  */
-export type OverflowPolicy = typeof OVERFLOW_POLICIES[number];
+export type OverflowPolicy = "drop-newest" | "drop-oldest" | "defer";
 
-/** What happens when a run throws. */
-export const ERROR_POLICIES: readonly ["continue", "retry", "stop"] = ["continue", "retry", "stop"];
+/** Every {@linkcode OverflowPolicy}. */
+export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "defer"];
 
 /**
  * After a failed run: `continue` (count it; periodic and event tasks keep
  * being released), `retry` (run again at once, up to `maxRetries`, then as
  * `continue`), `stop` (the task moves to `failed` and is not released again).
  */
-export type ErrorPolicy = typeof ERROR_POLICIES[number];
+export type ErrorPolicy = "continue" | "retry" | "stop";
 
-/** Why a release is dropped: over the task's cap, over the global cap, over `deferCap`, or stopped. */
-export const DROP_REASONS: readonly ["task-cap", "global-cap", "defer-cap", "stopped"] = [
+/** Every {@linkcode ErrorPolicy}. */
+export const ERROR_POLICIES: readonly ErrorPolicy[] = ["continue", "retry", "stop"];
+
+/**
+ * Why a release was dropped: over the task's `queueCap` (`task-cap`), over
+ * the executor's `maxRunnable` (`global-cap`), over its `deferCap`
+ * (`defer-cap`), or because the task or executor stopped (`stopped`).
+ */
+export type DropReason = "task-cap" | "global-cap" | "defer-cap" | "stopped";
+
+/** Every {@linkcode DropReason}. */
+export const DROP_REASONS: readonly DropReason[] = [
   "task-cap",
   "global-cap",
   "defer-cap",
   "stopped",
 ];
 
-/** One of {@linkcode DROP_REASONS}. */
-export type DropReason = typeof DROP_REASONS[number];
-
-/** What a task's body gets on each run. */
-export interface TaskContext<E = unknown> {
+/**
+ * What a task's body gets on each run. `E` is the type of the event that
+ * released the run: an event task ({@linkcode Executor.onEvent}) gets
+ * `TaskContext<E>` and reads the event as `ctx.event`; periodic and one-shot
+ * tasks get `TaskContext` (`E` is `undefined`), whose `event` is always
+ * `undefined`. The executor reuses one context per task (its runs are
+ * serial): read it during the run, do not keep it.
+ *
+ * @example An event task reads its event, typed, without a non-null assertion
+ * ```ts
+ * import { EventBus, Executor, type TaskContext } from "@chronetix/core";
+ * import { VirtualClock } from "@chronetix/core/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const clock = new VirtualClock();
+ * const bus = new EventBus();
+ * using executor = new Executor({ clock, bus });
+ * const doubled: number[] = [];
+ * executor.onEvent({
+ *   name: "double",
+ *   topic: "numbers",
+ *   run: (ctx: TaskContext<number>) => void doubled.push(ctx.event * 2),
+ * });
+ * bus.topic<number>("numbers").publish(21);
+ * clock.advance(0);
+ * assertEquals(doubled, [42]);
+ * ```
+ */
+export interface TaskContext<E = undefined> {
   /** The task's name. */
   readonly name: string;
   /** When this run was released (ms, the executor's clock). */
   readonly release: number;
   /** Its absolute deadline (ms): release plus the relative deadline. */
   readonly deadline: number;
-  /** The event that released it (event-triggered tasks), else `undefined`. */
-  readonly event: E | undefined;
+  /** The event that released the run; `undefined` for periodic and one-shot tasks. */
+  readonly event: E;
   /** 0 on a first run, then 1, 2, ... for retries. */
   readonly attempt: number;
   /** Aborts when the task is cancelled or the executor stops. */
@@ -76,15 +112,21 @@ export interface TaskContext<E = unknown> {
    * A cooperative preemption point for long async bodies: resolves at once,
    * unless the task is at the `yield` tier (or above) and this run has spent
    * its budget; then it yields through a timer, so timers and other tasks run.
+   *
+   * @returns A promise that resolves when the body may go on.
    */
   checkpoint(): Promise<void>;
 }
 
-/** A task body; sync or async. */
-export type TaskBody<E = unknown> = (ctx: TaskContext<E>) => void | Promise<void>;
+/**
+ * A task body; sync or async. A returned promise makes the run last until it
+ * settles; any other return value is ignored, so `(ctx) => topic.publish(x)`
+ * is a body.
+ */
+export type TaskBody<E = undefined> = (ctx: TaskContext<E>) => unknown;
 
 /** How an offloadable task runs in the offload pool once isolated. */
-export interface TaskOffload<E = unknown> {
+export interface TaskOffload<E = undefined> {
   /** The registered job to submit. */
   job: string;
   /** Builds the job's input from the run's context. @default {the context's event} */
@@ -92,7 +134,7 @@ export interface TaskOffload<E = unknown> {
 }
 
 /** What every kind of task is given. */
-export interface TaskOptions<E = unknown> {
+export interface TaskOptions<E = undefined> {
   /** Unique among the executor's live tasks. */
   name: string;
   /** The body. */
@@ -173,7 +215,36 @@ export interface EventTaskOptions<E> extends TaskOptions<E> {
   topic: string;
 }
 
-/** A snapshot of one task. */
+/**
+ * A snapshot of one task: its counts, its timing as {@linkcode LatencySnapshot}s
+ * and its last error. A failure (a run that threw or rejected, an offload job
+ * that failed, a job the offload pool does not have) is kept as `lastError` and
+ * logged through the executor's logger, at most one line per task per second
+ * (the next line says how many were left out).
+ *
+ * @example A failing task keeps its last error and logs it
+ * ```ts
+ * import { Executor, type Logger } from "@chronetix/core";
+ * import { VirtualClock } from "@chronetix/core/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const clock = new VirtualClock();
+ * const lines: string[] = [];
+ * const logger: Logger = { error: (m) => void lines.push(m), warn: () => {}, info: () => {} };
+ * using executor = new Executor({ clock, logger });
+ * const sensor = executor.periodic({
+ *   name: "sensor",
+ *   periodMs: 10,
+ *   run: () => {
+ *     throw new Error("no reading");
+ *   },
+ * });
+ * clock.advance(30);
+ * assertEquals(sensor.stats().failures, 3);
+ * assertEquals(sensor.stats().lastError?.message, "no reading");
+ * assertEquals(lines, ['Task "sensor" failed: no reading']); // at most one line per task per second
+ * ```
+ */
 export interface TaskStats {
   /** The task's name. */
   name: string;
@@ -189,8 +260,10 @@ export interface TaskStats {
   releases: number;
   /** Runs started. */
   runs: number;
-  /** Runs that threw or rejected. */
+  /** Runs that threw or rejected (and offloaded runs that failed). */
   failures: number;
+  /** The last failure, kept until the next one; `undefined` if it never failed. */
+  lastError: ErrorRecord | undefined;
   /** Retries run. */
   retries: number;
   /** Runs that finished after their deadline. */
@@ -198,7 +271,12 @@ export interface TaskStats {
   /** Runs longer than the budget. */
   overruns: number;
   /** Dropped releases, by reason. */
-  drops: Record<DropReason, number>;
+  dropped: Record<DropReason, number>;
+  /**
+   * Periodic releases skipped after a stall (`missedTicks: "skip"`): ticks
+   * whose time passed while the thread was blocked, so they never ran.
+   */
+  skippedTicks: number;
   /** Releases deferred (later run or dropped at `deferCap`). */
   deferred: number;
   /** Releases waiting now (queued or deferred). */
@@ -213,6 +291,38 @@ export interface TaskStats {
   execution: LatencySnapshot;
   /** End minus deadline, ms (negative: early). */
   lateness: LatencySnapshot;
+}
+
+/** A snapshot of an {@linkcode Executor} and its tasks. */
+export interface ExecutorStats {
+  /** Tasks added and not cancelled. */
+  tasks: number;
+  /** Releases queued plus running: what `maxRunnable` caps. */
+  runnable: number;
+  /** Releases queued to run. */
+  queued: number;
+  /** Releases deferred (waiting for room under `maxRunnable`). */
+  deferred: number;
+  /** Async bodies running. */
+  running: number;
+  /** Runs started, all tasks. */
+  runs: number;
+  /** Runs that finished after their deadline, all tasks. */
+  deadlineMisses: number;
+  /** Runs that failed, all tasks. */
+  failures: number;
+  /** Runs longer than their task's budget, all tasks. */
+  overruns: number;
+  /** Dropped releases by reason, all tasks. */
+  dropped: Record<DropReason, number>;
+  /** Periodic releases skipped after stalls, all tasks. */
+  skippedTicks: number;
+  /** Release to start over all tasks, ms. */
+  schedulingLatency: LatencySnapshot;
+  /** Execution time over all tasks, ms. */
+  execution: LatencySnapshot;
+  /** Every live task. */
+  perTask: TaskStats[];
 }
 
 /** A handle on a task added to an {@linkcode Executor}. */

@@ -1,3 +1,5 @@
+import type { Logger } from "../logger.ts";
+
 // Argument checks shared by the public API. Each throws a Deno-style message:
 // action first, the value quoted, a colon before the current value.
 
@@ -99,4 +101,33 @@ export function requireOneOf<T extends string>(
     );
   }
   return value as T;
+}
+
+/**
+ * Throws a `TypeError` unless `value` is `undefined` or a non-null object
+ * (an options object): `null`, a number or a string in its place would
+ * otherwise surface as an engine error naming a field the caller never passed.
+ */
+export function requireOptions(action: string, name: string, value: unknown): void {
+  if (value !== undefined && (value === null || typeof value !== "object")) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be an object: current value is ${show(value)}`,
+    );
+  }
+}
+
+/** Throws a `TypeError` unless `value` is a {@linkcode Logger} (an object with `error`, `warn`, `info`). */
+export function requireLogger(action: string, name: string, value: unknown): Logger {
+  const v = value as Partial<Logger> | null;
+  if (
+    v === null || typeof v !== "object" || typeof v.error !== "function" ||
+    typeof v.warn !== "function" || typeof v.info !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a Logger with error, warn and info methods: current value is ${
+        show(value)
+      }`,
+    );
+  }
+  return value as Logger;
 }

@@ -3,6 +3,7 @@
 // never reallocated, so a handle keeps a direct reference to its slots and an
 // update is one typed-array write.
 import type { MetricType } from "./naming.ts";
+import type { Logger } from "../logger.ts";
 
 const CHUNK_SLOTS = 4096;
 const ENCODER = new TextEncoder();
@@ -29,9 +30,6 @@ export interface CardinalityLimits {
   soft: number;
   hard: number;
 }
-
-/** Receives the registry's warnings (a soft cardinality limit crossed). */
-export type MetricsLogger = (message: string) => void;
 
 /** Escapes a label value for both exposition formats. */
 export function escapeLabelValue(value: string): string {
@@ -82,7 +80,7 @@ export class FamilyCore<H = unknown> {
   /** Label-set resolutions sent to the overflow series. */
   overflowed = 0;
   softExceeded = false;
-  readonly #logger: MetricsLogger;
+  readonly #logger: Logger;
   readonly #makeHandle: HandleFactory<H>;
   /** Nested maps, one level per label; the last level maps to a handle. */
   readonly #trie = new Map<string, unknown>();
@@ -97,7 +95,7 @@ export class FamilyCore<H = unknown> {
   constructor(
     declaration: FamilyDeclaration,
     limits: CardinalityLimits,
-    logger: MetricsLogger,
+    logger: Logger,
     makeHandle: HandleFactory<H>,
   ) {
     this.declaration = declaration;
@@ -217,7 +215,7 @@ export class FamilyCore<H = unknown> {
     const handle = this.#makeHandle(series);
     if (!overflow && !this.softExceeded && this.seriesCount > this.limits.soft) {
       this.softExceeded = true;
-      this.#logger(
+      this.#logger.warn(
         `Metric '${this.declaration.name}' has more than ${this.limits.soft} series (soft limit); past ${this.limits.hard} new label sets go to one overflow series`,
       );
     }

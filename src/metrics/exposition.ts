@@ -13,13 +13,13 @@ export const OPENMETRICS_CONTENT_TYPE =
  * quality than the text format, else Prometheus text 0.0.4 (also for a
  * missing or empty header).
  *
- * @example
+ * @example Choosing the format from an Accept header
  * ```ts
  * import { negotiateExpositionFormat } from "@chronetix/core";
  * import { assertEquals } from "@std/assert";
  *
- * const prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
- * assertEquals(negotiateExpositionFormat(prometheus), "openmetrics");
+ * const prometheusServer = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+ * assertEquals(negotiateExpositionFormat(prometheusServer), "openmetrics");
  * assertEquals(negotiateExpositionFormat("text/plain"), "prometheus");
  * assertEquals(negotiateExpositionFormat(null), "prometheus");
  * ```
@@ -45,7 +45,8 @@ export function negotiateExpositionFormat(accept: string | null | undefined): Ex
 }
 
 /**
- * Returns the `Content-Type` header value for a format.
+ * Returns the `Content-Type` header value for a format. Not public: the
+ * constants are.
  *
  * @param format The exposition format.
  * @returns The header value.

@@ -1,8 +1,10 @@
 /**
  * The metrics registry: counters, gauges and histograms with labels and
- * cardinality limits, written as Prometheus text 0.0.4 or OpenMetrics 1.0.
+ * cardinality limits, written as Prometheus text 0.0.4 or OpenMetrics 1.0;
+ * and {@linkcode exportStats} / {@linkcode exportKeyedStats}, which export a
+ * component's statistics snapshots as metrics read at scrape time.
  *
- * @example
+ * @example Exposing a histogram as OpenMetrics
  * ```ts
  * import { MetricsRegistry } from "@chronetix/core";
  * import { assertStringIncludes } from "@std/assert";
@@ -36,6 +38,12 @@ export type {
   MetricFamily,
 } from "./families.ts";
 export { type Sample, SampleBuffer } from "./sample.ts";
+export {
+  exportKeyedStats,
+  exportStats,
+  type ExportStatsOptions,
+  type StatMetric,
+} from "./export_stats.ts";
 export {
   type ExpositionFormat,
   negotiateExpositionFormat,

@@ -65,19 +65,8 @@ export interface MetricSpec {
  * Returns every breach of the naming and help rules in `spec`, as Deno-style
  * messages; an empty array when it is fine. `deno task metrics:lint` runs
  * this over the whole inventory; the registry throws the first breach as a
- * `TypeError` when a metric is created.
- *
- * @example
- * ```ts
- * import { checkMetricSpec } from "@chronetix/core";
- * import { assertEquals } from "@std/assert";
- *
- * assertEquals(checkMetricSpec({ name: "chronetix_timer_fires_total", help: "Timer fires", type: "counter" }), []);
- * assertEquals(checkMetricSpec({ name: "chronetix_timer_fires", help: "Timer fires.", type: "counter" }), [
- *   "Cannot register metric 'chronetix_timer_fires' as a counter name must end with '_total'",
- *   "Cannot register metric 'chronetix_timer_fires' as its HELP must not end with a period",
- * ]);
- * ```
+ * `TypeError` when a metric is created. Not public: the CLI and tests import
+ * it from this file.
  *
  * @param spec The declaration to check.
  * @returns Messages, one per breach.

@@ -1,4 +1,4 @@
-import { type CardinalityLimits, FamilyCore, type MetricsLogger } from "./_core.ts";
+import { type CardinalityLimits, FamilyCore } from "./_core.ts";
 import { ExpositionEncoder } from "./_encode.ts";
 import type { ExpositionFormat } from "./exposition.ts";
 import {
@@ -13,7 +13,8 @@ import {
 } from "./families.ts";
 import { checkMetricSpec, type MetricType } from "./naming.ts";
 import { type Sample, SampleBuffer } from "./sample.ts";
-import { requireFunction, requireInteger } from "../internal/validate.ts";
+import { requireFunction, requireInteger, requireLogger } from "../internal/validate.ts";
+import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 
 /** Options shared by every metric. */
 export interface MetricOptions {
@@ -41,7 +42,7 @@ export interface HistogramOptions extends MetricOptions {
    * Upper bounds of the buckets, strictly ascending and finite; `+Inf` is
    * implicit.
    *
-   * @default {DEFAULT_LATENCY_BUCKETS}
+   * @default {latency buckets in seconds, from 5 µs (0.000005) to 10 s, 1-2.5-5 per decade}
    */
   buckets?: readonly number[];
 }
@@ -66,11 +67,12 @@ export interface MetricsRegistryOptions {
    */
   hardLimit?: number;
   /**
-   * Receives warnings.
+   * Receives warnings (`logger.warn`): a soft cardinality limit crossed, a
+   * collector that threw.
    *
-   * @default {console.warn}
+   * @default {CONSOLE_LOGGER}
    */
-  logger?: MetricsLogger;
+  logger?: Logger;
   /**
    * Register the registry's own metrics (series per family, soft limit
    * exceeded, overflow).
@@ -117,6 +119,15 @@ export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
   5,
   10,
 ];
+
+// Set by MetricsRegistry's static block: the friend function below reads a
+// registry's logger without a public accessor.
+let loggerOf: (registry: MetricsRegistry) => Logger;
+
+/** The logger a registry reports to, for the metrics layer's own helpers. */
+export function registryLogger(registry: MetricsRegistry): Logger {
+  return loggerOf(registry);
+}
 
 const DEFAULT_SOFT_LIMIT = 1000;
 const DEFAULT_HARD_LIMIT = 2000;
@@ -169,10 +180,14 @@ export class MetricsRegistry {
   readonly #byName = new Map<string, { core: FamilyCore; facade: unknown }>();
   readonly #collectors = new Set<() => void>();
   readonly #limits: CardinalityLimits;
-  readonly #logger: MetricsLogger;
+  readonly #logger: Logger;
   readonly #encoder = new ExpositionEncoder();
   readonly #decoder = new TextDecoder();
   #collecting = false;
+
+  static {
+    loggerOf = (registry) => registry.#logger;
+  }
 
   /**
    * Creates an empty registry.
@@ -189,7 +204,7 @@ export class MetricsRegistry {
     const soft = options.softLimit ?? envLimit("CHRONETIX_CARDINALITY_SOFT_LIMIT") ??
       Math.min(DEFAULT_SOFT_LIMIT, hard);
     this.#limits = limits(action, soft, hard);
-    this.#logger = options.logger ?? ((message) => console.warn(message));
+    this.#logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
     if (options.selfMetrics !== false) this.#registerSelfMetrics();
   }
 
@@ -247,6 +262,24 @@ export class MetricsRegistry {
    * Adds a callback run before every scrape and flatten, to set values that
    * are read at scrape time (queue depth, RSS) instead of pushed.
    *
+   * To export a component's `stats()` snapshot, use `exportStats` or
+   * `exportKeyedStats`, which add a collector and run a final collect when
+   * disposed.
+   *
+   * @example Reading a queue's depth at scrape time
+   * ```ts
+   * import { MetricsRegistry } from "@chronetix/core";
+   * import { assertStringIncludes } from "@std/assert";
+   *
+   * const registry = new MetricsRegistry({ selfMetrics: false });
+   * const queue: string[] = ["a", "b"];
+   * const depth = registry.gauge({ name: "chronetix_demo_queue_depth", help: "Items waiting" }).labels();
+   * using _collector = registry.addCollector(() => depth.set(queue.length));
+   * assertStringIncludes(registry.exposeText(), "chronetix_demo_queue_depth 2\n");
+   * queue.pop();
+   * assertStringIncludes(registry.exposeText(), "chronetix_demo_queue_depth 1\n");
+   * ```
+   *
    * @param collect Sets gauges or advances counters; keep it quick.
    * @returns A disposable that removes the collector.
    * @throws {TypeError} when `collect` is not a function.
@@ -269,7 +302,7 @@ export class MetricsRegistry {
         try {
           collect();
         } catch (error) {
-          this.#logger(`Metrics collector threw, its values may be stale: ${error}`);
+          this.#logger.warn(`Metrics collector threw, its values may be stale: ${error}`);
         }
       }
     } finally {

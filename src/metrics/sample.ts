@@ -15,7 +15,7 @@ export interface Sample {
  * the registry's size. Names and label records are shared with the registry:
  * do not mutate them.
  *
- * @example
+ * @example Reading samples without allocating
  * ```ts
  * import { MetricsRegistry, SampleBuffer } from "@chronetix/core";
  * import { assertEquals } from "@std/assert";

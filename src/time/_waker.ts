@@ -1,20 +1,10 @@
+import type { Logger } from "../logger.ts";
 import { BLOCK_BYTES, LAYOUT } from "./_waker_protocol.ts";
 import { wakerWorkerMain } from "./_waker_worker.ts";
 import type { Waker } from "./driver_host.ts";
+import { createBlobWorker } from "../internal/blob_worker.ts";
 
 const { seq: SEQ, wake: WAKE, stop: STOP, ready: READY } = LAYOUT;
-
-let workerUrl: string | undefined;
-
-/** One blob: URL per process for the worker program (no permission needed). */
-function wakerWorkerUrl(): string {
-  workerUrl ??= URL.createObjectURL(
-    new Blob([`(${wakerWorkerMain.toString()})(${JSON.stringify(LAYOUT)});`], {
-      type: "text/javascript",
-    }),
-  );
-  return workerUrl;
-}
 
 /**
  * Main-thread side of the waker Worker. `request(t)` asks the worker to wake
@@ -26,6 +16,7 @@ function wakerWorkerUrl(): string {
  */
 export class WorkerWaker implements Waker {
   readonly #onWake: () => void;
+  readonly #logger: Logger;
   #buffer: SharedArrayBuffer | undefined;
   #ctl: Int32Array = new Int32Array(0);
   #target: Float64Array = new Float64Array(0);
@@ -34,8 +25,13 @@ export class WorkerWaker implements Waker {
   #starts = 0;
   #failed = false;
 
-  constructor(onWake: () => void) {
+  /**
+   * @param onWake Called on the main thread at each wake-up.
+   * @param logger Where a failed worker is reported.
+   */
+  constructor(onWake: () => void, logger: Logger) {
     this.#onWake = onWake;
+    this.#logger = logger;
   }
 
   get ready(): boolean {
@@ -83,11 +79,11 @@ export class WorkerWaker implements Waker {
     this.#target[0] = Infinity;
     this.#seenWake = 0;
     this.#waiting = false;
-    const worker = new Worker(wakerWorkerUrl(), { type: "module", name: "chronetix-waker" });
+    const worker = createBlobWorker(wakerWorkerMain, [LAYOUT], { name: "chronetix-waker" });
     worker.onerror = (event) => {
       event.preventDefault();
       this.#failed = true;
-      console.error(
+      this.#logger.error(
         `Cannot use the waker Worker, falling back to setTimeout: ${event.message}`,
       );
     };

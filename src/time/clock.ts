@@ -39,6 +39,16 @@ export interface SteppedClock extends Clock {
  *
  * @param clock The clock to inspect.
  * @returns `true` when the clock has an `attach` method.
+ *
+ * @example Telling a virtual clock from the real one
+ * ```ts
+ * import { isSteppedClock, MONOTONIC_CLOCK } from "./clock.ts";
+ * import { VirtualClock } from "./virtual_clock.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(isSteppedClock(new VirtualClock()), true);
+ * assertEquals(isSteppedClock(MONOTONIC_CLOCK), false);
+ * ```
  */
 export function isSteppedClock(clock: Clock): clock is SteppedClock {
   return typeof (clock as Partial<SteppedClock>).attach === "function";

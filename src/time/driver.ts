@@ -1,9 +1,10 @@
 import { ClosedError } from "../errors.ts";
-import type { Counter, Histogram } from "../metrics/families.ts";
+import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import {
   requireFinite,
   requireFunction,
+  requireLogger,
   requireNonEmptyString,
   requireNonNegative,
   requireOneOf,
@@ -28,10 +29,18 @@ import {
   type TimerWheelOptions,
   type TimerWheelStats,
 } from "./timer_wheel.ts";
+import type { DriverCallback, EveryOptions, Timer, TimerOptions } from "./timer.ts";
+import { DriverMetrics } from "./_driver_metrics.ts";
+import {
+  DriverTimer,
+  type LatenessClass,
+  latenessClass,
+  type TimerOwner,
+} from "./_driver_timer.ts";
+import { LeadEstimator } from "./_lead_estimator.ts";
 import { WorkerWaker } from "./_waker.ts";
 
-/** Called when a {@linkcode Driver} timer fires, with the exact deadline it fires for. */
-export type DriverCallback = (deadline: number) => void;
+export type { DriverCallback, EveryOptions, Timer, TimerOptions } from "./timer.ts";
 
 /** Options for the {@linkcode Driver} constructor. */
 export interface DriverOptions {
@@ -48,10 +57,12 @@ export interface DriverOptions {
    * @default {"balanced"}
    */
   profile?: PrecisionProfile;
-  /** Overrides of the profile's thresholds. */
-  tuning?: Partial<PrecisionTuning>;
-  /** Options of the underlying {@linkcode TimerWheel} (`onSchedule` is the driver's). */
-  wheel?: Omit<TimerWheelOptions, "onSchedule" | "origin">;
+  /**
+   * Options of the underlying {@linkcode TimerWheel}. Its `name` and
+   * `logger` are the driver's; `onSchedule` and `origin` are set by the
+   * driver.
+   */
+  wheel?: Omit<TimerWheelOptions, "onSchedule" | "origin" | "name" | "logger">;
   /** Real-time facilities; replace only in tests of the driver itself. */
   host?: DriverHost;
   /**
@@ -72,87 +83,18 @@ export interface DriverOptions {
    */
   metrics?: MetricsRegistry;
   /**
-   * The `driver` label of this driver's metrics.
+   * The `driver` label of this driver's metrics and its name in log lines.
    *
    * @default {"driver"}
    */
   name?: string;
-}
-
-/** Bucket bounds of `chronetix_timer_lateness_seconds`, 1 µs to 1 s. */
-export const TIMER_LATENESS_BUCKETS: readonly number[] = [
-  0.000001,
-  0.000005,
-  0.00001,
-  0.000025,
-  0.00005,
-  0.0001,
-  0.00025,
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.1,
-  1,
-];
-
-/** Options shared by {@linkcode Driver.after}, {@linkcode Driver.at} and {@linkcode Driver.every}. */
-export interface TimerOptions {
   /**
-   * The lateness class this timer records into; see {@linkcode Driver.lateness}.
+   * Where timer callback errors are logged (`logger.error`; the first and
+   * then every 1000th), unless `wheel.onError` takes them.
    *
-   * @default {"oneshot" for after/at, "periodic" for every}
+   * @default {CONSOLE_LOGGER}
    */
-  latenessClass?: string;
-}
-
-/** Options for {@linkcode Driver.every}. */
-export interface EveryOptions extends TimerOptions {
-  /**
-   * Delay before the first fire in milliseconds; deadlines are then
-   * `first + k * periodMs`.
-   *
-   * @default {periodMs}
-   */
-  delayMs?: number;
-  /**
-   * The absolute time (on the driver's clock) of the first deadline, to
-   * align several loops to one phase; excludes `delayMs`.
-   */
-  startAt?: number;
-  /**
-   * What to do after a stall.
-   *
-   * @default {"skip"}
-   */
-  missedTicks?: MissedTickPolicy;
-}
-
-/**
- * A scheduled timer, returned by the {@linkcode Driver}. Cancel it, or let a
- * `using` declaration dispose of it at the end of a scope.
- */
-export interface Timer extends Disposable {
-  /** The underlying wheel id. */
-  readonly id: TimerId;
-  /** The period in milliseconds, or `0` for a one-shot timer. */
-  readonly periodMs: number;
-  /** The lateness class it records into. */
-  readonly latenessClass: string;
-  /** Whether it is still pending. */
-  readonly active: boolean;
-  /** Its next deadline in milliseconds, or `NaN` once inactive. */
-  readonly deadline: number;
-  /** How many times it has fired. */
-  readonly fires: number;
-  /**
-   * Cancels it; cancelling twice is a no-op.
-   *
-   * @returns `true` when it was pending.
-   */
-  cancel(): boolean;
+  logger?: Logger;
 }
 
 /** Wake-up counts of a {@linkcode Driver}, by mode. */
@@ -186,8 +128,8 @@ export interface DriverStats {
 }
 
 const LOOP_BUDGET_MS = 20;
-const LATENCY_WINDOW = 64;
-const LEAD_MARGIN_MS = 0.03;
+/** Never recorded into: the snapshot of a class that has not been seen. */
+const NO_LATENESS = new LatencyHistogram();
 
 /**
  * Runs timers on time: a {@linkcode TimerWheel} plus real wake-ups chosen by
@@ -200,22 +142,22 @@ const LEAD_MARGIN_MS = 0.03;
  * On a `VirtualClock` the driver arms nothing real: the clock fires the
  * timers as tests advance it.
  *
- * @example A 1 kHz loop for a moment
+ * @example A 1 kHz loop that stops itself after 20 ticks
  * ```ts
  * import { Driver } from "@chronetix/core";
- * import { assert } from "@std/assert";
+ * import { assertEquals } from "@std/assert";
  *
- * await using driver = new Driver({ profile: "precise" });
+ * using driver = new Driver({ profile: "precise" });
  * let ticks = 0;
- * const { promise, resolve } = Promise.withResolvers<void>();
- * driver.every(1, () => {
- *   if (++ticks === 20) resolve();
+ * const loop = driver.every(1, () => {
+ *   if (++ticks === 20) loop.cancel();
  * });
- * await promise;
- * assert(driver.lateness("periodic").count >= 20);
+ * await driver.whenIdle();
+ * assertEquals(ticks, 20);
+ * assertEquals(driver.lateness("periodic").count, 20);
  * ```
  */
-export class Driver implements Disposable, AsyncDisposable {
+export class Driver implements Disposable {
   readonly #clock: Clock;
   readonly #profile: PrecisionProfile;
   readonly #tuning: PrecisionTuning;
@@ -223,11 +165,12 @@ export class Driver implements Disposable, AsyncDisposable {
   readonly #host: DriverHost;
   readonly #virtual: boolean;
   readonly #detach: Disposable | undefined;
-  readonly #lateness = new Map<string, LatencyHistogram>();
-  readonly #classMetrics = new Map<string, ClassMetrics>();
+  readonly #classes = new Map<string, LatenessClass>();
+  readonly #owner: TimerOwner;
   readonly #name: string;
   readonly #metrics: DriverMetrics | undefined;
   readonly #keepWarm: boolean;
+  readonly #lead: LeadEstimator;
   #waker: Waker | undefined;
   #closed = false;
 
@@ -247,46 +190,51 @@ export class Driver implements Disposable, AsyncDisposable {
     wakerStarts: 0,
     leadMs: 0,
   };
-  // Adaptive lead of near wake-ups (see PrecisionTuning).
-  #nearTarget = NaN;
-  #nearMeasured = false;
   #fromWaker = false;
-  readonly #latencies = new Float64Array(LATENCY_WINDOW);
-  readonly #scratch = new Float64Array(LATENCY_WINDOW);
-  #latencyCount = 0;
-  #leadMs: number;
+  // The lead estimator's spin threshold, cached for the loop's planWake calls.
   #spinMs: number;
 
   /**
    * Creates a driver. Nothing real is armed until a timer is scheduled.
    *
-   * @param options Clock, profile, tuning, wheel options and host.
-   * @throws {TypeError} when `profile` is unknown.
-   * @throws {RangeError} when a tuning or wheel option is out of range.
+   * @param options Clock, profile, wheel options, host, metrics, name and logger.
+   * @throws {TypeError} when `profile` is unknown or `name` is empty.
+   * @throws {RangeError} when a wheel option is out of range.
    */
   constructor(options: DriverOptions = {}) {
+    const action = "create a Driver";
     this.#clock = options.clock ?? MONOTONIC_CLOCK;
     this.#profile = requireOneOf(
-      "create a Driver",
+      action,
       "profile",
       options.profile ?? "balanced",
       PRECISION_PROFILES,
     );
-    this.#tuning = precisionTuning(this.#profile, options.tuning);
-    this.#leadMs = this.#tuning.nearLeadMs;
-    this.#spinMs = this.#spinFor(this.#leadMs);
+    this.#name = requireNonEmptyString(action, "name", options.name ?? "driver");
+    this.#tuning = precisionTuning(this.#profile);
+    this.#lead = new LeadEstimator(this.#tuning);
+    this.#spinMs = this.#lead.spinMs;
     this.#virtual = isSteppedClock(this.#clock);
+    const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
     this.#wheel = new TimerWheel({
       ...options.wheel,
+      name: this.#name,
+      logger,
       origin: Math.floor(this.#clock.now()),
       onSchedule: this.#virtual ? undefined : this.#onSchedule,
     });
-    this.#host = options.host ?? defaultHost(this.#clock, this.#profile);
+    this.#owner = {
+      wheel: this.#wheel,
+      clock: this.#clock,
+      cancel: this.#cancelTimer,
+      // On a stepped clock no real-time loop notices idleness: the last fire does.
+      afterFire: this.#virtual ? this.#notifyIdleIfEmpty : undefined,
+    };
+    this.#host = options.host ?? defaultHost(this.#clock, this.#profile, logger);
     this.#keepWarm = options.keepWarm === true;
-    this.#name = requireNonEmptyString("create a Driver", "name", options.name ?? "driver");
     this.#metrics = options.metrics === undefined
       ? undefined
-      : this.#registerMetrics(options.metrics);
+      : new DriverMetrics(options.metrics, this.#name, () => this.stats());
     this.#detach = isSteppedClock(this.#clock) ? this.#clock.attach(this.#wheel) : undefined;
   }
 
@@ -327,19 +275,20 @@ export class Driver implements Disposable, AsyncDisposable {
   }
 
   /**
-   * Runs `callback` once at the absolute time `deadlineMs` of the driver's
-   * clock (at once if that is in the past).
+   * Runs `callback` once at the absolute time `atMs` of the driver's clock
+   * (at once if that is in the past).
    *
-   * @param deadlineMs Absolute deadline in milliseconds.
-   * @param callback Called with the exact deadline.
+   * @param atMs Absolute time in milliseconds, on the driver's clock.
+   * @param callback Called with the exact deadline (`atMs`).
    * @param options Lateness class.
    * @returns The timer.
-   * @throws {RangeError} when `deadlineMs` is not finite.
+   * @throws {RangeError} when `atMs` is not finite.
    * @throws {TypeError} when `callback` is not a function.
    * @throws {ClosedError} when the driver is closed.
    */
-  at(deadlineMs: number, callback: DriverCallback, options?: TimerOptions): Timer {
-    return this.#create(deadlineMs, 0, "skip", callback, options, "oneshot");
+  at(atMs: number, callback: DriverCallback, options?: TimerOptions): Timer {
+    requireFinite("schedule a timer", "atMs", atMs);
+    return this.#create(atMs, 0, "skip", callback, options, "oneshot");
   }
 
   /**
@@ -351,20 +300,20 @@ export class Driver implements Disposable, AsyncDisposable {
    * @param options First delay, missed-tick policy and lateness class.
    * @returns The timer.
    * @throws {RangeError} when `periodMs` is not a finite number `> 0`,
-   * `delayMs` is negative or not finite, or `startAt` is not finite.
+   * `delayMs` is negative or not finite, or `firstAtMs` is not finite.
    * @throws {TypeError} when `callback` is not a function, `missedTicks` is
-   * unknown, or both `startAt` and `delayMs` are given.
+   * unknown, or both `firstAtMs` and `delayMs` are given.
    * @throws {ClosedError} when the driver is closed.
    */
   every(periodMs: number, callback: DriverCallback, options: EveryOptions = {}): Timer {
     const action = "schedule a periodic timer";
     requirePositive(action, "periodMs", periodMs);
     let first: number;
-    if (options.startAt !== undefined) {
+    if (options.firstAtMs !== undefined) {
       if (options.delayMs !== undefined) {
-        throw new TypeError(`Cannot ${action} as 'startAt' and 'delayMs' exclude each other`);
+        throw new TypeError(`Cannot ${action} as 'firstAtMs' and 'delayMs' exclude each other`);
       }
-      first = requireFinite(action, "startAt", options.startAt);
+      first = requireFinite(action, "firstAtMs", options.firstAtMs);
     } else {
       const delay = options.delayMs === undefined
         ? periodMs
@@ -385,11 +334,11 @@ export class Driver implements Disposable, AsyncDisposable {
    * Returns the lateness percentiles (fire time minus deadline) of a class.
    *
    * @param latenessClass The class name, e.g. `"periodic"`.
-   * @returns A snapshot in milliseconds (all zero for an unknown class).
+   * @returns A snapshot in milliseconds; for an unknown class, `count` is 0
+   * and every other figure `NaN`.
    */
   lateness(latenessClass = "periodic"): LatencySnapshot {
-    const h = this.#lateness.get(latenessClass);
-    return h === undefined ? new LatencyHistogram().snapshot() : h.snapshot();
+    return (this.#classes.get(latenessClass)?.histogram ?? NO_LATENESS).snapshot();
   }
 
   /**
@@ -398,7 +347,7 @@ export class Driver implements Disposable, AsyncDisposable {
    * @returns Class names in order of first use.
    */
   latenessClasses(): string[] {
-    return [...this.#lateness.keys()];
+    return [...this.#classes.keys()];
   }
 
   /**
@@ -410,7 +359,7 @@ export class Driver implements Disposable, AsyncDisposable {
     return {
       profile: this.#profile,
       virtual: this.#virtual,
-      wakes: { ...this.#wakes, leadMs: this.#leadMs },
+      wakes: { ...this.#wakes, leadMs: this.#lead.leadMs },
       wheel: this.#wheel.stats(),
     };
   }
@@ -440,11 +389,28 @@ export class Driver implements Disposable, AsyncDisposable {
   }
 
   /**
-   * Resolves once no timer is pending (immediately if none is).
+   * Resolves once no timer is pending: immediately if none is, else when the
+   * last one fires or is cancelled, or when the driver closes. A periodic
+   * timer stays pending until cancelled.
    *
    * @returns A promise that resolves when the driver is idle.
+   *
+   * @example Waiting for the last one-shot timer
+   * ```ts
+   * import { Driver } from "@chronetix/core";
+   * import { VirtualClock } from "@chronetix/core/testing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const clock = new VirtualClock();
+   * using driver = new Driver({ clock });
+   * driver.after(5, () => {});
+   * const idle = driver.whenIdle();
+   * clock.advance(5);
+   * await idle;
+   * assertEquals(driver.pending, 0);
+   * ```
    */
-  idle(): Promise<void> {
+  whenIdle(): Promise<void> {
     if (this.#wheel.size === 0) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#idleWaiters.push(resolve);
@@ -453,7 +419,8 @@ export class Driver implements Disposable, AsyncDisposable {
 
   /**
    * Cancels every timer and releases real resources (timers, the waker
-   * Worker). Idempotent.
+   * Worker), then resolves every {@linkcode Driver.whenIdle} waiter.
+   * Idempotent; scheduling afterwards throws a {@linkcode ClosedError}.
    */
   close(): void {
     if (this.#closed) return;
@@ -463,21 +430,14 @@ export class Driver implements Disposable, AsyncDisposable {
     this.#waker?.close();
     this.#waker = undefined;
     this.#detach?.[Symbol.dispose]();
-    // Final collection, so scrape-time figures stay true after close.
-    this.#metrics?.collect();
-    this.#metrics?.collector[Symbol.dispose]();
+    // A final collection keeps scrape-time figures true after close.
+    this.#metrics?.[Symbol.dispose]();
     this.#notifyIdle();
   }
 
   /** Same as {@linkcode Driver.close}. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  /** Same as {@linkcode Driver.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
   }
 
   // --- timers --------------------------------------------------------------
@@ -492,34 +452,17 @@ export class Driver implements Disposable, AsyncDisposable {
   ): Timer {
     if (this.#closed) throw new ClosedError("Driver", "schedule a timer");
     requireFunction("schedule a timer", "callback", callback);
-    const cls = requireNonEmptyString(
+    const name = requireNonEmptyString(
       "schedule a timer",
       "latenessClass",
       options?.latenessClass ?? defaultClass,
     );
-    let histogram = this.#lateness.get(cls);
-    if (histogram === undefined) {
-      histogram = new LatencyHistogram();
-      this.#lateness.set(cls, histogram);
-      if (this.#metrics !== undefined) {
-        this.#classMetrics.set(cls, {
-          lateness: this.#metrics.lateness.labels(this.#name, cls),
-          fires: this.#metrics.fires.labels(this.#name, cls),
-        });
-      }
+    let cls = this.#classes.get(name);
+    if (cls === undefined) {
+      cls = latenessClass(name, this.#metrics?.classMetrics(name));
+      this.#classes.set(name, cls);
     }
-    const timer = new DriverTimer(
-      this.#wheel,
-      this.#cancelTimer,
-      this.#clock,
-      histogram,
-      callback,
-      period,
-      cls,
-      // On a stepped clock no real-time loop notices idleness: the last fire does.
-      this.#virtual ? this.#notifyIdleIfEmpty : undefined,
-      this.#classMetrics.get(cls),
-    );
+    const timer = new DriverTimer(this.#owner, cls, callback, period);
     timer.id = this.#wheel.schedule(
       deadline,
       timer.fire,
@@ -540,72 +483,6 @@ export class Driver implements Disposable, AsyncDisposable {
   #becomeIdle(): void {
     if (!this.#keepWarm) this.#waker?.close();
     this.#notifyIdle();
-  }
-
-  #registerMetrics(registry: MetricsRegistry): DriverMetrics {
-    const driver = ["driver"];
-    const lateness = registry.histogram({
-      name: "chronetix_timer_lateness_seconds",
-      help: "How late timers fired: fire time minus deadline, by driver and lateness class",
-      unit: "seconds",
-      labelNames: ["driver", "class"],
-      buckets: TIMER_LATENESS_BUCKETS,
-    });
-    const fires = registry.counter({
-      name: "chronetix_timer_fires_total",
-      help: "Timer callbacks run, by driver and lateness class",
-      labelNames: ["driver", "class"],
-    });
-    const errors = registry.counter({
-      name: "chronetix_timer_callback_errors_total",
-      help: "Timer callbacks that threw; the other timers kept running",
-      labelNames: driver,
-    }).labels(this.#name);
-    const skipped = registry.counter({
-      name: "chronetix_timer_skipped_ticks_total",
-      help: "Periodic ticks skipped after a stall by the skip missed-tick policy",
-      labelNames: driver,
-    }).labels(this.#name);
-    const pending = registry.gauge({
-      name: "chronetix_timer_pending",
-      help: "Timers scheduled and not yet fired or cancelled",
-      labelNames: driver,
-    }).labels(this.#name);
-    const wakeups = registry.counter({
-      name: "chronetix_driver_wakeups_total",
-      help: "Wake-ups armed by the driver, by mode (far, near, imminent) and early wake-ups",
-      labelNames: ["driver", "mode"],
-    });
-    const far = wakeups.labels(this.#name, "far");
-    const near = wakeups.labels(this.#name, "near");
-    const imminent = wakeups.labels(this.#name, "imminent");
-    const early = wakeups.labels(this.#name, "early");
-    const spin = registry.counter({
-      name: "chronetix_driver_spin_seconds_total",
-      help: "Time the driver spent spinning on the clock just before deadlines",
-      unit: "seconds",
-      labelNames: driver,
-    }).labels(this.#name);
-    const lead = registry.gauge({
-      name: "chronetix_driver_lead_seconds",
-      help: "Current lead of near wake-ups, adapted to the measured wake-up latency",
-      unit: "seconds",
-      labelNames: driver,
-    }).labels(this.#name);
-    const collect = () => {
-      const wheel = this.#wheel;
-      errors.advanceTo(wheel.callbackErrors);
-      skipped.advanceTo(wheel.skippedTicks);
-      pending.set(wheel.size);
-      const w = this.#wakes;
-      far.advanceTo(w.far);
-      near.advanceTo(w.near);
-      imminent.advanceTo(w.imminent);
-      early.advanceTo(w.early);
-      spin.advanceTo(w.spinMs / 1000);
-      lead.set(this.#leadMs / 1000);
-    };
-    return { lateness, fires, collect, collector: registry.addCollector(collect) };
   }
 
   #notifyIdleIfEmpty = (): void => {
@@ -638,41 +515,12 @@ export class Driver implements Disposable, AsyncDisposable {
   /** A waker wake-up: learn its latency, then run. */
   #onWakerWake = (): void => {
     this.#fromWaker = true;
-    if (this.#armedMode === "near" && this.#nearMeasured) {
-      const late = this.#clock.now() - this.#nearTarget;
-      // A wake-up far later than the lead allows is an outlier (a GC pause,
-      // a busy main thread): count it, clamped, so one cannot pin the lead.
-      if (late >= 0) this.#learnLatency(Math.min(late, this.#tuning.nearLeadMaxMs));
+    if (this.#armedMode === "near" && this.#lead.measuring) {
+      this.#lead.woke(this.#clock.now());
+      this.#spinMs = this.#lead.spinMs;
     }
     this.#run();
   };
-
-  /** Adds a wake-latency sample and re-derives the lead from the window. */
-  #learnLatency(late: number): void {
-    this.#latencies[this.#latencyCount % LATENCY_WINDOW] = late;
-    this.#latencyCount++;
-    const n = Math.min(this.#latencyCount, LATENCY_WINDOW);
-    const sorted = this.#scratch.subarray(0, n);
-    sorted.set(this.#latencies.subarray(0, n));
-    sorted.sort();
-    const t = this.#tuning;
-    const q = sorted[Math.min(n - 1, Math.floor(t.leadQuantile * n))]!;
-    this.#leadMs = Math.min(t.nearLeadMaxMs, Math.max(t.nearLeadMinMs, q + LEAD_MARGIN_MS));
-    this.#spinMs = this.#spinFor(this.#leadMs);
-  }
-
-  /**
-   * Spinning only because the lead is long yields no latency sample, so a
-   * lead learnt under load could stay long (and costly) forever: feed the
-   * window shrinking samples instead, until near waits resume.
-   */
-  #decayLead(): void {
-    this.#learnLatency(Math.max(0, this.#leadMs - LEAD_MARGIN_MS) * 0.9);
-  }
-
-  #spinFor(leadMs: number): number {
-    return leadMs === 0 ? this.#tuning.spinMs : Math.max(this.#tuning.spinMs, leadMs + 0.05);
-  }
 
   #run = (): void => {
     this.#microtaskQueued = false;
@@ -696,18 +544,20 @@ export class Driver implements Disposable, AsyncDisposable {
         if (mode === "due") {
           if (after - started > LOOP_BUDGET_MS) {
             // Yield to the event loop instead of starving it with a burst.
-            this.#farTimer = this.#host.setTimeout(this.#run, 0);
             this.#armedMode = "far";
             this.#armedDeadline = next;
+            this.#setFarTimer(0, next);
             return;
           }
           continue;
         }
         if (mode === "imminent") {
           this.#wakes.imminent++;
-          // Spinning only because the lead is long yields no new latency
-          // sample, so decay the lead here or it could stay long forever.
-          if ((!fromWaker || firedAny) && remaining > this.#tuning.spinMs) this.#decayLead();
+          // Spinning only because the lead is long yields no sample: decay it.
+          if ((!fromWaker || firedAny) && remaining > this.#tuning.spinMs) {
+            this.#lead.decay();
+            this.#spinMs = this.#lead.spinMs;
+          }
           const spinStart = clock.now();
           while (clock.now() < next) { /* spin: the deadline is microseconds away */ }
           this.#wakes.spinMs += clock.now() - spinStart;
@@ -723,6 +573,12 @@ export class Driver implements Disposable, AsyncDisposable {
   };
 
   #arm(mode: WakeMode, deadline: number, remaining: number): void {
+    // Arming replaces any earlier arm: a far timer left behind would keep the
+    // process alive and fire for nothing.
+    if (this.#farTimer !== 0) {
+      this.#host.clearTimeout(this.#farTimer);
+      this.#farTimer = 0;
+    }
     this.#armedMode = mode;
     this.#armedDeadline = deadline;
     if (mode === "idle") {
@@ -733,20 +589,36 @@ export class Driver implements Disposable, AsyncDisposable {
       this.#waker ??= this.#host.createWaker(this.#onWakerWake);
       if (this.#waker !== undefined) {
         this.#wakes.near++;
-        this.#nearTarget = deadline - this.#leadMs;
         // Only a wake-up requested from a running worker says anything about
         // its latency; one requested during start-up is late by the start-up.
-        this.#nearMeasured = this.#waker.ready;
-        this.#waker.request(this.#nearTarget);
+        this.#waker.request(this.#lead.aim(deadline, this.#waker.ready));
         this.#wakes.wakerStarts = this.#waker.starts ?? 0;
         if (this.#waker.ready) return;
         // The worker is still starting: keep a setTimeout as a fallback.
       }
-      this.#farTimer = this.#host.setTimeout(this.#run, Math.max(0, Math.floor(remaining - 1.5)));
+      this.#setFarTimer(Math.max(0, Math.floor(remaining - 1.5)), deadline);
       return;
     }
     this.#wakes.far++;
-    this.#farTimer = this.#host.setTimeout(this.#run, farDelayMs(remaining, this.#tuning));
+    this.#setFarTimer(farDelayMs(remaining, this.#tuning), deadline);
+  }
+
+  /**
+   * Arms the `setTimeout` of a wake-up for `deadline`. Deno loads its timer
+   * module on the first `setTimeout` of a process and runs queued microtasks
+   * meanwhile, so code scheduled from a microtask can arm the driver again
+   * from inside this call: the arm for the earlier deadline wins, and the
+   * other timer is cleared instead of leaking.
+   */
+  #setFarTimer(delayMs: number, deadline: number): void {
+    const id = this.#host.setTimeout(this.#run, delayMs);
+    if (this.#farTimer !== 0 && this.#armedDeadline <= deadline) {
+      this.#host.clearTimeout(id);
+      return;
+    }
+    if (this.#farTimer !== 0) this.#host.clearTimeout(this.#farTimer);
+    this.#farTimer = id;
+    this.#armedDeadline = deadline;
   }
 
   #disarm(): void {
@@ -760,96 +632,11 @@ export class Driver implements Disposable, AsyncDisposable {
   }
 }
 
-/** The metric families a driver reports into. */
-interface DriverMetrics {
-  lateness: ReturnType<MetricsRegistry["histogram"]>;
-  fires: ReturnType<MetricsRegistry["counter"]>;
-  collect: () => void;
-  collector: Disposable;
-}
-
-/** Handles of one lateness class, resolved once. */
-interface ClassMetrics {
-  lateness: Histogram;
-  fires: Counter;
-}
-
-class DriverTimer implements Timer {
-  id: TimerId = 0;
-  readonly periodMs: number;
-  readonly latenessClass: string;
-  readonly #wheel: TimerWheel;
-  readonly #cancel: (id: TimerId) => boolean;
-  readonly #clock: Clock;
-  readonly #histogram: LatencyHistogram;
-  readonly #callback: DriverCallback;
-  readonly #afterFire: (() => void) | undefined;
-  readonly #latenessMetric: Histogram | undefined;
-  readonly #firesMetric: Counter | undefined;
-  #fires = 0;
-
-  constructor(
-    wheel: TimerWheel,
-    cancel: (id: TimerId) => boolean,
-    clock: Clock,
-    histogram: LatencyHistogram,
-    callback: DriverCallback,
-    periodMs: number,
-    latenessClass: string,
-    afterFire: (() => void) | undefined,
-    metrics: ClassMetrics | undefined,
-  ) {
-    this.#wheel = wheel;
-    this.#cancel = cancel;
-    this.#clock = clock;
-    this.#histogram = histogram;
-    this.#callback = callback;
-    this.periodMs = periodMs;
-    this.latenessClass = latenessClass;
-    this.#afterFire = afterFire;
-    this.#latenessMetric = metrics?.lateness;
-    this.#firesMetric = metrics?.fires;
-  }
-
-  get active(): boolean {
-    return this.#wheel.has(this.id);
-  }
-
-  get deadline(): number {
-    return this.#wheel.deadlineOf(this.id);
-  }
-
-  get fires(): number {
-    return this.#fires;
-  }
-
-  fire = (deadline: number): void => {
-    const late = this.#clock.now() - deadline;
-    this.#histogram.record(late);
-    this.#latenessMetric?.observe(late > 0 ? late / 1000 : 0);
-    this.#firesMetric?.inc();
-    this.#fires++;
-    try {
-      this.#callback(deadline);
-    } finally {
-      this.#afterFire?.();
-    }
-  };
-
-  cancel(): boolean {
-    return this.#cancel(this.id);
-  }
-
-  [Symbol.dispose](): void {
-    this.cancel();
-  }
-}
-
-function defaultHost(clock: Clock, profile: PrecisionProfile): DriverHost {
+function defaultHost(clock: Clock, profile: PrecisionProfile, logger: Logger): DriverHost {
   const useWorker = profile !== "efficient" && clock instanceof MonotonicClock;
   return {
     setTimeout: (callback, delayMs) => Number(setTimeout(callback, delayMs)),
     clearTimeout: (id) => clearTimeout(id),
-    createWaker: (onWake) => useWorker ? new WorkerWaker(onWake) : undefined,
+    createWaker: (onWake) => useWorker ? new WorkerWaker(onWake, logger) : undefined,
   };
 }

@@ -34,15 +34,3 @@ export interface DriverHost {
    */
   createWaker(onWake: () => void): Waker | undefined;
 }
-
-/**
- * Keeps the event loop alive until disposed. `Atomics.waitAsync` does not
- * (denoland/deno#15358), so a main-thread wait on shared memory holds one of
- * these while it waits.
- *
- * @returns A handle that releases the event loop.
- */
-export function holdEventLoop(): Disposable {
-  const id = setInterval(() => {}, 2 ** 31 - 1);
-  return { [Symbol.dispose]: () => clearInterval(id) };
-}

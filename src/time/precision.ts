@@ -94,6 +94,15 @@ const TUNINGS: Record<PrecisionProfile, Readonly<PrecisionTuning>> = {
  * @returns A new tuning object.
  * @throws {TypeError} when `profile` is not a known profile.
  * @throws {RangeError} when an override is negative or not finite.
+ *
+ * @example A profile with a longer spin
+ * ```ts
+ * import { precisionTuning } from "./precision.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const tuning = precisionTuning("precise", { spinMs: 0.3 });
+ * assertEquals([tuning.spinMs, tuning.farAboveMs], [0.3, 60]);
+ * ```
  */
 export function precisionTuning(
   profile: PrecisionProfile,
@@ -141,9 +150,9 @@ export type WakeMode = "idle" | "due" | "far" | "near" | "imminent";
  * - `"near"`: ask the waker Worker (or, without one, a 0 ms `setTimeout`).
  * - `"far"`: a `setTimeout`; see {@linkcode farDelayMs}.
  *
- * @example
+ * @example The mode by distance to the deadline
  * ```ts
- * import { planWake, precisionTuning } from "@chronetix/core";
+ * import { planWake, precisionTuning } from "./precision.ts";
  * import { assertEquals } from "@std/assert";
  *
  * const balanced = precisionTuning("balanced");
@@ -180,6 +189,15 @@ export function planWake(
  * @param remainingMs Deadline minus now.
  * @param tuning The profile's thresholds.
  * @returns Whole milliseconds, at least 1.
+ *
+ * @example Stopping short of the deadline
+ * ```ts
+ * import { farDelayMs, precisionTuning } from "./precision.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(farDelayMs(100.7, precisionTuning("balanced")), 85); // 15 ms guard
+ * assertEquals(farDelayMs(2.2, precisionTuning("efficient")), 3); // rounds up
+ * ```
  */
 export function farDelayMs(remainingMs: number, tuning: PrecisionTuning): number {
   const aim = remainingMs - tuning.farGuardMs;

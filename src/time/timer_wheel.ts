@@ -2,9 +2,12 @@ import {
   requireFinite,
   requireFunction,
   requireInteger,
+  requireLogger,
+  requireNonEmptyString,
   requireOneOf,
   requirePositive,
 } from "../internal/validate.ts";
+import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 import type { ClockTarget } from "./clock.ts";
 
 /**
@@ -84,9 +87,21 @@ export interface TimerWheelOptions {
    * Receives an error thrown by a timer callback. The wheel and the other
    * timers carry on either way, and the error is counted in
    * {@linkcode TimerWheelStats.callbackErrors}. By default the first error
-   * and then every 1000th are logged with `console.error`.
+   * and then every 1000th are logged with `logger.error`.
    */
   onError?: (error: unknown, id: TimerId) => void;
+  /**
+   * Where callback errors are logged when no `onError` is given.
+   *
+   * @default {CONSOLE_LOGGER}
+   */
+  logger?: Logger;
+  /**
+   * The wheel's name in log lines.
+   *
+   * @default {"wheel"}
+   */
+  name?: string;
   /**
    * Called on every successful schedule with the new timer's deadline, so a
    * driver can wake earlier when needed. Keep it cheap.
@@ -172,6 +187,8 @@ export class TimerWheel implements ClockTarget {
   readonly #levels: number;
   readonly #origin: number;
   readonly #onError: (error: unknown, id: TimerId) => void;
+  readonly #logger: Logger;
+  readonly #name: string;
   readonly #onSchedule: ((deadline: number) => void) | undefined;
   /** `64 ** k` for each level, plus one more for the range of the top level. */
   readonly #pow: Float64Array;
@@ -220,9 +237,10 @@ export class TimerWheel implements ClockTarget {
   /**
    * Creates an empty wheel.
    *
-   * @param options Resolution, levels, origin, pool size and hooks.
+   * @param options Resolution, levels, origin, pool size, hooks, logger and name.
    * @throws {RangeError} when an option is out of range.
-   * @throws {TypeError} when a hook is not a function.
+   * @throws {TypeError} when a hook is not a function, `logger` has no
+   * `error` method or `name` is empty.
    */
   constructor(options: TimerWheelOptions = {}) {
     const action = "create a TimerWheel";
@@ -237,6 +255,8 @@ export class TimerWheel implements ClockTarget {
       MAX_CAPACITY,
     );
     if (options.onError !== undefined) requireFunction(action, "onError", options.onError);
+    this.#logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
+    this.#name = requireNonEmptyString(action, "name", options.name ?? "wheel");
     if (options.onSchedule !== undefined) {
       requireFunction(action, "onSchedule", options.onSchedule);
     }
@@ -710,7 +730,11 @@ export class TimerWheel implements ClockTarget {
   #logError = (error: unknown, id: TimerId): void => {
     const n = this.#errors;
     if (n === 1 || n % 1000 === 0) {
-      console.error(`Timer callback threw (timer ${id}, ${n} callback errors so far):`, error);
+      this.#logger.error(
+        `Timer callback of "${this.#name}" threw (timer ${id}, ${n} callback errors so far): ${
+          describe(error)
+        }`,
+      );
     }
   };
 
@@ -765,6 +789,10 @@ export class TimerWheel implements ClockTarget {
     heap[pos] = i;
     this.#prev[i] = pos;
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.stack ?? `${error.name}: ${error.message}` : String(error);
 }
 
 function lowestBit(x: number): number {

@@ -1,7 +1,11 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { EventBus } from "../../src/bus/event_bus.ts";
 import { EventScope } from "../../src/bus/event_scope.ts";
+import { Topic } from "../../src/bus/topic.ts";
+import { ClosedError } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
+import { VirtualClock } from "../../src/time/virtual_clock.ts";
 
 function quietBus(options: ConstructorParameters<typeof EventBus>[0] = {}) {
   const errors: string[] = [];
@@ -117,7 +121,7 @@ Deno.test("EventScope counts an owner's queued events and running handlers until
   bus.drain();
   assertEquals(scope.inFlight, 1, "delivered; its handler is still running");
   let drained = false;
-  const done = scope.whenDrained().then(() => drained = true);
+  const done = scope.whenIdle().then(() => drained = true);
   await Promise.resolve();
   assertEquals(drained, false);
   finish();
@@ -127,9 +131,9 @@ Deno.test("EventScope counts an owner's queued events and running handlers until
   assertThrows(() => new EventScope(""), TypeError, "'owner' must be a non-empty string");
 });
 
-Deno.test("EventBus exports chronetix_bus_* metrics per topic", () => {
-  const metrics = new MetricsRegistry();
-  const { bus } = quietBus({ metrics });
+Deno.test("EventBus exports chronetix_bus_* metrics per topic, labelled with its name", () => {
+  const metrics = new MetricsRegistry({ selfMetrics: false });
+  const { bus } = quietBus({ metrics, name: "main", queueCap: 1 });
   const topic = bus.topic<number>("alarms");
   topic.subscribe(() => {});
   topic.subscribe(() => {
@@ -137,13 +141,212 @@ Deno.test("EventBus exports chronetix_bus_* metrics per topic", () => {
   });
   topic.publish(1);
   topic.enqueue(2);
+  topic.enqueue(3); // rejected: the queue holds one
   const text = metrics.exposeText();
   for (
     const line of [
-      'chronetix_bus_published_total{topic="alarms"} 1',
-      'chronetix_bus_delivered_total{topic="alarms"} 2',
-      'chronetix_bus_handler_errors_total{topic="alarms"} 1',
-      'chronetix_bus_queue_depth{topic="alarms"} 1',
+      'chronetix_bus_published_total{bus="main",topic="alarms"} 1\n',
+      'chronetix_bus_delivered_total{bus="main",topic="alarms"} 2\n',
+      'chronetix_bus_handler_errors_total{bus="main",topic="alarms"} 1\n',
+      'chronetix_bus_rejected_total{bus="main",topic="alarms"} 1\n',
+      'chronetix_bus_queue_depth{bus="main",topic="alarms"} 1\n',
     ]
   ) assert(text.includes(line), `${line} not in:\n${text}`);
+  assert(!text.includes('topic="*"'), "no all-topics series");
+  assertEquals(
+    metrics.inventory().map((m) => [m.name, m.labels]),
+    [
+      ["chronetix_bus_published_total", ["bus", "topic"]],
+      ["chronetix_bus_delivered_total", ["bus", "topic"]],
+      ["chronetix_bus_handler_errors_total", ["bus", "topic"]],
+      ["chronetix_bus_rejected_total", ["bus", "topic"]],
+      ["chronetix_bus_queue_depth", ["bus", "topic"]],
+    ],
+  );
+});
+
+Deno.test("EventBus gives two buses on one registry distinct series", () => {
+  const metrics = new MetricsRegistry({ selfMetrics: false });
+  using a = new EventBus({ metrics, name: "a" });
+  using b = new EventBus({ metrics, name: "b" });
+  a.topic<number>("t").publish(1);
+  b.topic<number>("t").publish(1);
+  b.topic<number>("t").publish(2);
+  const text = metrics.exposeText();
+  assert(text.includes('chronetix_bus_published_total{bus="a",topic="t"} 1\n'), text);
+  assert(text.includes('chronetix_bus_published_total{bus="b",topic="t"} 2\n'), text);
+});
+
+Deno.test("EventBus.close() runs a final metrics update and keeps the series", () => {
+  const metrics = new MetricsRegistry({ selfMetrics: false });
+  const bus = new EventBus({ metrics, name: "main" });
+  const topic = bus.topic<number>("t");
+  topic.publish(1);
+  topic.enqueue(2);
+  bus.close(); // discards the queued event: depth 0
+  const text = metrics.exposeText();
+  assert(text.includes('chronetix_bus_published_total{bus="main",topic="t"} 1\n'), text);
+  assert(text.includes('chronetix_bus_queue_depth{bus="main",topic="t"} 0\n'), text);
+});
+
+Deno.test("EventBus.close() is idempotent and later use throws ClosedError", () => {
+  const { bus } = quietBus();
+  const topic = bus.topic<number>("t");
+  let calls = 0;
+  const sub = topic.subscribe(() => void calls++);
+  assertEquals(bus.closed, false);
+  bus.close();
+  bus.close();
+  assertEquals(bus.closed, true);
+  assertEquals(sub.active, false, "subscribers are dropped");
+  assertEquals(topic.subscribers, 0);
+  sub.unsubscribe(); // still allowed: does nothing
+  for (
+    const [use, message] of [
+      [() => bus.topic("t"), "Cannot get a topic as the EventBus is closed"],
+      [() => bus.drain(), "Cannot drain the queue as the EventBus is closed"],
+      [() => topic.publish(1), "Cannot publish an event as the EventBus is closed"],
+      [() => topic.enqueue(1), "Cannot enqueue an event as the EventBus is closed"],
+      [() => topic.subscribe(() => {}), "Cannot subscribe to a topic as the EventBus is closed"],
+    ] as const
+  ) {
+    const error = assertThrows(use, ClosedError, message);
+    assertEquals(error.code, "E_CLOSED");
+  }
+  assertEquals(calls, 0);
+  assertEquals(bus.clearQueue(), 0);
+  assertEquals(bus.stats().topics[0]?.published, 0, "stats still work");
+});
+
+Deno.test("EventBus.close() refuses a publish on a topic whose subscribers have scopes", () => {
+  const { bus } = quietBus();
+  const topic = bus.topic<number>("t");
+  topic.subscribe(() => {}, { scope: new EventScope("owner") });
+  bus.close();
+  assertThrows(() => topic.publish(1), ClosedError);
+  assertEquals(topic.stats().published, 0);
+});
+
+Deno.test("EventBus.close() discards queued events, which leave their scopes", async () => {
+  const { bus } = quietBus();
+  const scope = new EventScope("plugin-a");
+  const topic = bus.topic<number>("t");
+  topic.enqueue(1, { scope });
+  topic.enqueue(2, { scope });
+  assertEquals(scope.inFlight, 2);
+  const idle = scope.whenIdle();
+  bus.close();
+  await idle;
+  assertEquals(scope.inFlight, 0);
+  assertEquals([bus.queued, topic.stats().queued], [0, 0]);
+});
+
+Deno.test("EventBus[Symbol.dispose]() closes the bus", () => {
+  let topic: Topic<number>;
+  {
+    using bus = new EventBus();
+    topic = bus.topic<number>("t");
+  }
+  assertThrows(() => topic.publish(1), ClosedError);
+});
+
+Deno.test("EventBus.clearQueue() drops queued events from each topic's queue depth", () => {
+  const { bus } = quietBus();
+  const topic = bus.topic<number>("t");
+  topic.enqueue(1);
+  topic.enqueue(2);
+  assertEquals(topic.stats().queued, 2);
+  assertEquals(bus.clearQueue(), 2);
+  assertEquals([bus.queued, topic.stats().queued], [0, 0]);
+  assertEquals(bus.drain(), 0);
+});
+
+function recorder(lines: string[]): Logger {
+  return {
+    error: (m) => lines.push(`error: ${m}`),
+    warn: (m) => lines.push(`warn: ${m}`),
+    info: (m) => lines.push(`info: ${m}`),
+  };
+}
+
+Deno.test("EventBus logs handler errors at most once per topic per second of its clock", () => {
+  const lines: string[] = [];
+  const clock = new VirtualClock();
+  using bus = new EventBus({ name: "main", logger: recorder(lines), clock });
+  const fail = (message: string) => () => {
+    throw new Error(message);
+  };
+  bus.topic<number>("a").subscribe(fail("a broke"));
+  bus.topic<number>("b").subscribe(fail("b broke"));
+  for (let i = 0; i < 3; i++) bus.topic<number>("a").publish(i);
+  bus.topic<number>("b").publish(0);
+  assertEquals(lines, [
+    'error: Event handler on topic "a" of bus "main" failed: a broke',
+    'error: Event handler on topic "b" of bus "main" failed: b broke',
+  ]);
+  clock.advance(999);
+  bus.topic<number>("a").publish(3);
+  assertEquals(lines.length, 2, "still within the second");
+  clock.advance(1);
+  bus.topic<number>("a").publish(4);
+  assertEquals(
+    lines[2],
+    'error: Event handler on topic "a" of bus "main" failed: a broke (3 similar lines not logged)',
+  );
+  assertEquals(bus.topic<number>("a").stats().handlerErrors, 5, "every error is counted");
+});
+
+Deno.test("EventBus logs a rejected async handler with a non-Error reason", async () => {
+  const lines: string[] = [];
+  using bus = new EventBus({ logger: recorder(lines), clock: new VirtualClock() });
+  bus.topic<number>("t").subscribe(() => Promise.reject("plain reason"));
+  bus.topic<number>("t").publish(1);
+  await Promise.resolve();
+  await Promise.resolve();
+  assertEquals(lines, ['error: Event handler on topic "t" of bus "bus" failed: "plain reason"']);
+});
+
+Deno.test("EventBus checks its options", () => {
+  assertThrows(() => new EventBus({ name: "" }), TypeError, "'name' must be a non-empty string");
+  assertThrows(
+    () => new EventBus({ logger: "console" as unknown as Logger }),
+    TypeError,
+    "'logger' must be a Logger",
+  );
+  assertThrows(() => new EventBus({ queueCap: 0 }), RangeError, "'queueCap'");
+  assertThrows(
+    () => new EventBus({ onQueued: 1 as unknown as () => void }),
+    TypeError,
+    "'onQueued' must be a function",
+  );
+  using bus = new EventBus({ name: "telemetry" });
+  assertEquals([bus.name, bus.stats().name], ["telemetry", "telemetry"]);
+});
+
+Deno.test("Topic cannot be constructed outside its bus", () => {
+  // @ts-expect-error: the constructor is private; topics come from bus.topic().
+  const make = () => new Topic<number>("t", undefined as never);
+  assertEquals(typeof make, "function");
+});
+
+Deno.test("EventScope.whenIdle() resolves at once when nothing is in flight", async () => {
+  const scope = new EventScope("idle");
+  await scope.whenIdle();
+  assertEquals(scope.inFlight, 0);
+  assertEquals("enter" in scope || "leave" in scope, false, "no public counting methods");
+});
+
+Deno.test("EventScope.whenIdle() does not resolve while an async handler runs", async () => {
+  const { bus } = quietBus();
+  const scope = new EventScope("plugin-a");
+  const { promise: gate, resolve: open } = Promise.withResolvers<void>();
+  bus.topic<number>("t").subscribe(() => gate, { scope });
+  bus.topic<number>("t").publish(1);
+  let idle = false;
+  const done = scope.whenIdle().then(() => idle = true);
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assertEquals(idle, false);
+  open();
+  await done;
+  assertEquals(idle, true);
 });

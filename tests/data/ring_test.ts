@@ -1,9 +1,10 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStrictEquals, assertThrows } from "@std/assert";
 import { ClosedError } from "../../src/errors.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { RingReader } from "../../src/data/ring_reader.ts";
 import { RingWriter } from "../../src/data/ring_writer.ts";
-import { WOULD_BLOCK } from "../../src/data/data_port.ts";
+import { WOULD_BLOCK } from "../../src/data/backpressure.ts";
+import { READER_WAITING, WRITER_WAITING } from "../../src/data/_ring_layout.ts";
 import { checkFrame, writeFrame } from "./_fixtures/ring_frames.ts";
 
 Deno.test("RingWriter and RingReader keep order and content across many wrap-arounds", () => {
@@ -40,7 +41,7 @@ Deno.test("RingWriter and RingReader keep order and content across many wrap-aro
   assertEquals(stats.credit, 8);
   assert(stats.wouldBlock > 0, "some bursts hit a full ring");
   assertEquals(stats.minCredit, 0);
-  assertEquals(stats.peakUtilizationPct, 100);
+  assertEquals(stats.peakUtilizationRatio, 1);
   assertEquals(reader.stats(), stats, "both ends see the same figures");
 });
 
@@ -53,7 +54,7 @@ Deno.test("RingWriter.send() returns WOULD_BLOCK when full and counts it", () =>
   assertEquals(writer.send(Uint8Array.of(3)), WOULD_BLOCK);
   assertEquals(writer.stats().wouldBlock, 1);
   // Utilization at the two sends: 1 of 2, then 2 of 2.
-  assertEquals(writer.stats().avgUtilizationPct, 75);
+  assertEquals(writer.stats().averageUtilizationRatio, 0.75);
   assertEquals(reader.poll(() => {}, 1), 1);
   assertEquals(writer.credit, 1);
   assertEquals(writer.send(Uint8Array.of(3)), 2);
@@ -83,14 +84,61 @@ Deno.test("RingWriter.close() lets the reader drain, then the reader sees the cl
   const reader = new RingReader(writer.buffer);
   writer.send(Uint8Array.of(1));
   writer.send(Uint8Array.of(2));
-  assertEquals(writer.close(), { consumed: 0, unconsumed: 2 });
+  const report = writer.close();
+  assertEquals(report, { consumed: 0, unconsumed: 2 });
   assertThrows(() => writer.send(Uint8Array.of(3)), ClosedError, "the RingWriter is closed");
   assertEquals(reader.done, false);
-  assertEquals(reader.wait(), "ok");
+  assertEquals(reader.wait(), "ready");
   assertEquals(reader.poll(() => {}), 2);
   assertEquals(reader.done, true);
   assertEquals(reader.wait(), "closed");
   assertEquals(reader.close(), { consumed: 2, unconsumed: 0 });
+  assertStrictEquals(writer.close(), report, "a second close returns the same report");
+  assertEquals(writer.closed, true);
+});
+
+Deno.test("RingWriter.whenIdle() then close() gives the exact final report", async () => {
+  const writer = RingWriter.create({ slots: 4, slotSize: 8 });
+  const reader = new RingReader(writer.buffer);
+  await writer.whenIdle(); // nothing in flight: at once
+  writer.send(Uint8Array.of(1));
+  writer.send(Uint8Array.of(2));
+  const idle = writer.whenIdle();
+  reader.poll(() => {}, 1);
+  setTimeout(() => reader.poll(() => {}), 0);
+  await idle;
+  assertEquals(writer.close(), { consumed: 2, unconsumed: 0 });
+  assertEquals(reader.wait(), "closed");
+});
+
+Deno.test("RingWriter.whenIdle() resolves when the reader closes with frames left", async () => {
+  const writer = RingWriter.create({ slots: 4, slotSize: 8 });
+  const reader = new RingReader(writer.buffer);
+  writer.send(Uint8Array.of(1));
+  const idle = writer.whenIdle();
+  setTimeout(() => reader.close(), 0);
+  await idle;
+  assertEquals(writer.close(), { consumed: 0, unconsumed: 1 });
+});
+
+Deno.test("RingReader and RingWriter throw ClosedError on use after their own close", async () => {
+  const writer = RingWriter.create({ slots: 2, slotSize: 8 });
+  const reader = new RingReader(writer.buffer);
+  writer.send(Uint8Array.of(1));
+  writer[Symbol.dispose]();
+  assertEquals(await writer.whenWritable(), "closed", "even with a free slot");
+  assertEquals(writer.waitWritable(), "closed");
+  reader[Symbol.dispose]();
+  assertEquals(reader.closed, true);
+  const error = assertThrows(
+    () => reader.poll(() => {}),
+    ClosedError,
+    "Cannot poll the ring as the RingReader is closed",
+  );
+  assertEquals(error.code, "E_CLOSED");
+  assertEquals(reader.wait(), "closed", "even with a frame waiting");
+  assertEquals(await reader.whenReadable(), "closed");
+  assertEquals(reader.close(), { consumed: 0, unconsumed: 1 });
 });
 
 Deno.test("RingReader.close() reports the frames it leaves and makes the writer stop", async () => {
@@ -103,19 +151,66 @@ Deno.test("RingReader.close() reports the frames it leaves and makes the writer 
   assertThrows(() => writer.send(Uint8Array.of(9)), ClosedError, "the ring's reader is closed");
   assertEquals(await writer.whenWritable(), "closed");
   assertEquals(writer.waitWritable(), "closed");
-  assertEquals(await writer.drain(), { consumed: 1, unconsumed: 3 });
+  await writer.whenIdle();
+  assertEquals(writer.close(), { consumed: 1, unconsumed: 3 });
 });
 
-Deno.test("RingReader waits time out when nothing arrives", async () => {
+Deno.test("Ring waits end with timed-out when nothing arrives", async () => {
   const writer = RingWriter.create({ slots: 2, slotSize: 8 });
   const reader = new RingReader(writer.buffer);
-  assertEquals(reader.wait(0), "timed-out");
-  assertEquals(await reader.whenReadable(1), "timed-out");
+  assertEquals(reader.wait({ timeoutMs: 0 }), "timed-out");
+  assertEquals(await reader.whenReadable({ timeoutMs: 1 }), "timed-out");
   writer.send(Uint8Array.of(1));
-  assertEquals(await reader.whenReadable(), "ok");
+  assertEquals(await reader.whenReadable(), "ready");
+  assertEquals(reader.wait({ timeoutMs: 0 }), "ready");
   writer.send(Uint8Array.of(2));
-  assertEquals(writer.waitWritable(0), "timed-out");
-  assertEquals(await writer.whenWritable(1), "timed-out");
+  assertEquals(writer.waitWritable({ timeoutMs: 0 }), "timed-out");
+  assertEquals(await writer.whenWritable({ timeoutMs: 1 }), "timed-out");
+  const header = new Int32Array(writer.buffer);
+  assertEquals(header[WRITER_WAITING], 0, "the flag is lowered once no wait sleeps");
+  assertEquals(header[READER_WAITING], 0);
+});
+
+Deno.test("Ring waits reject with the signal's reason when aborted", async () => {
+  const writer = RingWriter.create({ slots: 2, slotSize: 8 });
+  const reader = new RingReader(writer.buffer);
+  const reason = new Error("shutting down");
+  await assertRejects(
+    () => reader.whenReadable({ signal: AbortSignal.abort(reason) }),
+    Error,
+    "shutting down",
+  );
+  assertThrows(() => reader.wait({ signal: AbortSignal.abort(reason) }), Error, "shutting down");
+  const controller = new AbortController();
+  const waiting = reader.whenReadable({ signal: controller.signal });
+  setTimeout(() => controller.abort(reason), 0);
+  const error = await waiting.then(() => undefined, (e: unknown) => e);
+  assertStrictEquals(error, reason);
+  writer.send(Uint8Array.of(1));
+  writer.send(Uint8Array.of(2));
+  await assertRejects(
+    () => writer.whenWritable({ signal: AbortSignal.abort(reason) }),
+    Error,
+    "shutting down",
+  );
+  assertEquals(new Int32Array(writer.buffer)[READER_WAITING], 0);
+});
+
+Deno.test("Ring waits on one side: a wait that ends does not silence another that sleeps", async () => {
+  const writer = RingWriter.create({ slots: 2, slotSize: 8 });
+  const reader = new RingReader(writer.buffer);
+  writer.send(Uint8Array.of(1));
+  writer.send(Uint8Array.of(2));
+  const header = new Int32Array(writer.buffer);
+  const credit = writer.whenWritable();
+  const idle = writer.whenIdle();
+  assertEquals(await writer.whenWritable({ timeoutMs: 1 }), "timed-out");
+  assertEquals(header[WRITER_WAITING], 1, "two waits still sleep: the reader must signal");
+  reader.poll(() => {}, 1);
+  assertEquals(await credit, "ready");
+  reader.poll(() => {});
+  await idle;
+  assertEquals(header[WRITER_WAITING], 0);
 });
 
 Deno.test("Shared rings reject bad buffers, second endpoints, bad sizes and frames", () => {
@@ -149,16 +244,28 @@ Deno.test("Shared rings reject bad buffers, second endpoints, bad sizes and fram
     RangeError,
     "the limit is 2 GiB",
   );
+  const buffer = RingWriter.createBuffer({ slots: 2, slotSize: 8 });
+  assertThrows(
+    () => new RingWriter(buffer, { name: "" }),
+    TypeError,
+    "Cannot attach a RingWriter as 'name' must be a non-empty string",
+  );
+  new RingWriter(buffer, { name: "ok" }); // the failed attach left the ring free
   assertThrows(() => writer.send(new Uint8Array(17)), RangeError, "a slot holds 16 bytes");
   assertThrows(
     () => writer.send("x" as unknown as Uint8Array),
     TypeError,
     "'bytes' must be a Uint8Array",
   );
-  assertThrows(() => writer.waitWritable(-1), RangeError, "'timeoutMs' must be >= 0");
+  assertThrows(
+    () => writer.waitWritable({ timeoutMs: -1 }),
+    RangeError,
+    "Cannot wait for credit as 'timeoutMs' must be >= 0: current value is -1",
+  );
+  assertThrows(() => writer.whenWritable({ timeoutMs: NaN }), RangeError, "'timeoutMs'");
 });
 
-Deno.test("RingWriter exports chronetix_ring_* metrics", () => {
+Deno.test("RingWriter exports chronetix_ring_* metrics until it closes", () => {
   const metrics = new MetricsRegistry();
   const writer = RingWriter.create({ slots: 4, slotSize: 8, metrics, name: "imu" });
   const reader = new RingReader(writer.buffer);
@@ -173,9 +280,13 @@ Deno.test("RingWriter exports chronetix_ring_* metrics", () => {
       'chronetix_ring_frames_received_total{ring="imu"} 1',
       'chronetix_ring_credit{ring="imu"} 3',
       'chronetix_ring_min_credit{ring="imu"} 2',
+      'chronetix_ring_utilization_ratio{ring="imu"} 0.25',
       'chronetix_ring_utilization_peak_ratio{ring="imu"} 0.5',
     ]
   ) assert(text.includes(line), `${line} not in:\n${text}`);
-  writer.releaseMetrics();
-  assertEquals(metrics.exposeText().includes('chronetix_ring_credit{ring="imu"} 3'), true);
+  writer.close();
+  reader.poll(() => {});
+  const after = metrics.exposeText();
+  assert(after.includes('chronetix_ring_credit{ring="imu"} 3'), "the value at close stays");
+  assert(after.includes('chronetix_ring_frames_received_total{ring="imu"} 1'), after);
 });

@@ -4,7 +4,7 @@ import { assert, assertEquals } from "@std/assert";
 import { ClosedError } from "../../src/errors.ts";
 import { RingReader } from "../../src/data/ring_reader.ts";
 import { RingWriter } from "../../src/data/ring_writer.ts";
-import { WOULD_BLOCK } from "../../src/data/data_port.ts";
+import { WOULD_BLOCK } from "../../src/data/backpressure.ts";
 import { checkFrame, writeFrame } from "./_fixtures/ring_frames.ts";
 import type { RingWorkerReport, RingWorkerTask } from "./_fixtures/ring_worker.ts";
 
@@ -50,7 +50,8 @@ Deno.test("Shared ring moves 1,000,000 mixed-size frames to a slow Worker: none 
     sleepMs: 20,
   });
   assertEquals(await produce(writer, frames), frames);
-  const closing = await writer.drain();
+  await writer.whenIdle();
+  const closing = writer.close();
   const report = await consumer;
   assertEquals(report.bad, []);
   assertEquals(report.consumed, frames);
@@ -84,7 +85,7 @@ Deno.test("Shared ring from a Worker producer to a main-thread reader that waits
   const producer = startWorker({ mode: "produce", buffer, frames });
   const problems: string[] = [];
   let expected = 0;
-  while (await reader.whenReadable() === "ok") {
+  while (await reader.whenReadable() === "ready") {
     reader.poll((slot, length) => {
       const problem = checkFrame(slot, length, expected++);
       if (problem !== undefined && problems.length < 10) problems.push(problem);

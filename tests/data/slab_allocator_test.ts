@@ -1,5 +1,11 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { type BlockHandle, NO_BLOCK, SlabAllocator } from "../../src/data/slab_allocator.ts";
+import { ClosedError } from "../../src/errors.ts";
+import {
+  type BlockHandle,
+  NO_BLOCK,
+  SlabAllocator,
+  slabCore,
+} from "../../src/data/slab_allocator.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { VirtualClock } from "../../src/time/virtual_clock.ts";
 import { mulberry32, testSeeds } from "../_util/prng.ts";
@@ -110,10 +116,10 @@ Deno.test("SlabAllocator matches a reference model over a seeded random alloc/fr
     const stats = slab.stats();
     assertEquals(stats.allocs - stats.frees, live.length);
     const expectedFrag = stats.bytesInUse === 0 ? 0 : 1 - stats.requestedBytes / stats.bytesInUse;
-    assertEquals(stats.fragRatio, expectedFrag);
+    assertEquals(stats.fragmentationRatio, expectedFrag);
     for (const block of live) slab.free(block.handle);
     assertEquals(slab.stats().bytesInUse, 0);
-    assertEquals(slab.stats().fragRatio, 0);
+    assertEquals(slab.stats().fragmentationRatio, 0);
   }
 });
 
@@ -131,11 +137,68 @@ Deno.test("SlabAllocator.free() tells a double free from a stale or foreign hand
     assertThrows(() => slab.free(foreign), RangeError, "stale or from another allocator");
   }
   assertThrows(() => slab.free(-1 as BlockHandle), RangeError, "it is not a block handle");
-  assertThrows(() => slab.offsetOf(a), RangeError, "Cannot read block");
-  assertThrows(() => slab.freeBlockAt(17), RangeError, "no live block starts at index 17");
-  assertEquals(slab.stats().rejectedFrees, 4);
+  assertThrows(() => slab.offsetOf(a), RangeError, "Cannot read block as it is stale");
+  assertThrows(() => slab.view(-1 as BlockHandle), RangeError, "Cannot view block as it is not");
+  assertEquals(
+    slab.stats().rejectedFrees,
+    slab.owns(foreign) ? 3 : 4,
+    "rejected frees are counted, rejected reads are not",
+  );
   assertEquals(slab.stats().blocksInUse, 1);
   slab.free(b);
+});
+
+Deno.test("slabCore() gives owners block indexes and states without a public method", () => {
+  const slab = new SlabAllocator({ slabs: 1, slabSize: 4096 });
+  const core = slabCore(slab);
+  assertEquals(slabCore(slab), core, "one core per allocator");
+  assertEquals(core.word.length, 4096 / 64, "one word per possible block index");
+  const a = allocOrFail(slab, 100); // a 128-byte block
+  assertEquals(core.lastIndex, slab.blockIndex(a));
+  assertEquals(core.liveIndex(a), slab.offsetOf(a) / 64);
+  assertEquals(core.handleState(a), "live");
+  assertEquals(core.handleState(-1), "invalid");
+  assertEquals(core.handleState(1.5), "invalid");
+  assertThrows(() => core.freeAt(17), RangeError, "no live block starts at index 17");
+  assertThrows(() => core.freeAt(1.5), RangeError, "no live block starts at index 1.5");
+  core.freeAt(core.liveIndex(a));
+  assertEquals(core.liveIndex(a), -1);
+  assertEquals(core.handleState(a), "freed");
+  const b = allocOrFail(slab, 100); // reuses the block: `a` is stale now
+  assertEquals(core.handleState(a), "stale");
+  assertEquals(slab.stats().blocksInUse, 1);
+  assertEquals(slab.stats().rejectedFrees, 0);
+  slab.free(b);
+  for (const name of ["liveIndex", "freeBlockAt", "handleState", "lastIndex", "blockIndexLimit"]) {
+    assert(!(name in slab), `${name} is not public`);
+  }
+});
+
+Deno.test("SlabAllocator.close() stops allocation and metrics, keeps reads and frees", () => {
+  const metrics = new MetricsRegistry();
+  const slab = new SlabAllocator({ slabs: 1, slabSize: 4096, metrics, name: "frames" });
+  const a = allocOrFail(slab, 64);
+  slab.bytes[slab.offsetOf(a)] = 7;
+  assertEquals(slab.closed, false);
+  slab.close();
+  assertEquals(slab.closed, true);
+  const error = assertThrows(
+    () => slab.alloc(64),
+    ClosedError,
+    "Cannot allocate a block as the SlabAllocator is closed",
+  );
+  assertEquals(error.code, "E_CLOSED");
+  assertThrows(() => slab.alloc(0), ClosedError, "closed", "checked before the size");
+  assertEquals(slab.bytes[slab.offsetOf(a)], 7);
+  assertEquals(slab.sizeOf(a), 64);
+  const final = metrics.exposeText();
+  assert(final.includes('chronetix_alloc_in_use_bytes{allocator="frames"} 64'), final);
+  slab.free(a);
+  assertEquals(slab.stats().blocksInUse, 0);
+  assertEquals(metrics.exposeText(), final, "no collect after close");
+  slab.close();
+  slab[Symbol.dispose]();
+  assertEquals(slab.closed, true, "close is idempotent");
 });
 
 Deno.test("SlabAllocator.alloc() rejects bad sizes with clear errors and returns NO_BLOCK when full", () => {
@@ -225,7 +288,7 @@ Deno.test("SlabAllocator() rejects bad options", async (t) => {
 Deno.test("SlabAllocator.stats() averages the time between free and reuse", () => {
   const clock = new VirtualClock();
   const slab = new SlabAllocator({ slabs: 1, slabSize: 4096, clock, recycleAgeSampleEvery: 1 });
-  assert(Number.isNaN(slab.stats().recycleAgeAvgMs));
+  assert(Number.isNaN(slab.stats().averageRecycleAgeMs));
   const a = allocOrFail(slab, 64);
   const b = allocOrFail(slab, 64);
   slab.free(a);
@@ -234,7 +297,7 @@ Deno.test("SlabAllocator.stats() averages the time between free and reuse", () =
   clock.advance(2);
   allocOrFail(slab, 64); // b, freed 2 ms ago (the free list is LIFO)
   allocOrFail(slab, 64); // a, freed 6 ms ago
-  assertEquals(slab.stats().recycleAgeAvgMs, 4);
+  assertEquals(slab.stats().averageRecycleAgeMs, 4);
 });
 
 Deno.test("SlabAllocator shares its buffer and exports chronetix_alloc_* metrics", () => {
@@ -250,7 +313,7 @@ Deno.test("SlabAllocator shares its buffer and exports chronetix_alloc_* metrics
   allocOrFail(slab, 48);
   const text = metrics.exposeText();
   assert(text.includes('chronetix_alloc_in_use_bytes{allocator="frames"} 64'), text);
-  assert(text.includes('chronetix_alloc_frag_ratio{allocator="frames"} 0.25'), text);
+  assert(text.includes('chronetix_alloc_fragmentation_ratio{allocator="frames"} 0.25'), text);
   assert(text.includes('chronetix_alloc_capacity_bytes{allocator="frames"} 4096'), text);
   assert(text.includes('chronetix_alloc_allocations_total{allocator="frames"} 1'), text);
 });

@@ -1,21 +1,19 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import {
-  BUDGET_TOPIC,
-  type BudgetEvent,
-  Executor,
-  type ExecutorOptions,
-} from "../../src/exec/executor.ts";
+import { Executor, type ExecutorOptions } from "../../src/exec/executor.ts";
+import { BUDGET_TOPIC, type BudgetEvent } from "../../src/exec/budget.ts";
 import { EventBus } from "../../src/bus/event_bus.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { OffloadPool } from "../../src/exec/offload_pool.ts";
 import { VirtualClock } from "../../src/time/virtual_clock.ts";
+import { ClosedError } from "../../src/errors.ts";
+import { recordingLogger, SILENT_LOGGER } from "../_util/logger.ts";
 
 function setup(options: Omit<ExecutorOptions, "clock" | "driver"> = {}) {
   const clock = new VirtualClock();
   const bus = options.bus ?? new EventBus();
-  const lines: string[] = [];
-  const executor = new Executor({ clock, bus, logger: (line) => lines.push(line), ...options });
-  return { clock, bus, executor, lines };
+  const logger = recordingLogger();
+  const executor = new Executor({ clock, bus, logger, ...options });
+  return { clock, bus, executor, lines: logger.lines };
 }
 
 Deno.test("Executor runs released tasks earliest deadline first, then by priority, then release order", () => {
@@ -116,7 +114,7 @@ Deno.test("Executor per-task queue caps apply drop-newest, drop-oldest and defer
         queueCap: 2,
         overflow,
         run: async (ctx) => {
-          seen.push(ctx.event!);
+          seen.push(ctx.event);
           if (ctx.event === 0) await gate;
         },
       });
@@ -131,15 +129,15 @@ Deno.test("Executor per-task queue caps apply drop-newest, drop-oldest and defer
       await executor.whenIdle();
       if (overflow === "drop-newest") {
         assertEquals(seen, [0, 1, 2]);
-        assertEquals(task.stats().drops["task-cap"], 2);
+        assertEquals(task.stats().dropped["task-cap"], 2);
       } else if (overflow === "drop-oldest") {
         assertEquals(seen, [0, 3, 4]);
-        assertEquals(task.stats().drops["task-cap"], 2);
+        assertEquals(task.stats().dropped["task-cap"], 2);
       } else {
         // Over its own cap, defer drops like drop-newest: deferral is for the global cap.
         assertEquals(seen, [0, 1, 2]);
         assertEquals(task.stats().deferred, 0);
-        assertEquals(task.stats().drops["task-cap"], 2);
+        assertEquals(task.stats().dropped["task-cap"], 2);
       }
     });
   }
@@ -156,11 +154,16 @@ Deno.test("Executor global cap bounds runnable releases across tasks and exports
   }
   bus.topic("go").publish(1);
   assertEquals(executor.stats().runnable, 2);
-  assertEquals(executor.stats().drops["global-cap"], 1);
-  assertEquals(executor.task("c")!.stats().drops["global-cap"], 1);
+  assertEquals(executor.stats().dropped["global-cap"], 1);
+  assertEquals(executor.task("c")!.stats().dropped["global-cap"], 1);
   const text = metrics.exposeText();
-  assert(text.includes('chronetix_exec_drops_total{task="c",reason="global-cap"} 1'), text);
-  assert(text.includes("chronetix_exec_runnable 2"), text);
+  assert(
+    text.includes(
+      'chronetix_exec_dropped_total{executor="executor",task="c",reason="global-cap"} 1',
+    ),
+    text,
+  );
+  assert(text.includes('chronetix_exec_runnable{executor="executor"} 2'), text);
   clock.advance(0);
   release();
   await executor.whenIdle();
@@ -183,7 +186,7 @@ Deno.test("Executor defers releases over the global cap and runs them, oldest fi
     topic: "go",
     queueCap: 2,
     overflow: "defer",
-    run: (ctx) => void order.push(ctx.event!),
+    run: (ctx) => void order.push(ctx.event),
   });
   // "a": "first" takes the only runnable slot; "later" is over the global cap and defers.
   bus.topic<string>("go").publish("a");
@@ -193,7 +196,7 @@ Deno.test("Executor defers releases over the global cap and runs them, oldest fi
   bus.topic<string>("go").publish("c");
   clock.advance(0);
   const s = deferring.stats();
-  assertEquals([s.deferred, s.queued, s.drops["task-cap"]], [2, 2, 1]);
+  assertEquals([s.deferred, s.queued, s.dropped["task-cap"]], [2, 2, 1]);
   assertEquals(executor.stats().deferred, 2);
   release();
   await gate;
@@ -224,7 +227,7 @@ Deno.test("Executor budget tiers climb monitor, warn, yield, isolate and quarant
   assert(task.stats().reason!.includes("quarantined: 6 runs over its 1 ms budget"));
   assertEquals(events.map((e) => e.action), ["warn", "yield", "quarantine"]);
   assertEquals(lines.length, 3);
-  assert(lines[0]!.includes('Task "greedy" exceeded its 1 ms budget'), lines[0]);
+  assert(lines[0]!.startsWith('warn: Task "greedy" exceeded its 1 ms budget'), lines[0]);
   task.resume();
   assertEquals(task.tier, "monitor");
   clock.advance(10);
@@ -359,7 +362,6 @@ Deno.test("Executor rejects bad input with clear errors", () => {
       TypeError,
       "'name' must be a non-empty string",
     ],
-    [() => executor.periodic({ name: "*", periodMs: 1, run }), TypeError, "reserved"],
     [
       () => executor.periodic({ name: "b", periodMs: 1, deadlineMs: 0, run }),
       RangeError,
@@ -391,6 +393,7 @@ Deno.test("Executor rejects bad input with clear errors", () => {
       "needs an Executor with an 'offload' pool",
     ],
     [() => new Executor({ maxRunnable: 0 }), RangeError, "'maxRunnable' must be an integer"],
+    [() => new Executor({ name: "" }), TypeError, "'name' must be a non-empty string"],
     [() => new Executor({ tick: { fixedMs: 0 } }), RangeError, "'tick.fixedMs' must be > 0"],
     [() => new Executor({ tick: "fixed" as "adaptive" }), TypeError, "'tick' must be"],
     [
@@ -417,7 +420,7 @@ Deno.test("Executor with a fixed tick releases on tick boundaries only", () => {
   assertEquals(starts, [4, 8, 12, 12]);
 });
 
-Deno.test("Executor.close() cancels tasks and aborts their signals", () => {
+Deno.test("Executor.close() cancels tasks, aborts their signals and reports once", () => {
   const { clock, executor } = setup();
   let signal: AbortSignal | undefined;
   const task = executor.periodic({
@@ -426,7 +429,11 @@ Deno.test("Executor.close() cancels tasks and aborts their signals", () => {
     run: (ctx) => void (signal = ctx.signal),
   });
   clock.advance(1);
-  executor.close();
+  executor.once({ name: "later", delayMs: 5, run: () => {} });
+  const report = executor.close();
+  assertEquals(report, { cancelled: 2, dropped: 0 });
+  assertEquals(executor.close(), report, "a second close returns the same report");
+  assertThrows(() => executor.once({ name: "x", run: () => {} }), ClosedError);
   assertEquals(task.state, "cancelled");
   assertEquals(signal?.aborted, true);
   clock.advance(5);
@@ -438,12 +445,12 @@ Deno.test("Executor moves an offloadable task's runs to the offload pool at the 
   const pool = new OffloadPool({
     jobs: { square: new URL("./_fixtures/jobs/square.ts", import.meta.url) },
     workers: 1,
-    logger: () => {},
+    logger: SILENT_LOGGER,
   });
   const executor = new Executor({
     clock,
     offload: pool,
-    logger: () => {},
+    logger: SILENT_LOGGER,
     budget: { escalateAfter: 1, cooldownMs: 0 },
   });
   let mainThreadRuns = 0;
@@ -470,4 +477,102 @@ Deno.test("Executor moves an offloadable task's runs to the offload pool at the 
   assertEquals(pool.stats().completed, 2);
   executor.close();
   await pool.close();
+});
+
+Deno.test("Executor.periodic() counts the ticks skipped after a stall in skippedTicks", async (t) => {
+  await t.step("skip: the stalled ticks are skipped and counted per task", () => {
+    const { clock, executor } = setup();
+    using _ = executor;
+    const releases: number[] = [];
+    const loop = executor.periodic({
+      name: "loop",
+      periodMs: 10,
+      run: (ctx) => void releases.push(ctx.release),
+    });
+    const steady = executor.periodic({ name: "steady", periodMs: 100, run: () => {} });
+    executor.once({ name: "hog", delayMs: 15, run: () => clock.spend(37) }); // blocks 15..52
+    clock.advance(100);
+    // The tick due at 20 runs late; 30, 40 and 50 passed during the stall.
+    assertEquals(releases, [10, 20, 60, 70, 80, 90, 100]);
+    assertEquals(loop.stats().skippedTicks, 3);
+    assertEquals(steady.stats().skippedTicks, 0);
+    assertEquals(executor.stats().skippedTicks, 3);
+    assertEquals(executor.driver.stats().wheel.skippedTicks, 3, "agrees with the driver");
+  });
+  await t.step("burst: every tick runs, none is skipped", () => {
+    const { clock, executor } = setup();
+    using _ = executor;
+    const releases: number[] = [];
+    const loop = executor.periodic({
+      name: "loop",
+      periodMs: 10,
+      missedTicks: "burst",
+      queueCap: 8,
+      run: (ctx) => void releases.push(ctx.release),
+    });
+    executor.once({ name: "hog", delayMs: 15, run: () => clock.spend(37) });
+    clock.advance(60);
+    assertEquals(releases, [10, 20, 30, 40, 50, 60]);
+    assertEquals(loop.stats().skippedTicks, 0);
+  });
+  await t.step("a quarantined task resumed later does not count its pause as skipped", () => {
+    const { clock, executor } = setup({ budget: { escalateAfter: 1, cooldownMs: 0 } });
+    using _ = executor;
+    let cost = 2;
+    const task = executor.periodic({
+      name: "greedy",
+      periodMs: 10,
+      budgetMs: 1,
+      run: () => clock.spend(cost),
+    });
+    clock.advance(30); // three overruns: warn, yield, isolate (quarantined)
+    assertEquals(task.state, "quarantined");
+    clock.advance(100);
+    cost = 0;
+    task.resume();
+    clock.advance(30);
+    assertEquals(task.stats().runs, 6);
+    assertEquals(task.stats().skippedTicks, 0);
+  });
+});
+
+Deno.test("Executor task contexts type ctx.event by the kind of task", () => {
+  const { clock, executor, bus } = setup();
+  using _ = executor;
+  const seen: number[] = [];
+  executor.onEvent<number>({
+    name: "event",
+    topic: "n",
+    run: (ctx) => {
+      const event: number = ctx.event; // no non-null assertion needed
+      seen.push(event + 1);
+    },
+  });
+  executor.periodic({
+    name: "periodic",
+    periodMs: 5,
+    run: (ctx) => {
+      const event: undefined = ctx.event;
+      seen.push(event === undefined ? -1 : 0);
+    },
+  });
+  bus.topic<number>("n").publish(41);
+  clock.advance(5);
+  assertEquals(seen, [42, -1]);
+});
+
+Deno.test("Executor.whenIdle() resolves at once when idle and when the executor closes", async () => {
+  const { clock, executor, bus } = setup();
+  await executor.whenIdle();
+  executor.onEvent({ name: "stuck", topic: "go", run: () => new Promise<void>(() => {}) });
+  bus.topic("go").publish(1);
+  clock.advance(0);
+  let idle = false;
+  const waiting = executor.whenIdle().then(() => idle = true);
+  await Promise.resolve();
+  assertEquals(idle, false, "a run is still in flight");
+  executor.close();
+  await waiting;
+  assertEquals(idle, true);
+  await executor.whenIdle();
 });

@@ -1,6 +1,16 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { SampleBuffer } from "../../src/metrics/sample.ts";
+import type { Logger } from "../../src/logger.ts";
+
+/** A logger that records each line with its level. */
+function recorder(lines: string[]): Logger {
+  return {
+    error: (m) => lines.push(`error: ${m}`),
+    warn: (m) => lines.push(`warn: ${m}`),
+    info: (m) => lines.push(`info: ${m}`),
+  };
+}
 
 function registry(options: ConstructorParameters<typeof MetricsRegistry>[0] = {}) {
   return new MetricsRegistry({ selfMetrics: false, ...options });
@@ -75,7 +85,7 @@ Deno.test("MetricFamily.labels() checks the count and type of label values", () 
 
 Deno.test("MetricsRegistry enforces soft and hard cardinality limits with an overflow series", () => {
   const warnings: string[] = [];
-  const r = new MetricsRegistry({ softLimit: 2, hardLimit: 3, logger: (m) => warnings.push(m) });
+  const r = new MetricsRegistry({ softLimit: 2, hardLimit: 3, logger: recorder(warnings) });
   const c = r.counter({
     name: "chronetix_demo_users_total",
     help: "Per user",
@@ -84,7 +94,9 @@ Deno.test("MetricsRegistry enforces soft and hard cardinality limits with an ove
   const handles = ["a", "b", "c"].map((u) => c.labels(u));
   handles[0]!.inc();
   assertEquals(warnings.length, 1);
-  assert(warnings[0]!.includes("'chronetix_demo_users_total' has more than 2 series"));
+  assert(
+    warnings[0]!.startsWith("warn: Metric 'chronetix_demo_users_total' has more than 2 series"),
+  );
   const o1 = c.labels("d");
   const o2 = c.labels("e");
   assertEquals(o1 === o2, true);
@@ -126,7 +138,7 @@ Deno.test("MetricsRegistry limits can be set per family and are validated", () =
 
 Deno.test("MetricsRegistry collectors run before each scrape and a throwing one is contained", () => {
   const logs: string[] = [];
-  const r = registry({ logger: (m) => logs.push(m) });
+  const r = registry({ logger: recorder(logs) });
   const depth = r.gauge({ name: "chronetix_demo_queue_depth", help: "Queue depth" }).labels();
   let queue = 3;
   using _ = r.addCollector(() => depth.set(queue));
@@ -137,7 +149,9 @@ Deno.test("MetricsRegistry collectors run before each scrape and a throwing one 
   queue = 7;
   assertEquals(r.flatten().find((s) => s.name === "chronetix_demo_queue_depth")?.value, 7);
   assertEquals(logs.length, 2);
-  assert(logs[0]!.includes("broken collector"));
+  assert(
+    logs[0]!.startsWith("warn: Metrics collector threw") && logs[0]!.includes("broken collector"),
+  );
   assertThrows(() => r.addCollector("x" as unknown as () => void), TypeError, "'collect'");
 });
 

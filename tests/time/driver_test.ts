@@ -6,6 +6,7 @@ import type { DriverHost, Waker } from "../../src/time/driver_host.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { precisionTuning } from "../../src/time/precision.ts";
 import { VirtualClock } from "../../src/time/virtual_clock.ts";
+import { recordingLogger } from "../_util/logger.ts";
 
 /** A clock the test sets by hand; each read adds `step` so spins terminate. */
 class FakeClock implements Clock {
@@ -84,6 +85,36 @@ Deno.test("Driver re-checks the clock on wake-up and never fires early", () => {
   assertEquals(host.timers.size, 0); // idle: nothing keeps the process alive
 });
 
+Deno.test("Driver keeps one setTimeout when a timer is scheduled from inside its setTimeout call", () => {
+  // Deno loads its timer module on the first setTimeout of a process and runs
+  // queued microtasks meanwhile: code in such a microtask can schedule an
+  // earlier timer from inside the driver's own setTimeout call.
+  const clock = new FakeClock();
+  const host = new FakeHost(false);
+  using driver = new Driver({ clock, host, profile: "efficient" });
+  const fired: string[] = [];
+  let reenter = true;
+  const setTimeout = host.setTimeout.bind(host);
+  host.setTimeout = (callback, delayMs) => {
+    if (reenter) {
+      reenter = false;
+      driver.after(10, () => void fired.push("early"));
+    }
+    return setTimeout(callback, delayMs);
+  };
+  driver.after(60_000, () => void fired.push("late"));
+  assertEquals(host.timers.size, 1, "the stale setTimeout was cleared, not leaked");
+  assertEquals([...host.timers.values()][0]!.delayMs, 10, "the earlier deadline is armed");
+  clock.t = 10;
+  host.fireTimer();
+  assertEquals(fired, ["early"]);
+  assertEquals(host.timers.size, 1);
+  clock.t = 60_000;
+  host.fireTimer();
+  assertEquals(fired, ["early", "late"]);
+  assertEquals(host.timers.size, 0);
+});
+
 Deno.test("Driver hands a deadline from Far to Near to Imminent", () => {
   const clock = new FakeClock();
   const host = new FakeHost();
@@ -118,7 +149,7 @@ Deno.test("Driver adapts the near lead to the measured wake-up latency", () => {
   using driver = new Driver({ clock, host, profile: "balanced" });
   assertEquals(driver.stats().wakes.leadMs, tuning.nearLeadMs);
   const period = 10;
-  driver.every(period, () => {}, { startAt: period });
+  driver.every(period, () => {}, { firstAtMs: period });
   // Every wake-up arrives 0.4 ms after the requested time: the lead grows.
   for (let k = 1; k <= 40; k++) {
     const waker = host.waker!;
@@ -223,11 +254,11 @@ Deno.test("Driver timers on a VirtualClock: after, at, every, cancel and dispose
     assertEquals(driver.lateness("unknown").count, 0);
   });
 
-  await t.step("every with startAt aligns to an absolute phase", () => {
+  await t.step("every with firstAtMs aligns to an absolute phase", () => {
     const clock = new VirtualClock(7);
     using driver = new Driver({ clock });
     const seen: number[] = [];
-    driver.every(5, (d) => void seen.push(d), { startAt: 10 });
+    driver.every(5, (d) => void seen.push(d), { firstAtMs: 10 });
     clock.advance(14);
     assertEquals(seen, [10, 15, 20]);
   });
@@ -245,13 +276,13 @@ Deno.test("Driver timers on a VirtualClock: after, at, every, cancel and dispose
     assertEquals(driver.pending, 0);
   });
 
-  await t.step("idle() resolves when the last timer is done", async () => {
+  await t.step("whenIdle() resolves when the last timer is done", async () => {
     const clock = new VirtualClock();
     using driver = new Driver({ clock });
-    await driver.idle();
+    await driver.whenIdle();
     driver.after(5, () => {});
     let idle = false;
-    const done = driver.idle().then(() => idle = true);
+    const done = driver.whenIdle().then(() => idle = true);
     clock.advance(4);
     await Promise.resolve();
     assertEquals(idle, false);
@@ -293,11 +324,11 @@ Deno.test("Driver rejects bad input and use after close", () => {
     "Cannot schedule a periodic timer as 'periodMs' must be > 0: current value is 0",
   );
   assertThrows(() => driver.every(1, noop, { delayMs: -2 }), RangeError, "'delayMs'");
-  assertThrows(() => driver.every(1, noop, { startAt: NaN }), RangeError, "'startAt'");
+  assertThrows(() => driver.every(1, noop, { firstAtMs: NaN }), RangeError, "'firstAtMs'");
   assertThrows(
-    () => driver.every(1, noop, { startAt: 5, delayMs: 1 }),
+    () => driver.every(1, noop, { firstAtMs: 5, delayMs: 1 }),
     TypeError,
-    "'startAt' and 'delayMs' exclude each other",
+    "'firstAtMs' and 'delayMs' exclude each other",
   );
   assertThrows(
     () => driver.every(1, noop, { missedTicks: "never" as "skip" }),
@@ -338,7 +369,7 @@ Deno.test("Driver runs real timers on time order and releases its waker Worker w
     });
     await promise;
     loop.cancel();
-    await driver.idle();
+    await driver.whenIdle();
     assertEquals(order, ["a", "b", "c"], profile);
     assertEquals(early, 0, profile);
     assertEquals(driver.pending, 0, profile);
@@ -400,4 +431,96 @@ Deno.test("Driver reports lateness, fires, skips, errors and pending timers into
       "chronetix_driver_lead_seconds",
     ]
   ) assert(names.includes(n), n);
+});
+
+Deno.test("Driver.at() takes an absolute time and names 'atMs' in its errors", () => {
+  const clock = new VirtualClock(100);
+  using driver = new Driver({ clock });
+  const seen: number[] = [];
+  driver.at(104, (deadline) => void seen.push(deadline));
+  clock.advance(10);
+  assertEquals(seen, [104]);
+  assertThrows(
+    () => driver.at(NaN, () => {}),
+    RangeError,
+    "Cannot schedule a timer as 'atMs' must be a finite number: current value is NaN",
+  );
+});
+
+Deno.test("Driver.close() is idempotent, resolves whenIdle() and rejects later use", async () => {
+  const clock = new VirtualClock();
+  const driver = new Driver({ clock });
+  const timer = driver.every(1, () => {});
+  const idle = driver.whenIdle();
+  driver.close();
+  await idle; // resolves on close although the periodic timer never finished
+  assertEquals([driver.pending, timer.active], [0, false]);
+  driver.close();
+  driver[Symbol.dispose]();
+  await driver.whenIdle(); // nothing is pending: resolves at once
+  assertThrows(() => driver.every(1, () => {}), ClosedError, "as the Driver is closed");
+  assertThrows(() => driver.at(1, () => {}), ClosedError);
+  const error = await driver.warmUp().then(() => undefined, (e: unknown) => e);
+  assertInstanceOf(error, ClosedError);
+  assertEquals(error.message, "Cannot warm up as the Driver is closed");
+  clock.advance(5); // detached from the clock: nothing fires
+  assertEquals(driver.stats().wheel.fired, 0);
+});
+
+Deno.test("Driver logs timer callback errors through its logger, with its name", async (t) => {
+  await t.step("the first error and then every 1000th", () => {
+    const clock = new VirtualClock();
+    const logger = recordingLogger();
+    using driver = new Driver({ clock, logger, name: "control" });
+    let ok = 0;
+    driver.every(1, () => {
+      throw new Error("bad task");
+    });
+    driver.every(1, () => ok++);
+    clock.advance(1000);
+    assertEquals(ok, 1000);
+    assertEquals(driver.stats().wheel.callbackErrors, 1000);
+    assertEquals(logger.lines.length, 2);
+    assert(logger.lines[0]!.startsWith(`error: Timer callback of "control" threw (timer `));
+    assert(logger.lines[0]!.includes("1 callback errors so far): Error: bad task"));
+    assert(logger.lines[1]!.includes("1000 callback errors so far): Error: bad task"));
+  });
+
+  await t.step("a wheel onError takes the errors instead", () => {
+    const clock = new VirtualClock();
+    const logger = recordingLogger();
+    const errors: unknown[] = [];
+    using driver = new Driver({ clock, logger, wheel: { onError: (e) => void errors.push(e) } });
+    driver.after(1, () => {
+      throw "not an Error";
+    });
+    clock.advance(1);
+    assertEquals(errors, ["not an Error"]);
+    assertEquals(logger.lines, []);
+  });
+});
+
+Deno.test("Driver metrics of two drivers on one registry are told apart by the driver label", () => {
+  const clock = new VirtualClock();
+  const metrics = new MetricsRegistry();
+  using a = new Driver({ clock, metrics, name: "a" });
+  using b = new Driver({ clock, metrics, name: "b" });
+  a.every(1, () => {});
+  b.every(2, () => {});
+  b.after(3, () => {});
+  clock.advance(10);
+  const series = (name: string) =>
+    metrics.flatten().filter((s) => s.name === name).map((s) => [s.labels.driver, s.value]);
+  assertEquals(series("chronetix_timer_pending"), [["a", 1], ["b", 1]]);
+  const fires = metrics.flatten().filter((s) => s.name === "chronetix_timer_fires_total")
+    .map((s) => `${s.labels.driver}/${s.labels.class}=${s.value}`);
+  assertEquals(fires.sort(), ["a/periodic=10", "b/oneshot=1", "b/periodic=5"]);
+  // Lateness is one histogram family; no quantile is precomputed into a gauge.
+  const families = metrics.inventory().filter((m) => /^chronetix_(timer|driver)_/.test(m.name));
+  const lateness = families.find((m) => m.name === "chronetix_timer_lateness_seconds");
+  assertEquals([lateness?.type, lateness?.labels], ["histogram", ["driver", "class"]]);
+  for (const family of families) {
+    assertEquals(family.labels[0], "driver", family.name);
+    assert(!/p\d|quantile|percentile/.test(family.name + family.labels.join()), family.name);
+  }
 });

@@ -24,30 +24,61 @@ Deno.test("LatencyHistogram.quantile() stays within 3.2 % of the exact quantile"
   }
 });
 
-Deno.test("LatencyHistogram.snapshot() reports count, min, mean, max and clamps negatives", () => {
+Deno.test("LatencyHistogram.snapshot() reports NaN for every figure but count when empty", () => {
   const h = new LatencyHistogram();
   assertEquals(h.snapshot(), {
     count: 0,
-    min: 0,
-    mean: 0,
-    p50: 0,
-    p95: 0,
-    p99: 0,
-    p999: 0,
-    max: 0,
+    last: NaN,
+    ewma: NaN,
+    mean: NaN,
+    min: NaN,
+    max: NaN,
+    p50: NaN,
+    p95: NaN,
+    p99: NaN,
+    p999: NaN,
   });
-  h.record(-0.5);
-  h.record(0.002);
-  h.record(0.004);
-  const s = h.snapshot();
-  assertEquals(s.count, 3);
-  assertEquals(s.min, 0);
-  assertEquals(s.max, 0.004);
-  assertEquals(s.mean, 0.002);
-  assertAlmostEquals(s.p50, 0.002, 0.002 * 0.032);
+  assertEquals(h.quantile(0.5), NaN);
+  h.record(0.003);
   h.reset();
   assertEquals(h.count, 0);
-  assertEquals(h.snapshot().max, 0);
+  assertEquals(h.snapshot(), new LatencyHistogram().snapshot());
+});
+
+Deno.test("LatencyHistogram.snapshot() reports count, last, ewma, mean, min and max", () => {
+  const h = new LatencyHistogram();
+  h.record(0.004);
+  assertEquals([h.snapshot().last, h.snapshot().ewma], [0.004, 0.004]); // the first value seeds the EWMA
+  h.record(0.012);
+  const s = h.snapshot();
+  assertEquals(s.count, 2);
+  assertEquals(s.last, 0.012);
+  assertEquals(s.ewma, 0.004 + (0.012 - 0.004) / 8); // a new value weighs 1/8
+  assertEquals(s.mean, 0.008);
+  assertEquals([s.min, s.max], [0.004, 0.012]);
+  assertAlmostEquals(s.p50, 0.004, 0.004 * 0.032);
+  assertEquals(s.p999, 0.012); // capped at the exact maximum
+});
+
+Deno.test("LatencyHistogram counts a negative value as itself, except as 0 in the percentiles", () => {
+  const h = new LatencyHistogram();
+  h.record(-0.5);
+  let s = h.snapshot();
+  assertEquals([s.last, s.ewma, s.mean, s.min, s.max], [-0.5, -0.5, -0.5, -0.5, -0.5]);
+  assertEquals([s.p50, s.p99], [0, 0]);
+  h.record(0.002);
+  h.record(0.004);
+  s = h.snapshot();
+  assertEquals(s.count, 3);
+  assertEquals(s.last, 0.004);
+  assertEquals(s.min, -0.5);
+  assertEquals(s.max, 0.004);
+  assertAlmostEquals(s.mean, (-0.5 + 0.002 + 0.004) / 3, 1e-15);
+  const ewma = -0.5 + (0.002 - -0.5) / 8;
+  assertAlmostEquals(s.ewma, ewma + (0.004 - ewma) / 8, 1e-15);
+  assertEquals(h.quantile(0), 0); // the negative value sits in the 0 bucket
+  assertAlmostEquals(s.p50, 0.002, 0.002 * 0.032);
+  assertEquals(s.p99, 0.004);
 });
 
 Deno.test("LatencyHistogram saturates beyond its range instead of failing", () => {

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStrictEquals, assertThrows, fail } from "@std/assert";
 import { TimerWheel } from "../../src/time/timer_wheel.ts";
 import { mulberry32, testSeeds } from "../_util/prng.ts";
+import { recordingLogger } from "../_util/logger.ts";
 
 function recorder() {
   const fired: string[] = [];
@@ -264,6 +265,31 @@ Deno.test("TimerWheel contains a throwing callback and counts it", () => {
   assertEquals(errors.length, 5);
   assertEquals((errors[0] as Error).message, "boom");
   assertEquals(wheel.size, 1);
+});
+
+Deno.test("TimerWheel logs callback errors to its logger without an onError: the 1st, then every 1000th", () => {
+  const logger = recordingLogger();
+  const wheel = new TimerWheel({ logger, name: "io" });
+  const id = wheel.schedule(1, () => {
+    throw new RangeError("out of range");
+  }, { periodMs: 1, missedTicks: "burst" });
+  wheel.advance(2000);
+  assertEquals(wheel.callbackErrors, 2000);
+  assertEquals(logger.lines.length, 3);
+  const [first, second, third] = logger.lines;
+  assert(
+    first!.startsWith(
+      `error: Timer callback of "io" threw (timer ${id}, 1 callback errors so far): RangeError: out of range\n`,
+    ),
+  );
+  assert(second!.includes("(timer " + id + ", 1000 callback errors so far)"));
+  assert(third!.includes(", 2000 callback errors so far)"));
+  assertThrows(
+    () => new TimerWheel({ logger: {} as unknown as typeof logger }),
+    TypeError,
+    "Cannot create a TimerWheel as 'logger' must be a Logger with error, warn and info methods: current value is {}",
+  );
+  assertThrows(() => new TimerWheel({ name: "" }), TypeError, "'name'");
 });
 
 Deno.test("TimerWheel reuses its entries: no growth in steady state", () => {

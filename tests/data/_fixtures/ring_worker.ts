@@ -4,7 +4,7 @@
 // RingWriter and send frames, blocking with waitWritable() when full.
 import { RingReader } from "../../../src/data/ring_reader.ts";
 import { RingWriter } from "../../../src/data/ring_writer.ts";
-import { WOULD_BLOCK } from "../../../src/data/data_port.ts";
+import { WOULD_BLOCK } from "../../../src/data/backpressure.ts";
 import { ClosedError } from "../../../src/errors.ts";
 import { checkFrame, writeFrame } from "./ring_frames.ts";
 
@@ -53,7 +53,7 @@ function consume(task: RingWorkerTask): RingWorkerReport {
       Atomics.wait(nap, 0, 0, task.sleepMs ?? 1);
     }
   };
-  while (expected < stopAfter && reader.wait() === "ok") {
+  while (expected < stopAfter && reader.wait() === "ready") {
     reader.poll(onFrame, stopAfter - expected);
   }
   const report = reader.close();

@@ -10,6 +10,6 @@ for (const profile of ["efficient", "balanced", "precise"] as const) {
     if (++n === 20) loop.cancel();
   });
   driver.after(15, () => console.log(`${profile}: one-shot fired`));
-  await driver.idle();
+  await driver.whenIdle();
 }
 console.log("all idle");

@@ -1,0 +1,142 @@
+// The offload pool's metrics, every series labelled pool="<name>". Counts
+// and gauges are read from the pool's figures at scrape time; queue wait and
+// execution time are histograms the pool observes through handles resolved
+// here once (one typed-array write per job).
+
+import type { Histogram } from "../metrics/families.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
+
+/** The figures the metrics read: a subset of `OffloadStats`. */
+export interface OffloadFigures {
+  workersAlive: number;
+  workersReplaced: number;
+  stuckWorkers: number;
+  queued: number;
+  inFlight: number;
+  completed: number;
+  failed: number;
+  timedOut: number;
+  crashed: number;
+  cancelled: number;
+  rejected: number;
+}
+
+/** What {@linkcode registerOffloadMetrics} hands the pool. */
+export interface OffloadMetrics extends Disposable {
+  /** Submit to dispatch, seconds. */
+  readonly queueWait: Histogram;
+  /** Dispatch to result, seconds. */
+  readonly execution: Histogram;
+}
+
+/** Jobs by outcome: the `outcome` label and the figure it counts. */
+const OUTCOMES: readonly [string, keyof OffloadFigures][] = [
+  ["completed", "completed"],
+  ["failed", "failed"],
+  ["timeout", "timedOut"],
+  ["crashed", "crashed"],
+  ["cancelled", "cancelled"],
+  ["rejected", "rejected"],
+];
+
+/** Buckets of the offload histograms, seconds: from 10 µs to 60 s. */
+const OFFLOAD_BUCKETS: readonly number[] = [
+  0.00001,
+  0.000025,
+  0.00005,
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+  60,
+];
+
+const OFFLOAD_METRICS: readonly StatMetric<OffloadFigures>[] = [
+  {
+    name: "chronetix_offload_queue_depth",
+    help: "Offload jobs waiting for a worker",
+    type: "gauge",
+    value: (s) => s.queued,
+  },
+  {
+    name: "chronetix_offload_in_flight",
+    help: "Offload jobs sent to workers and not finished",
+    type: "gauge",
+    value: (s) => s.inFlight,
+  },
+  {
+    name: "chronetix_offload_workers_alive",
+    help: "Offload workers running",
+    type: "gauge",
+    value: (s) => s.workersAlive,
+  },
+  ...OUTCOMES.map(([outcome, key]): StatMetric<OffloadFigures> => ({
+    name: "chronetix_offload_jobs_total",
+    help: "Offload jobs by outcome (completed, failed, timeout, crashed, cancelled, rejected)",
+    type: "counter",
+    labels: { outcome },
+    value: (s) => s[key],
+  })),
+  {
+    name: "chronetix_offload_workers_replaced_total",
+    help: "Offload workers replaced after a crash or a timeout",
+    type: "counter",
+    value: (s) => s.workersReplaced,
+  },
+  {
+    name: "chronetix_offload_stuck_workers_total",
+    help: "Timed-out offload workers that could not be stopped (stuck in synchronous code)",
+    type: "counter",
+    value: (s) => s.stuckWorkers,
+  },
+];
+
+/**
+ * Registers the `chronetix_offload_*` metrics of the pool named `name`.
+ *
+ * @param registry Where to register them.
+ * @param name The pool's name: the `pool` label.
+ * @param figures Returns the pool's current figures; read at scrape time.
+ * @returns The histogram handles; disposing runs a final collect, then stops.
+ */
+export function registerOffloadMetrics(
+  registry: MetricsRegistry,
+  name: string,
+  figures: () => OffloadFigures,
+): OffloadMetrics {
+  const labelNames = ["pool"];
+  const queueWait = registry.histogram({
+    name: "chronetix_offload_queue_wait_seconds",
+    help: "Time offload jobs waited for a worker, from submit to dispatch",
+    unit: "seconds",
+    labelNames,
+    buckets: OFFLOAD_BUCKETS,
+  }).labels(name);
+  const execution = registry.histogram({
+    name: "chronetix_offload_exec_seconds",
+    help: "Time from dispatch to result of offload jobs that completed or failed",
+    unit: "seconds",
+    labelNames,
+    buckets: OFFLOAD_BUCKETS,
+  }).labels(name);
+  const exported = exportStats(registry, figures, OFFLOAD_METRICS, { labels: { pool: name } });
+  return {
+    queueWait,
+    execution,
+    [Symbol.dispose]: () => exported[Symbol.dispose](),
+  };
+}

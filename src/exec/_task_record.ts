@@ -1,0 +1,464 @@
+// One task inside the executor: its checked configuration, its state and
+// counters, its pre-allocated timing histograms, the one context object its
+// runs reuse, and the handle users hold. The executor drives it through the
+// Bridge; nothing here schedules on its own.
+
+import type { Clock } from "../time/clock.ts";
+import type { Driver } from "../time/driver.ts";
+import { LatencyHistogram } from "../time/latency_histogram.ts";
+import type { Subscription } from "../bus/topic.ts";
+import type { Histogram } from "../metrics/families.ts";
+import type { Logger } from "../logger.ts";
+import type { LogLimiter } from "../internal/log_limiter.ts";
+import { type ErrorRecord, errorRecord } from "../errors.ts";
+import { ChronetixError, ClosedError } from "../errors.ts";
+import {
+  requireFunction,
+  requireInteger,
+  requireNonEmptyString,
+  requireOneOf,
+  requirePositive,
+  show,
+} from "../internal/validate.ts";
+import {
+  BUDGET_TIERS,
+  type BudgetEvent,
+  type BudgetTier,
+  type BudgetTracker,
+  TIER_LEVEL,
+} from "./budget.ts";
+import type { EdfEntry } from "./_edf_queue.ts";
+import {
+  DROP_REASONS,
+  type DropReason,
+  ERROR_POLICIES,
+  type ErrorPolicy,
+  OVERFLOW_POLICIES,
+  type OverflowPolicy,
+  type TaskContext,
+  type TaskHandle,
+  type TaskOffload,
+  type TaskOptions,
+  type TaskState,
+  type TaskStats,
+} from "./task.ts";
+
+/** One release of a task, queued or running; pooled by the executor. */
+export interface Job extends EdfEntry {
+  task: TaskRecord;
+  release: number;
+  event: unknown;
+  attempt: number;
+}
+
+/** What a task record may call back into the executor for. */
+export interface Bridge {
+  release(task: TaskRecord, release: number, event: unknown): void;
+  dropWaiting(task: TaskRecord): number;
+  forget(task: TaskRecord): void;
+  readonly clock: Clock;
+  readonly driver: Driver;
+  readonly logger: Logger;
+  /** Rate-limits failure lines, one key per task. */
+  readonly failureLog: LogLimiter;
+}
+
+/** The metrics a run is observed into, resolved once when the task is added. */
+export interface TaskHistograms {
+  /** Release to start, seconds. */
+  readonly sched: Histogram;
+  /** Start to end, seconds. */
+  readonly exec: Histogram;
+  /** End minus deadline, seconds, early finishes as 0. */
+  readonly lateness: Histogram;
+}
+
+/** The kinds of task. */
+export type TaskKind = TaskStats["kind"];
+
+/** A task's options, checked and with the defaults filled in. */
+export interface TaskConfig {
+  name: string;
+  kind: TaskKind;
+  run: (ctx: TaskContext<unknown>) => unknown;
+  deadlineMs: number;
+  priority: number;
+  budgetMs: number | undefined;
+  queueCap: number;
+  overflow: OverflowPolicy;
+  onError: ErrorPolicy;
+  maxRetries: number;
+  offload: TaskOffload<unknown> | undefined;
+}
+
+const QUEUE_CAP_MAX = 1 << 20;
+
+/**
+ * Checks a task's options and fills in the defaults.
+ *
+ * @param action What the caller was doing, for error messages.
+ * @param kind The kind of task.
+ * @param options The options as given.
+ * @param period The default relative deadline (the period, or `Infinity`).
+ * @param canOffload Whether the executor has an offload pool.
+ * @returns The checked configuration.
+ * @throws {TypeError} when an option has the wrong type.
+ * @throws {RangeError} when an option is out of range.
+ */
+export function resolveTaskConfig(
+  action: string,
+  kind: TaskKind,
+  options: TaskOptions<unknown>,
+  period: number,
+  canOffload: boolean,
+): TaskConfig {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${action} as 'options' must be an object: current value is ${show(options)}`,
+    );
+  }
+  const name = requireNonEmptyString(action, "name", options.name);
+  const run = requireFunction<TaskConfig["run"]>(action, "run", options.run);
+  const deadlineMs = options.deadlineMs ?? period;
+  if (!(deadlineMs > 0)) requirePositive(action, "deadlineMs", deadlineMs);
+  if (options.budgetMs !== undefined) requirePositive(action, "budgetMs", options.budgetMs);
+  const priority = options.priority ?? 0;
+  if (typeof priority !== "number" || !Number.isFinite(priority)) {
+    throw new TypeError(
+      `Cannot ${action} as 'priority' must be a finite number: current value is ${show(priority)}`,
+    );
+  }
+  const offload = options.offload;
+  if (offload !== undefined) {
+    requireNonEmptyString(action, "offload.job", offload?.job);
+    if (!canOffload) {
+      throw new TypeError(`Cannot ${action} as 'offload' needs an Executor with an 'offload' pool`);
+    }
+  }
+  return {
+    name,
+    kind,
+    run,
+    deadlineMs,
+    priority,
+    budgetMs: options.budgetMs,
+    queueCap: requireInteger(action, "queueCap", options.queueCap ?? 2, 1, QUEUE_CAP_MAX),
+    overflow: requireOneOf(
+      action,
+      "overflow",
+      options.overflow ?? "drop-oldest",
+      OVERFLOW_POLICIES,
+    ),
+    onError: requireOneOf(action, "onError", options.onError ?? "continue", ERROR_POLICIES),
+    maxRetries: requireInteger(action, "maxRetries", options.maxRetries ?? 3, 0, 1e6),
+    offload,
+  };
+}
+
+/** Zero per drop reason. */
+export function newDropCounts(): Record<DropReason, number> {
+  const counts = {} as Record<DropReason, number>;
+  for (const reason of DROP_REASONS) counts[reason] = 0;
+  return counts;
+}
+
+/**
+ * The error a run failed with when it threw or rejected with nothing
+ * (`throw undefined`, `Promise.reject()`): still a failure, with a stable code.
+ *
+ * @param task The task's name.
+ * @returns A `ChronetixError` with code `E_REJECTED`.
+ */
+export function rejectedWithoutReason(task: string): ChronetixError {
+  return new ChronetixError(
+    "E_REJECTED",
+    `Cannot finish the run of task "${task}" as it threw or rejected without a reason`,
+  );
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** One task's configuration, state, counters and pre-allocated timing histograms. */
+export class TaskRecord {
+  readonly name: string;
+  readonly kind: TaskKind;
+  readonly run: (ctx: TaskContext<unknown>) => unknown;
+  readonly deadlineMs: number;
+  readonly priority: number;
+  readonly budgetMs: number | undefined;
+  readonly queueCap: number;
+  readonly overflow: OverflowPolicy;
+  readonly onError: ErrorPolicy;
+  readonly maxRetries: number;
+  readonly offload: TaskOffload<unknown> | undefined;
+  readonly budget: BudgetTracker;
+  readonly sched: LatencyHistogram = new LatencyHistogram();
+  readonly exec: LatencyHistogram = new LatencyHistogram();
+  readonly lateness: LatencyHistogram = new LatencyHistogram();
+  readonly dropped: Record<DropReason, number> = newDropCounts();
+  readonly pending: Job[] = [];
+  readonly ctx: TaskContextImpl;
+  readonly handle: TaskHandle;
+  readonly #bridge: Bridge;
+  /** The metrics runs are observed into, when the executor exports metrics. */
+  histograms: TaskHistograms | undefined;
+  /** (Re)creates the task's timer or subscription; set by the executor. */
+  attach: (delayMs: number) => void = () => {};
+  state: TaskState = "created";
+  ready: Job | undefined;
+  running = false;
+  timer: { cancel(): boolean } | undefined;
+  subscription: Subscription | undefined;
+  nextRelease = Infinity;
+  periodMs = 0;
+  /**
+   * A gap between two timer releases above this means ticks were skipped:
+   * 1.5 periods for periodic tasks with the `skip` policy, else `Infinity`.
+   */
+  skipGap = Infinity;
+  /** The previous timer release, `NaN` after (re)attaching. */
+  lastRelease = NaN;
+  releases = 0;
+  runs = 0;
+  failures = 0;
+  retries = 0;
+  misses = 0;
+  overruns = 0;
+  skippedTicks = 0;
+  deferred = 0;
+  /** Releases of this task in the deferred queue now. */
+  deferredNow = 0;
+  offloaded = 0;
+  reason: string | undefined;
+  lastError: ErrorRecord | undefined;
+  #controller = new AbortController();
+
+  constructor(bridge: Bridge, config: TaskConfig, budget: BudgetTracker) {
+    this.#bridge = bridge;
+    this.name = config.name;
+    this.kind = config.kind;
+    this.run = config.run;
+    this.deadlineMs = config.deadlineMs;
+    this.priority = config.priority;
+    this.budgetMs = config.budgetMs;
+    this.queueCap = config.queueCap;
+    this.overflow = config.overflow;
+    this.onError = config.onError;
+    this.maxRetries = config.maxRetries;
+    this.offload = config.offload;
+    this.budget = budget;
+    this.ctx = new TaskContextImpl(this, bridge);
+    this.handle = new TaskHandleImpl(this);
+  }
+
+  get terminal(): boolean {
+    return this.state === "cancelled" || this.state === "failed" ||
+      this.state === "quarantined" || (this.kind === "once" && this.state === "done");
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Waiting releases: queued (ready or pending) and deferred. */
+  get queued(): number {
+    return this.pending.length + (this.ready === undefined ? 0 : 1) + this.deferredNow;
+  }
+
+  releaseTimer = (deadline: number): void => {
+    this.#bridge.release(this, deadline, undefined);
+  };
+
+  releaseEvent = (event: unknown): void => {
+    this.#bridge.release(this, this.#bridge.clock.now(), event);
+  };
+
+  prepare(job: Job, start: number): void {
+    const ctx = this.ctx;
+    ctx.release = job.release;
+    ctx.deadline = job.deadline;
+    ctx.event = job.event;
+    ctx.attempt = job.attempt;
+    ctx.sliceEnd = this.budgetMs === undefined ? Infinity : start + this.budgetMs;
+  }
+
+  /**
+   * Keeps a failure as `lastError` and logs it, at most one line per task per
+   * second of the executor's clock; the next line says how many were not logged.
+   *
+   * @param error What the run threw or rejected with (never `undefined`).
+   * @param now The executor's clock.
+   * @returns The failure kept.
+   */
+  noteFailure(error: unknown, now: number): ErrorRecord {
+    const failure = errorRecord(error, now);
+    this.lastError = failure;
+    this.#bridge.failureLog.error(this.name, now, `Task "${this.name}" failed: ${failure.message}`);
+    return failure;
+  }
+
+  /**
+   * Acts on a budget tier change: a task that climbs to `isolate` and cannot
+   * be offloaded is quarantined; a climb is logged as a warning.
+   *
+   * @param step +1 up a tier, -1 down.
+   * @param execMs The run that caused it.
+   * @returns The event to publish.
+   */
+  tierChanged(step: 1 | -1, execMs: number): BudgetEvent {
+    const to = this.budget.tier;
+    const from = BUDGET_TIERS[this.budget.level - step]!;
+    const budgetMs = this.budgetMs!;
+    let action: BudgetEvent["action"];
+    if (step < 0) action = "recover";
+    else if (to !== "isolate") action = to === "warn" ? "warn" : "yield";
+    else action = this.offload !== undefined ? "offload" : "quarantine";
+    const ms = execMs.toFixed(3);
+    if (action === "quarantine") {
+      this.reason =
+        `quarantined: ${this.overruns} runs over its ${budgetMs} ms budget (last ${ms} ms)`;
+      this.stop("quarantined");
+    }
+    if (step > 0) {
+      const what = action === "quarantine"
+        ? ", quarantined"
+        : action === "offload"
+        ? ", offloaded"
+        : "";
+      this.#bridge.logger.warn(
+        `Task "${this.name}" exceeded its ${budgetMs} ms budget (${ms} ms): tier ${from} -> ${to}${what}`,
+      );
+    }
+    return { task: this.name, from, to, execMs, budgetMs, action };
+  }
+
+  /** Cancels timers and subscriptions only. */
+  detach(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    this.nextRelease = Infinity;
+    this.lastRelease = NaN;
+  }
+
+  stop(state: "failed" | "quarantined" | "cancelled"): number {
+    this.state = state;
+    this.detach();
+    return this.#bridge.dropWaiting(this);
+  }
+
+  cancel(): number {
+    if (this.state === "cancelled") return 0;
+    const dropped = this.stop("cancelled");
+    this.#controller.abort(new ClosedError("task", "run"));
+    this.#bridge.forget(this);
+    return dropped;
+  }
+
+  resume(): void {
+    if (this.state !== "quarantined") {
+      throw new TypeError(
+        `Cannot resume task "${this.name}" as it is ${this.state}, not quarantined`,
+      );
+    }
+    this.budget.reset("monitor", this.#bridge.clock.now());
+    this.reason = undefined;
+    this.state = "done";
+    this.attach(this.kind === "periodic" ? this.periodMs : 0);
+  }
+
+  stats(): TaskStats {
+    const lastError = this.lastError;
+    return {
+      name: this.name,
+      kind: this.kind,
+      state: this.state,
+      tier: this.budget.tier,
+      reason: this.reason,
+      releases: this.releases,
+      runs: this.runs,
+      failures: this.failures,
+      lastError: lastError === undefined ? undefined : { ...lastError },
+      retries: this.retries,
+      deadlineMisses: this.misses,
+      overruns: this.overruns,
+      dropped: { ...this.dropped },
+      skippedTicks: this.skippedTicks,
+      deferred: this.deferred,
+      queued: this.queued,
+      yields: this.ctx.yields,
+      offloaded: this.offloaded,
+      schedulingLatency: this.sched.snapshot(),
+      execution: this.exec.snapshot(),
+      lateness: this.lateness.snapshot(),
+    };
+  }
+}
+
+/** The public face of a task record. */
+class TaskHandleImpl implements TaskHandle {
+  readonly #task: TaskRecord;
+  constructor(task: TaskRecord) {
+    this.#task = task;
+  }
+  get name(): string {
+    return this.#task.name;
+  }
+  get state(): TaskState {
+    return this.#task.state;
+  }
+  get tier(): BudgetTier {
+    return this.#task.budget.tier;
+  }
+  cancel(): boolean {
+    const was = this.#task.state === "cancelled";
+    this.#task.cancel();
+    return !was;
+  }
+  resume(): void {
+    this.#task.resume();
+  }
+  stats(): TaskStats {
+    return this.#task.stats();
+  }
+  [Symbol.dispose](): void {
+    this.#task.cancel();
+  }
+}
+
+/** The reused context of one task: its runs are serial, so one object serves all. */
+class TaskContextImpl implements TaskContext<unknown> {
+  readonly name: string;
+  release = 0;
+  deadline = 0;
+  event: unknown = undefined;
+  attempt = 0;
+  sliceEnd = Infinity;
+  yields = 0;
+  readonly #task: TaskRecord;
+  readonly #bridge: Bridge;
+
+  constructor(task: TaskRecord, bridge: Bridge) {
+    this.name = task.name;
+    this.#task = task;
+    this.#bridge = bridge;
+  }
+
+  get signal(): AbortSignal {
+    return this.#task.signal;
+  }
+
+  checkpoint(): Promise<void> {
+    if (this.#task.budget.level < TIER_LEVEL.yield) return RESOLVED;
+    const clock = this.#bridge.clock;
+    if (clock.now() < this.sliceEnd) return RESOLVED;
+    this.yields++;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#bridge.driver.after(0, () => {
+      this.sliceEnd = clock.now() + (this.#task.budgetMs ?? Infinity);
+      resolve();
+    }, { latenessClass: "exec-yield" });
+    return promise;
+  }
+}

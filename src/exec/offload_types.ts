@@ -1,0 +1,129 @@
+// The public types of the offload pool: its options, its stats snapshot, and
+// what closing it reports. The pool itself is in offload_pool.ts.
+
+import type { ErrorRecord } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { Driver } from "../time/driver.ts";
+import type { LatencySnapshot } from "../time/latency_histogram.ts";
+
+/** Options of an {@linkcode OffloadPool}. */
+export interface OffloadPoolOptions {
+  /**
+   * The registered jobs: name to module URL. A job module's default export
+   * is `(input, { signal }) => result` (sync or async).
+   */
+  jobs: Record<string, string | URL>;
+  /**
+   * Worker threads.
+   *
+   * @default {the number of cores minus one, at least 1}
+   */
+  workers?: number;
+  /**
+   * Jobs that may wait for a worker; `submit()` past it rejects with
+   * {@linkcode OffloadQueueFullError}.
+   *
+   * @default {1024}
+   */
+  queueCap?: number;
+  /**
+   * A job running longer than this fails with {@linkcode OffloadTimeoutError}:
+   * an async job is aborted (its `signal`), a worker stuck in synchronous
+   * code is replaced. Milliseconds.
+   *
+   * @default {30000}
+   */
+  timeoutMs?: number;
+  /**
+   * Jobs sent to a worker in one message (and results returned in one).
+   *
+   * @default {32}
+   */
+  batch?: number;
+  /** Deno permissions of the workers. @default {"inherit"} */
+  permissions?: "inherit" | "none" | Deno.PermissionOptionsObject;
+  /** The driver for timeout checks; the pool makes an `efficient` one when left out. */
+  driver?: Driver;
+  /** Registry to export `chronetix_offload_*` metrics into, labelled `pool="<name>"`. */
+  metrics?: MetricsRegistry;
+  /**
+   * The pool's name: its metrics label and the name in its log lines. Give
+   * two pools on one registry different names.
+   *
+   * @default {"offload"}
+   */
+  name?: string;
+  /**
+   * Where problems are reported (a worker replaced after a crash or stuck, a
+   * job module that fails to load, a job name that is not registered), each
+   * kind at most once per 10 s.
+   *
+   * @default {CONSOLE_LOGGER}
+   */
+  logger?: Logger;
+}
+
+/** Options of {@linkcode OffloadPool.submit}. */
+export interface SubmitOptions {
+  /** Cancels the job: removed if it waits, aborted (its `signal`) if it runs. */
+  signal?: AbortSignal;
+  /** Buffers of the input to transfer rather than copy. */
+  transfer?: Transferable[];
+}
+
+/** A snapshot of an {@linkcode OffloadPool}. */
+export interface OffloadStats {
+  /** Workers running. */
+  workersAlive: number;
+  /** Workers replaced after a crash or a timeout. */
+  workersReplaced: number;
+  /** Timed-out workers that could not be stopped (stuck in synchronous code). */
+  stuckWorkers: number;
+  /** Jobs waiting for a worker. */
+  queued: number;
+  /** Jobs sent to workers and not finished. */
+  inFlight: number;
+  /** Jobs submitted. */
+  submitted: number;
+  /** Jobs that returned a result. */
+  completed: number;
+  /** Jobs that threw or rejected in the worker. */
+  failed: number;
+  /** Jobs over `timeoutMs`. */
+  timedOut: number;
+  /** Jobs lost with a crashed worker. */
+  crashed: number;
+  /** Jobs cancelled by their signal. */
+  cancelled: number;
+  /** Submits refused because the queue was full. */
+  rejected: number;
+  /** Submit to dispatch to a worker, ms. */
+  queueWait: LatencySnapshot;
+  /** Dispatch to result of jobs that completed or failed, ms. */
+  execution: LatencySnapshot;
+  /**
+   * The last job failure (a job that threw, a module that failed to load, a
+   * crash, a timeout, a job name that is not registered), on the driver's clock.
+   */
+  lastError: ErrorRecord | undefined;
+}
+
+/** Options of {@linkcode OffloadPool.close}. */
+export interface OffloadCloseOptions {
+  /**
+   * How long queued and running jobs may still finish, ms; what is left then
+   * is rejected with `ClosedError`.
+   *
+   * @default {the pool's `timeoutMs`}
+   */
+  graceMs?: number;
+}
+
+/** What {@linkcode OffloadPool.close} reports. */
+export interface OffloadCloseReport {
+  /** Jobs that finished during the grace period. */
+  drained: number;
+  /** Jobs still waiting or running at its end, rejected with `ClosedError`. */
+  cutOff: number;
+}
