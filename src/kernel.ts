@@ -11,7 +11,8 @@ import type {
   PeriodicTaskOptions,
   TaskHandle,
 } from "./exec/task.ts";
-import { OffloadPool, type OffloadPoolOptions, type OffloadStats } from "./exec/offload_pool.ts";
+import { OffloadPool } from "./exec/offload_pool.ts";
+import type { OffloadPoolOptions, OffloadStats } from "./exec/offload_types.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 import { ClosedError } from "./errors.ts";
 import { CONSOLE_LOGGER, type Logger } from "./logger.ts";

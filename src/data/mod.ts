@@ -27,14 +27,8 @@
  * @module
  */
 export { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
-export {
-  DataPort,
-  type DataPortCloseReport,
-  type DataPortOptions,
-  type DataPortStats,
-  type FrameCallback,
-  type FrameMeta,
-} from "./data_port.ts";
+export { DataPort, type DataPortOptions, type FrameCallback, type FrameMeta } from "./data_port.ts";
+export type { DataPortCloseReport, DataPortStats } from "./data_port_stats.ts";
 export {
   type BlockHandle,
   NO_BLOCK,

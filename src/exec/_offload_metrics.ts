@@ -4,23 +4,15 @@
 // here once (one typed-array write per job).
 
 import type { Histogram } from "../metrics/families.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { OffloadStats } from "./offload_types.ts";
+import { DEFAULT_LATENCY_BUCKETS, type MetricsRegistry } from "../metrics/registry.ts";
 import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
 
 /** The figures the metrics read: a subset of `OffloadStats`. */
-export interface OffloadFigures {
-  workersAlive: number;
-  workersReplaced: number;
-  stuckWorkers: number;
-  queued: number;
-  inFlight: number;
-  completed: number;
-  failed: number;
-  timedOut: number;
-  crashed: number;
-  cancelled: number;
-  rejected: number;
-}
+export type OffloadFigures = Omit<
+  OffloadStats,
+  "submitted" | "queueWait" | "execution" | "lastError"
+>;
 
 /** What {@linkcode registerOffloadMetrics} hands the pool. */
 export interface OffloadMetrics extends Disposable {
@@ -40,27 +32,9 @@ const OUTCOMES: readonly [string, keyof OffloadFigures][] = [
   ["rejected", "rejected"],
 ];
 
-/** Buckets of the offload histograms, seconds: from 10 µs to 60 s. */
+/** Buckets of the offload histograms, seconds: the latency buckets from 10 µs, up to 60 s. */
 const OFFLOAD_BUCKETS: readonly number[] = [
-  0.00001,
-  0.000025,
-  0.00005,
-  0.0001,
-  0.00025,
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
+  ...DEFAULT_LATENCY_BUCKETS.filter((b) => b >= 0.00001),
   30,
   60,
 ];

@@ -24,11 +24,11 @@ export type {
   TaskState,
   TaskStats,
 } from "./task.ts";
-export {
-  type OffloadCloseOptions,
-  type OffloadCloseReport,
-  OffloadPool,
-  type OffloadPoolOptions,
-  type OffloadStats,
-  type SubmitOptions,
-} from "./offload_pool.ts";
+export { OffloadPool } from "./offload_pool.ts";
+export type {
+  OffloadCloseOptions,
+  OffloadCloseReport,
+  OffloadPoolOptions,
+  OffloadStats,
+  SubmitOptions,
+} from "./offload_types.ts";

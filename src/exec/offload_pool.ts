@@ -48,15 +48,6 @@ import {
 /** Log lines of one kind (a crash, a missing job module) at most once per this, ms. */
 const LOG_INTERVAL_MS = 10_000;
 
-// The public types live in offload_types.ts; they can be imported with the pool.
-export type {
-  OffloadCloseOptions,
-  OffloadCloseReport,
-  OffloadPoolOptions,
-  OffloadStats,
-  SubmitOptions,
-} from "./offload_types.ts";
-
 /**
  * Runs CPU-heavy jobs in module Workers, off the kernel's thread. Jobs are
  * registered modules (name to URL); `submit(job, input)` resolves with the

@@ -20,7 +20,8 @@ import {
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { Driver } from "../../src/time/driver.ts";
 import { VirtualClock } from "../../src/time/virtual_clock.ts";
-import { OffloadPool, type OffloadPoolOptions } from "../../src/exec/offload_pool.ts";
+import { OffloadPool } from "../../src/exec/offload_pool.ts";
+import type { OffloadPoolOptions } from "../../src/exec/offload_types.ts";
 import { recordingLogger, SILENT_LOGGER } from "../_util/logger.ts";
 import { Gate } from "./_fixtures/jobs/gate.ts";
 
