@@ -176,14 +176,23 @@ export class OffloadTimeoutError extends ChronetixError {
  * - `E_JOB_FAILED`: the job threw or rejected in its worker.
  * - `E_JOB_LOAD_FAILED`: the job's module could not be imported or has no
  *   default export function.
- * - `E_WORKER_CRASHED`: the worker died while running the job.
+ * - `E_WORKER_CRASHED`: the worker died while running the job (an error no
+ *   job caught, or the worker ended itself with `self.close()` or
+ *   `Deno.exit()`).
+ * - `E_WORKER_OUT_OF_MEMORY`: the worker reached its heap limit (the pool's
+ *   `resourceLimits.maxHeapMb`) while running the job; only that worker
+ *   died, and it was replaced.
  */
-export type OffloadJobErrorCode = "E_JOB_FAILED" | "E_JOB_LOAD_FAILED" | "E_WORKER_CRASHED";
+export type OffloadJobErrorCode =
+  | "E_JOB_FAILED"
+  | "E_JOB_LOAD_FAILED"
+  | "E_WORKER_CRASHED"
+  | "E_WORKER_OUT_OF_MEMORY";
 
 /**
  * Rejects an {@linkcode OffloadPool} job that threw in its worker, whose
- * module failed to load, or whose worker crashed. The error the worker saw,
- * when there is one, is the `cause` (with the worker's stack).
+ * module failed to load, whose worker crashed or ran out of heap. The error
+ * the worker saw, when there is one, is the `cause` (with the worker's stack).
  *
  * @example Reading a job failure
  * ```ts

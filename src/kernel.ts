@@ -21,7 +21,11 @@ import {
   requireNonEmptyString,
   requireNonNegative,
   requireOptions,
+  show,
 } from "./internal/validate.ts";
+
+/** Drain rounds at the end of a graceful shutdown before queued events count as dropped. */
+const FINAL_DRAIN_ROUNDS = 16;
 
 /** Options of {@linkcode Kernel.start}. */
 export interface KernelOptions {
@@ -88,7 +92,7 @@ export interface ShutdownReport {
   durationMs: number;
   /** Queued bus events delivered during the drain. */
   eventsFlushed: number;
-  /** Queued bus events dropped (emergency stop only). */
+  /** Queued bus events dropped: all of them in an emergency stop; in a graceful one, what handlers kept queueing past the final drain. */
   eventsDropped: number;
   /** Task releases dropped: deferred ones at once, waiting ones when the grace period ends. */
   releasesDropped: number;
@@ -177,6 +181,13 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
     const name = this.name;
     const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
     this.clock = options.clock ?? MONOTONIC_CLOCK;
+    if (options.metrics !== undefined && !(options.metrics instanceof MetricsRegistry)) {
+      throw new TypeError(
+        `Cannot ${action} as 'metrics' must be a MetricsRegistry: current value is ${
+          show(options.metrics)
+        }`,
+      );
+    }
     this.metrics = options.metrics ?? new MetricsRegistry({ logger });
     this.driver = new Driver({
       clock: this.clock,
@@ -372,19 +383,24 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
     }, { latenessClass: "kernel-shutdown" });
     await Promise.race([this.executor.whenIdle(), graceEnd.promise]);
     timer.cancel();
-    this.#drainBus();
+    // A drain delivers what was queued when it began; handlers may queue more.
+    // A few more rounds flush those; what a handler keeps re-queueing forever
+    // is counted as dropped instead of holding the shutdown.
+    for (let round = 0; round < FINAL_DRAIN_ROUNDS && this.bus.stats().queued > 0; round++) {
+      this.#drainBus();
+    }
     const running = this.executor.stats().running;
     releasesDropped += this.executor.close().dropped;
     const remaining = Math.max(0, graceMs - (this.clock.now() - start));
     const offload = this.offload === undefined
       ? { drained: 0, cutOff: 0 }
       : await this.offload.close({ graceMs: remaining });
-    this.#stop();
+    const eventsDropped = this.#stop();
     return {
-      graceful: !timedOut && running === 0 && offload.cutOff === 0,
+      graceful: !timedOut && running === 0 && offload.cutOff === 0 && eventsDropped === 0,
       durationMs: this.clock.now() - start,
       eventsFlushed: this.#eventsFlushed - flushedBefore,
-      eventsDropped: 0,
+      eventsDropped,
       releasesDropped,
       runsCutOff: running,
       offloadDrained: offload.drained,
@@ -392,13 +408,16 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
     };
   }
 
-  #stop(): void {
+  /** Stops every part; returns how many queued events were left and dropped. */
+  #stop(): number {
     if (this.#drainId !== undefined) this.driver.wheel.cancel(this.#drainId);
     this.#drainId = undefined;
     this.executor.close();
+    const dropped = this.bus.clearQueue();
     this.bus.close();
     this.driver.close();
     this.#state = "stopped";
+    return dropped;
   }
 
   #scheduleDrain = (): void => {

@@ -165,3 +165,20 @@ Deno.test("Kernel.start() and shutdown() reject bad options with errors that nam
   assertThrows(() => kernel.shutdown({ graceMs: -1 }), RangeError, "'graceMs' must be >= 0");
   await kernel.shutdown();
 });
+
+Deno.test("Kernel.shutdown() completes when a handler re-queues forever, and counts what it dropped", async () => {
+  const clock = new VirtualClock();
+  const kernel = await Kernel.start({ clock, logger: SILENT_LOGGER });
+  const echo = kernel.bus.topic<number>("echo");
+  let delivered = 0;
+  echo.subscribe((n) => {
+    delivered++;
+    echo.enqueue(n + 1);
+  });
+  echo.enqueue(0);
+  const report = await kernel.shutdown({ graceMs: 10 });
+  assert(delivered > 0);
+  assertEquals(report.eventsDropped, 1, "the one event re-queued by the last drain round");
+  assertEquals(report.graceful, false);
+  assertEquals(kernel.state, "stopped");
+});

@@ -1,16 +1,21 @@
 import { LogLimiter } from "../internal/log_limiter.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
-import { exportKeyedStats, type StatMetric } from "../metrics/export_stats.ts";
+import {
+  type MetricsRegistry,
+  registerAtomically,
+  requireMetricsRegistry,
+} from "../metrics/registry.ts";
+import { exportKeyedStats, exportStats, type StatMetric } from "../metrics/export_stats.ts";
 import {
   requireFunction,
   requireInteger,
   requireLogger,
   requireNonEmptyString,
+  requireOptions,
   show,
 } from "../internal/validate.ts";
 import { ClosedError } from "../errors.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
-import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
+import { type Clock, MONOTONIC_CLOCK, requireClock } from "../time/clock.ts";
 import { enterScope, type EventScope, leaveScope } from "./event_scope.ts";
 import {
   closeTopic,
@@ -56,7 +61,8 @@ export interface EventBusOptions {
    * topic's name, instead of logging it: for an application that routes
    * handler errors itself (to its own error tracker, or to fail a test).
    * Every error is passed, without rate limit; the count is in the topic's
-   * stats either way.
+   * stats either way. If it throws, the throw is contained: counted in
+   * `hookErrors` and logged (rate-limited), and the other handlers still run.
    *
    * @default {a rate-limited `logger.error` line}
    */
@@ -64,9 +70,13 @@ export interface EventBusOptions {
   /** Registry to export `chronetix_bus_*` metrics into, per topic. */
   metrics?: MetricsRegistry;
   /**
-   * Called when the queue goes from empty to non-empty, so a host knows to
-   * call {@linkcode EventBus.drain} soon: the kernel schedules a drain on its
-   * next tick. A bus used without a kernel uses it to drain from its own loop.
+   * Called when the queue goes from empty to non-empty, and after a
+   * {@linkcode EventBus.drain} that left events queued by its handlers, so
+   * a host knows to call `drain()` soon: the kernel schedules a drain on its
+   * next tick. A bus used without a kernel uses it to drain from its own
+   * loop. It may be called again before the host drained: make it
+   * idempotent. If it throws, the event stays queued and the throw is
+   * contained: counted in `hookErrors` and logged (rate-limited).
    */
   onQueued?: () => void;
 }
@@ -79,7 +89,18 @@ export interface EventBusStats {
   queued: number;
   /** Every topic's counters. */
   topics: TopicStats[];
+  /** Calls of the `onHandlerError` or `onQueued` hook that threw (contained). */
+  hookErrors: number;
 }
+
+const BUS_METRICS: readonly StatMetric<{ hookErrors: number }>[] = [
+  {
+    name: "chronetix_bus_hook_errors_total",
+    help: "Calls of the bus's onHandlerError or onQueued hook that threw; contained",
+    type: "counter",
+    value: (s) => s.hookErrors,
+  },
+];
 
 const TOPIC_METRICS: readonly StatMetric<TopicStats>[] = [
   {
@@ -125,9 +146,12 @@ interface Queued {
 /**
  * Typed topics with synchronous publish and a priority queue drained by the
  * kernel's tick. A throwing (or rejecting) subscriber is isolated, counted
- * and logged (rate-limited); the others still run. Metrics per topic,
- * labelled with the bus's name: published, delivered, handler errors,
- * rejected, queue depth. `close()` (or `using`) discards the queue and the
+ * and logged (rate-limited); the others still run. So is a hook
+ * (`onHandlerError`, `onQueued`) that throws: nothing a handler or hook
+ * does escapes into `publish()`, `enqueue()` or `drain()`, or becomes an
+ * unhandled rejection. Metrics per topic, labelled with the bus's name:
+ * published, delivered, handler errors, rejected, queue depth; and per bus,
+ * hook errors. `close()` (or `using`) discards the queue and the
  * subscribers; further use throws a `ClosedError`.
  *
  * @example Synchronous and queued publish
@@ -156,10 +180,11 @@ export class EventBus {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #errorLog: LogLimiter;
+  #hookErrors = 0;
   /** A binary heap by (priority desc, seq asc). */
   readonly #heap: Queued[] = [];
   #seq = 0;
-  #collector: Disposable | undefined;
+  #collectors: Disposable[] = [];
   readonly #onQueued: (() => void) | undefined;
   #closed = false;
 
@@ -167,39 +192,58 @@ export class EventBus {
    * Creates a bus.
    *
    * @param options Name, logger, clock, queue cap, error handler, metrics and queue hook.
-   * @throws {TypeError} when `name` is empty, `logger` is not a Logger, or a
-   * hook is not a function.
+   * @throws {TypeError} when `options` is not an object, `name` is not a
+   * non-empty string of well-formed Unicode, `logger` is not a Logger,
+   * `clock` is not a Clock, `metrics` is not a MetricsRegistry, or a hook is
+   * not a function.
    * @throws {RangeError} when `queueCap` is not an integer >= 1.
    */
   constructor(options: EventBusOptions = {}) {
     const action = "create an EventBus";
-    this.name = requireNonEmptyString(action, "name", options.name ?? "bus");
-    this.#cap = requireInteger(action, "queueCap", options.queueCap ?? 65536, 1, 2 ** 30);
-    const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
-    if (logger === null || typeof logger !== "object" || typeof logger.error !== "function") {
-      throw new TypeError(
-        `Cannot ${action} as 'logger' must be a Logger (an object with error, warn and info methods): current value is ${
-          show(logger)
-        }`,
-      );
-    }
-    this.#logger = logger;
-    this.#errorLog = new LogLimiter(logger);
-    this.#clock = options.clock ?? MONOTONIC_CLOCK;
-    this.#onHandlerError = options.onHandlerError === undefined
+    requireOptions(action, "options", options);
+    // Each option is read once, and all are checked before anything is made.
+    const { name, logger, clock, queueCap, onHandlerError, metrics, onQueued } = options;
+    this.name = requireLabelText(action, "name", name ?? "bus");
+    this.#cap = requireInteger(action, "queueCap", queueCap ?? 65536, 1, 2 ** 30);
+    this.#logger = requireLogger(action, "logger", logger ?? CONSOLE_LOGGER);
+    this.#clock = clock === undefined ? MONOTONIC_CLOCK : requireClock(action, "clock", clock);
+    this.#onHandlerError = onHandlerError === undefined
       ? this.#logHandlerError
-      : requireFunction(action, "onHandlerError", options.onHandlerError);
-    if (options.onQueued !== undefined) {
-      this.#onQueued = requireFunction(action, "onQueued", options.onQueued);
-    }
-    if (options.metrics !== undefined) {
-      this.#collector = exportKeyedStats(
-        options.metrics,
-        () => this.#topicStats(),
-        { label: "topic", of: (s) => s.topic },
-        TOPIC_METRICS,
-        { labels: { bus: this.name } },
-      );
+      : requireFunction(action, "onHandlerError", onHandlerError);
+    if (onQueued !== undefined) this.#onQueued = requireFunction(action, "onQueued", onQueued);
+    const registry = metrics === undefined
+      ? undefined
+      : requireMetricsRegistry(action, "metrics", metrics);
+    this.#errorLog = new LogLimiter(this.#logger);
+    if (registry !== undefined) {
+      const labels = { labels: { bus: this.name } };
+      registerAtomically(registry, () => {
+        const topics = exportKeyedStats(
+          registry,
+          () => this.#topicStats(),
+          { label: "topic", of: (s) => s.topic },
+          TOPIC_METRICS,
+          labels,
+        );
+        this.#collectors.push(topics);
+        try {
+          const figures = { hookErrors: 0 };
+          this.#collectors.push(
+            exportStats(
+              registry,
+              () => {
+                figures.hookErrors = this.#hookErrors;
+                return figures;
+              },
+              BUS_METRICS,
+              labels,
+            ),
+          );
+        } catch (error) {
+          this.#collectors.pop()?.[Symbol.dispose]();
+          throw error;
+        }
+      });
     }
   }
 
@@ -207,16 +251,17 @@ export class EventBus {
    * The topic called `name`, created on first use. The type parameter is the
    * caller's claim about the events; one name is one topic.
    *
-   * @param name The topic's name.
+   * @param name The topic's name (its metrics label).
    * @returns The topic.
-   * @throws {TypeError} when `name` is not a non-empty string.
+   * @throws {TypeError} when `name` is not a non-empty string of
+   * well-formed Unicode.
    * @throws {ClosedError} when the bus is closed.
    */
   topic<T>(name: string): Topic<T> {
     if (this.#closed) throw new ClosedError("EventBus", "get a topic");
     let topic = this.#topics.get(name);
     if (topic === undefined) {
-      requireNonEmptyString("get a topic", "name", name);
+      requireLabelText("get a topic", "name", name);
       topic = createTopic(name, this.#queue);
       this.#topics.set(name, topic);
     }
@@ -234,16 +279,32 @@ export class EventBus {
   }
 
   /**
-   * Delivers queued events, highest priority first (then oldest first).
+   * Delivers queued events, highest priority first (then oldest first): at
+   * most `max`, and never more than were queued when it was called, so a
+   * handler that queues an event on every delivery cannot keep it from
+   * returning. Events queued by its handlers wait for the next call; when
+   * some remain, `onQueued` is called again (unless the caller's `max` ended
+   * the drain), so the host drains again on its next tick.
    *
-   * @param max Deliver at most this many.
+   * @param max Deliver at most this many: an integer >= 0, or `Infinity`.
    * @returns How many were delivered.
+   * @throws {RangeError} when `max` is not an integer >= 0 or `Infinity`.
    * @throws {ClosedError} when the bus is closed.
    */
-  drain(max = Infinity): number {
+  drain(max: number = Infinity): number {
     if (this.#closed) throw new ClosedError("EventBus", "drain the queue");
+    if (max !== Infinity && !(Number.isInteger(max) && max >= 0)) {
+      const Err = typeof max === "number" ? RangeError : TypeError;
+      throw new Err(
+        `Cannot drain the queue as 'max' must be an integer >= 0 or Infinity: current value is ${
+          show(max)
+        }`,
+      );
+    }
+    const queuedAtStart = this.#heap.length;
+    const limit = Math.min(max, queuedAtStart);
     let done = 0;
-    while (done < max && this.#heap.length > 0) {
+    while (done < limit && this.#heap.length > 0) {
       const item = this.#pop();
       done++;
       try {
@@ -252,6 +313,7 @@ export class EventBus {
         if (item.scope !== undefined) leaveScope(item.scope);
       }
     }
+    if (!this.#closed && this.#heap.length > 0 && limit === queuedAtStart) this.#notifyQueued();
     return done;
   }
 
@@ -275,7 +337,12 @@ export class EventBus {
    * @returns The name, queue depth and per-topic counters.
    */
   stats(): EventBusStats {
-    return { name: this.name, queued: this.#heap.length, topics: [...this.#topicStats()] };
+    return {
+      name: this.name,
+      queued: this.#heap.length,
+      topics: [...this.#topicStats()],
+      hookErrors: this.#hookErrors,
+    };
   }
 
   /**
@@ -306,8 +373,7 @@ export class EventBus {
     this.#closed = true;
     this.clearQueue();
     for (const topic of this.#topics.values()) closeTopic(topic);
-    this.#collector?.[Symbol.dispose]();
-    this.#collector = undefined;
+    for (const collector of this.#collectors.splice(0)) collector[Symbol.dispose]();
   }
 
   /** Same as {@linkcode EventBus.close}. */
@@ -320,13 +386,49 @@ export class EventBus {
   }
 
   #logHandlerError = (error: unknown, topic: string): void => {
-    const message = error instanceof Error ? error.message : show(error);
     this.#errorLog.error(
       topic,
       this.#clock.now(),
-      `Event handler on topic "${topic}" of bus "${this.name}" failed: ${message}`,
+      `Event handler on topic "${topic}" of bus "${this.name}" failed: ${describe(error)}`,
     );
   };
+
+  /** Reports a handler's error; nothing it does escapes into a publish or a promise. */
+  #handlerFailed(error: unknown, topic: string): void {
+    try {
+      this.#onHandlerError(error, topic);
+    } catch (hookError) {
+      if (this.#onHandlerError === this.#logHandlerError) return; // the logger or clock threw
+      this.#hookFailed(
+        "onHandlerError",
+        hookError,
+        ` (handler error on topic "${topic}": ${describe(error)})`,
+      );
+    }
+  }
+
+  #notifyQueued(): void {
+    if (this.#onQueued === undefined) return;
+    try {
+      this.#onQueued();
+    } catch (error) {
+      this.#hookFailed("onQueued", error, "");
+    }
+  }
+
+  /** Counts and logs (rate-limited) a hook that threw. */
+  #hookFailed(hook: string, error: unknown, context: string): void {
+    this.#hookErrors++;
+    try {
+      this.#errorLog.error(
+        `hook:${hook}`,
+        this.#clock.now(),
+        `The ${hook} hook of bus "${this.name}" threw: ${describe(error)}${context}`,
+      );
+    } catch {
+      // The logger or the clock threw as well: the count above is all there is.
+    }
+  }
 
   readonly #queue: TopicQueue = {
     push: (topic, event, priority, scope) => {
@@ -334,10 +436,10 @@ export class EventBus {
       if (this.#heap.length >= this.#cap) return false;
       if (scope !== undefined) enterScope(scope);
       this.#push({ topic, event, priority, seq: this.#seq++, scope });
-      if (this.#heap.length === 1) this.#onQueued?.();
+      if (this.#heap.length === 1) this.#notifyQueued();
       return true;
     },
-    onHandlerError: (error, topic) => this.#onHandlerError(error, topic),
+    onHandlerError: (error, topic) => this.#handlerFailed(error, topic),
   };
 
   #push(item: Queued): void {
@@ -371,6 +473,28 @@ export class EventBus {
     }
     return top;
   }
+}
+
+/** An error's message for a log line, whatever was thrown; never throws. */
+function describe(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : show(error);
+  } catch {
+    return show(error);
+  }
+}
+
+/** A name that is also a metrics label value: a non-empty string of well-formed Unicode. */
+function requireLabelText(action: string, name: string, value: unknown): string {
+  const text = requireNonEmptyString(action, name, value);
+  if (!text.isWellFormed()) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be well-formed Unicode (no lone surrogate): current value is ${
+        show(text)
+      }`,
+    );
+  }
+  return text;
 }
 
 function before(a: Queued, b: Queued): boolean {

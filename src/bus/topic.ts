@@ -1,6 +1,6 @@
-import { requireFunction, show } from "../internal/validate.ts";
+import { requireFunction, requireOptions, show } from "../internal/validate.ts";
 import { ClosedError } from "../errors.ts";
-import { enterScope, type EventScope, leaveScope } from "./event_scope.ts";
+import { enterScope, EventScope, leaveScope } from "./event_scope.ts";
 
 /** A subscriber: may return a promise, whose rejection is counted like a throw. */
 export type EventHandler<T> = (event: T) => void | Promise<void>;
@@ -134,26 +134,32 @@ export class Topic<T> {
   }
 
   /**
-   * Calls `handler` with every event published from now on.
+   * Calls `handler` with every event published from now on. A rejected
+   * call subscribes nothing.
    *
    * @param handler Receives each event; may be async.
    * @param options An abort signal and the owner's scope.
    * @returns The subscription (also `Disposable`).
-   * @throws {TypeError} when `handler` is not a function.
+   * @throws {TypeError} when `handler` is not a function, `options` is not
+   * an object, `signal` is not an AbortSignal or `scope` is not an EventScope.
    * @throws {ClosedError} when the bus is closed.
    */
   subscribe(handler: EventHandler<T>, options: SubscribeOptions = {}): Subscription {
     const action = "subscribe to a topic";
     if (this.#closed) throw new ClosedError("EventBus", action);
     requireFunction(action, "handler", handler);
-    const sub = new SubscriptionImpl(this.#remove);
-    if (options.signal?.aborted === true) {
-      sub.active = false;
-      return sub;
+    requireOptions(action, "options", options);
+    const { signal, scope } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(
+        `Cannot ${action} as 'signal' must be an AbortSignal: current value is ${show(signal)}`,
+      );
     }
-    this.#entries = [...this.#entries, { handler, scope: options.scope, sub }];
+    if (scope !== undefined) requireScope(action, scope);
+    if (signal?.aborted === true) return new SubscriptionImpl(this.#remove, undefined, false);
+    const sub = new SubscriptionImpl(this.#remove, signal, true);
+    this.#entries = [...this.#entries, { handler, scope, sub }];
     this.#rebuild();
-    options.signal?.addEventListener("abort", () => sub.unsubscribe(), { once: true });
     return sub;
   }
 
@@ -222,25 +228,31 @@ export class Topic<T> {
    * @param options Priority and the publisher's scope.
    * @returns `false` when the bus queue is full (the event is not queued,
    *   and counted as rejected).
-   * @throws {TypeError} when `priority` is not a number.
+   * @throws {TypeError} when `options` is not an object, `priority` is not a
+   * number or `scope` is not an EventScope.
    * @throws {ClosedError} when the bus is closed.
    */
   enqueue(event: T, options: EnqueueOptions = {}): boolean {
-    if (this.#closed) throw new ClosedError("EventBus", "enqueue an event");
-    const priority = options.priority ?? 0;
+    const action = "enqueue an event";
+    if (this.#closed) throw new ClosedError("EventBus", action);
+    requireOptions(action, "options", options);
+    const { priority = 0, scope } = options;
     if (typeof priority !== "number" || Number.isNaN(priority)) {
       throw new TypeError(
-        `Cannot enqueue an event as 'priority' must be a number: current value is ${
-          show(priority)
-        }`,
+        `Cannot ${action} as 'priority' must be a number: current value is ${show(priority)}`,
       );
     }
-    if (!this.#queue.push(this as unknown as Topic<never>, event, priority, options.scope)) {
-      this.#rejected++;
-      return false;
-    }
+    if (scope !== undefined) requireScope(action, scope);
+    // Counted before the push: the bus's onQueued hook may drain at once.
     this.#queued++;
-    return true;
+    let queued = false;
+    try {
+      queued = this.#queue.push(this as unknown as Topic<never>, event, priority, scope);
+    } finally {
+      if (!queued) this.#queued--;
+    }
+    if (!queued) this.#rejected++;
+    return queued;
   }
 
   /** How many handlers are subscribed. */
@@ -272,7 +284,7 @@ export class Topic<T> {
     const entries = this.#entries;
     this.#entries = [];
     this.#rebuild();
-    for (const entry of entries) entry.sub.active = false;
+    for (const entry of entries) entry.sub.end();
   }
 
   #remove = (sub: Subscription): void => {
@@ -310,16 +322,42 @@ export class Topic<T> {
   }
 }
 
+function requireScope(action: string, scope: unknown): void {
+  if (!(scope instanceof EventScope)) {
+    throw new TypeError(
+      `Cannot ${action} as 'scope' must be an EventScope: current value is ${show(scope)}`,
+    );
+  }
+}
+
 class SubscriptionImpl implements Subscription {
-  active = true;
+  #active: boolean;
   readonly #remove: (sub: Subscription) => void;
-  constructor(remove: (sub: Subscription) => void) {
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = () => this.unsubscribe();
+  constructor(
+    remove: (sub: Subscription) => void,
+    signal: AbortSignal | undefined,
+    active: boolean,
+  ) {
     this.#remove = remove;
+    this.#active = active;
+    this.#signal = active ? signal : undefined;
+    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+  get active(): boolean {
+    return this.#active;
   }
   unsubscribe(): void {
-    if (!this.active) return;
-    this.active = false;
+    if (!this.#active) return;
+    this.end();
     this.#remove(this);
+  }
+  /** Stops it without touching the topic (the topic closed); lets go of the signal. */
+  end(): void {
+    this.#active = false;
+    // The signal may outlive many subscriptions: do not leave listeners on it.
+    this.#signal?.removeEventListener("abort", this.#onAbort);
   }
   [Symbol.dispose](): void {
     this.unsubscribe();

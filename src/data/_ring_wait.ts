@@ -2,25 +2,69 @@
 // or `Atomics.waitAsync` (on the main thread) on the endpoint's signal word.
 // The endpoint raises its waiting flag first, so the other side only pays
 // for a wake-up when someone sleeps.
+//
+// A wait sleeps in slices of a quarter of the ring's liveness timeout. Each
+// slice bumps this end's beat (a thread blocked here runs no event loop, so
+// its beat loop cannot) and looks at the other end's: an end attached to
+// the other side whose beat has not moved for the whole timeout is presumed
+// dead (its Worker terminated, or its thread stuck), which ends the wait
+// with "closed". So no wait outlives the other end for long, and nothing
+// keeps the process alive after it died.
 
 import { MONOTONIC_CLOCK } from "../time/clock.ts";
 import { holdEventLoop } from "./_hold_event_loop.ts";
 import { waitSignal, waitTimeout } from "./_waiters.ts";
 import type { WaitOptions, WaitResult } from "./backpressure.ts";
+import {
+  ATTACHED,
+  DEAD,
+  EVICTING,
+  READER_ROLE,
+  type RingRole,
+  type RingViews,
+  setEndState,
+  WRITER_ROLE,
+} from "./_ring_layout.ts";
 
 /** How long a wait spins before it sleeps. */
 const SPIN_MS = 0.05;
 
 /**
- * One endpoint's side of its waits: its signal word, its waiting flag, and
- * how many of its waits sleep now. The flag stays raised until the last one
- * ends, so one wait that ends cannot silence the wake-ups another needs.
+ * One endpoint's side of its waits: its words, how many of its waits sleep
+ * now (the waiting flag stays raised until the last one ends, so one wait
+ * that ends cannot silence the wake-ups another needs), and what it last saw
+ * of the other end's liveness.
  */
 export interface RingSide {
-  header: Int32Array;
-  signal: number;
-  waiting: number;
+  views: RingViews;
+  role: RingRole;
   sleepers: number;
+  /** Longest sleep between liveness checks: a quarter of the liveness timeout. */
+  sliceMs: number;
+  /** The other end's word and beat when last seen changing, and when. */
+  seenWord: number;
+  seenBeat: number;
+  seenAt: number;
+  /** Told when this end presumed the other dead (for its log line). */
+  onPeerDead: (epoch: number, silentMs: number) => void;
+}
+
+/** Creates the wait state of an endpoint. */
+export function ringSide(
+  views: RingViews,
+  role: RingRole,
+  onPeerDead: (epoch: number, silentMs: number) => void,
+): RingSide {
+  return {
+    views,
+    role,
+    sleepers: 0,
+    sliceMs: views.livenessTimeoutMs / 4,
+    seenWord: -1,
+    seenBeat: 0,
+    seenAt: 0,
+    onPeerDead,
+  };
 }
 
 /** What one wait waits for. */
@@ -32,6 +76,43 @@ export interface RingWait {
   closed: () => boolean;
   /** For error messages, e.g. "wait for credit". */
   action: string;
+}
+
+/**
+ * Looks at the other end's liveness; presumes it dead (and says so in the
+ * ring, waking everyone) when it is attached and its beat has not moved for
+ * the liveness timeout. Called on each wait slice.
+ *
+ * @param side This end's wait state.
+ * @param now The time on this thread's monotonic clock.
+ */
+export function watchPeer(side: RingSide, now: number): void {
+  const { views, role } = side;
+  const timeoutMs = views.livenessTimeoutMs;
+  if (timeoutMs === Infinity) return;
+  const word = Atomics.load(views.header, role.peerEnd);
+  const state = word & 7;
+  if (state !== ATTACHED && state !== EVICTING) {
+    side.seenWord = -1;
+    return;
+  }
+  const beat = Atomics.load(views.header, role.peerBeat);
+  if (word !== side.seenWord || beat !== side.seenBeat) {
+    side.seenWord = word;
+    side.seenBeat = beat;
+    side.seenAt = now;
+  } else if (now - side.seenAt >= timeoutMs) {
+    const peer = role === WRITER_ROLE ? READER_ROLE : WRITER_ROLE;
+    if (setEndState(views, peer, word, DEAD)) side.onPeerDead(word >>> 3, now - side.seenAt);
+  }
+}
+
+/** One slice of this end's life: bumps its beat and watches the other end. */
+function slice(side: RingSide): number {
+  const now = MONOTONIC_CLOCK.now();
+  Atomics.add(side.views.header, side.role.beat, 1);
+  watchPeer(side, now);
+  return now;
 }
 
 /**
@@ -49,9 +130,10 @@ export function waitSync(wait: RingWait, options: WaitOptions | undefined): Wait
   side.sleepers++;
   try {
     for (;;) {
+      const now = slice(side);
       const seen = prepare(wait, end);
       if (typeof seen === "string") return seen;
-      Atomics.wait(side.header, side.signal, seen, end - MONOTONIC_CLOCK.now());
+      Atomics.wait(side.views.header, side.role.signal, seen, Math.min(end - now, side.sliceMs));
     }
   } finally {
     settle(side);
@@ -79,23 +161,26 @@ async function sleepAsync(
   abort: AbortSignal | undefined,
 ): Promise<WaitResult> {
   const { side } = wait;
+  const { header } = side.views;
+  const signal = side.role.signal;
   const end = MONOTONIC_CLOCK.now() + timeoutMs;
   // Waking every sleeper of this side is harmless: each re-checks its own conditions.
-  const wake = () => void Atomics.notify(side.header, side.signal);
+  const wake = () => void Atomics.notify(header, signal);
   abort?.addEventListener("abort", wake, { once: true });
   using _hold = holdEventLoop();
   side.sleepers++;
   try {
     for (;;) {
       if (abort?.aborted) throw abort.reason;
+      const now = slice(side);
       const seen = prepare(wait, end);
       if (typeof seen === "string") return seen;
-      const left = end - MONOTONIC_CLOCK.now();
+      const sleep = Math.min(end - now, side.sliceMs);
       const result = Atomics.waitAsync(
-        side.header,
-        side.signal,
+        header,
+        signal,
         seen,
-        left === Infinity ? undefined : left,
+        sleep === Infinity ? undefined : sleep,
       );
       if (result.async) await result.value;
     }
@@ -112,7 +197,8 @@ async function sleepAsync(
  * changes it and the sleep returns at once.
  */
 function prepare(wait: RingWait, end: number): WaitResult | number {
-  const { header, signal, waiting } = wait.side;
+  const { header } = wait.side.views;
+  const { signal, waiting } = wait.side.role;
   const seen = Atomics.load(header, signal);
   Atomics.store(header, waiting, 1);
   return wait.ready()
@@ -126,7 +212,7 @@ function prepare(wait: RingWait, end: number): WaitResult | number {
 
 /** One sleeper of `side` is done; the last one lowers the waiting flag. */
 function settle(side: RingSide): void {
-  if (--side.sleepers === 0) Atomics.store(side.header, side.waiting, 0);
+  if (--side.sleepers === 0) Atomics.store(side.views.header, side.role.waiting, 0);
 }
 
 /**

@@ -1,83 +1,33 @@
 import { ClosedError } from "../errors.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
 import { exportStats } from "../metrics/export_stats.ts";
 import { type DataPortCloseReport, type DataPortStats, PORT_METRICS } from "./data_port_stats.ts";
 import {
   requireFunction,
   requireInteger,
   requireLogger,
-  requireNonEmptyString,
+  requireOptions,
   show,
 } from "../internal/validate.ts";
-import { type BlockHandle, NO_BLOCK, SlabAllocator, slabCore } from "./slab_allocator.ts";
-import type { SlabCore } from "./_slab_core.ts";
+import { NO_BLOCK, SlabAllocator, slabCore } from "./slab_allocator.ts";
+import type { MemoryWait, SlabCore } from "./_slab_core.ts";
 import { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
 import { Waiters, waitSignal, waitTimeout } from "./_waiters.ts";
+import { requireBytes, requireMetrics, requireName } from "./_checks.ts";
+import type {
+  DataPortOptions,
+  FrameCallback,
+  FrameMeta,
+  WouldBlockReason,
+} from "./data_port_types.ts";
 
-/**
- * A frame in flight on a {@linkcode DataPort}: the handle of the slab block
- * that holds its bytes. Read it with {@linkcode DataPort.offsetOf},
- * {@linkcode DataPort.lengthOf} or {@linkcode DataPort.view}; give it back
- * with {@linkcode DataPort.recycle}.
- */
-export type FrameMeta = BlockHandle;
-
-/**
- * The capability a plugin manifest must declare before the kernel hands the
- * plugin a {@linkcode DataPort}. A port holds no ambient authority: there is
- * no global lookup, so code reaches a port only when given one. Not public:
- * for the kernel's plugin loader.
- */
-export const DATAPORT_CAPABILITY = "dataport";
-
-/** Receives each frame of a {@linkcode DataPort}; see {@linkcode DataPort.onFrame}. */
-export type FrameCallback = (meta: FrameMeta, view: Uint8Array) => void;
-
-/** Options of a {@linkcode DataPort}. */
-export interface DataPortOptions {
-  /**
-   * The credit: how many frames may be in flight (sent and not yet
-   * recycled). This is the high watermark; `send()` returns
-   * {@linkcode WOULD_BLOCK} once it is spent.
-   *
-   * @default {1024}
-   */
-  credit?: number;
-  /**
-   * After the credit ran out, the port is writable again (and
-   * {@linkcode DataPort.whenWritable} resolves) once the credit rises past
-   * this many frames. The gap to 0 keeps a producer from waking per frame.
-   *
-   * @default {credit / 4, rounded down}
-   */
-  lowWatermark?: number;
-  /**
-   * The allocator frames are copied into; share one among ports to pool memory.
-   *
-   * @default {a new SlabAllocator with 4 slabs of 1 MiB, closed with the port}
-   */
-  allocator?: SlabAllocator;
-  /**
-   * Registry to export `chronetix_dataport_*` metrics into (see
-   * `docs/metrics.md`) until the port closes.
-   */
-  metrics?: MetricsRegistry;
-  /**
-   * The port's name: the `port` label of its metrics and the name in its
-   * log lines.
-   *
-   * @default {"default"}
-   */
-  name?: string;
-  /**
-   * Where frame callbacks that throw are reported (the 1st, 2nd, 4th, 8th,
-   * ... error, so a consumer that always throws cannot flood it).
-   *
-   * @default {CONSOLE_LOGGER}
-   */
-  logger?: Logger;
-}
+export {
+  DATAPORT_CAPABILITY,
+  type DataPortOptions,
+  type FrameCallback,
+  type FrameMeta,
+  type WouldBlockReason,
+} from "./data_port_types.ts";
 
 const QUEUED = 1;
 const RECEIVED = 2;
@@ -138,19 +88,26 @@ export class DataPort {
   readonly #unit: number;
   readonly #maxFrame: number;
   readonly #length: Int32Array;
+  /** Per block index: QUEUED or RECEIVED while the block is a frame of this port, else 0. */
   readonly #state: Uint8Array;
-  /** The frame handle of each block in flight, by block index. */
-  readonly #handle: Int32Array;
   readonly #queue: Int32Array;
   readonly #name: string;
   readonly #logger: Logger;
   readonly #ownsAllocator: boolean;
   readonly #writableWaiters = new Waiters();
+  readonly #memoryWait: MemoryWait;
   #head = 0;
   #queued = 0;
   #credit: number;
   #minCredit: number;
+  /** `!creditBlocked && !memoryBlocked`, kept as one field for the hot path. */
   #writable = true;
+  /** The credit ran out and has not risen past the low watermark since. */
+  #creditBlocked = false;
+  /** A send was refused for memory and no block of its size class is free yet. */
+  #memoryBlocked = false;
+  /** Why the last `send()` was refused. */
+  #lastRefusal: WouldBlockReason = "credit";
   #idleWaiters: PromiseWithResolvers<void> | undefined;
   #consumer: FrameCallback | undefined;
   #deliveryScheduled = false;
@@ -170,10 +127,12 @@ export class DataPort {
    *
    * @param options Credit, watermark, allocator, metrics, name and logger.
    * @throws {RangeError} when the credit or watermark is out of range.
-   * @throws {TypeError} when the allocator is not a {@linkcode SlabAllocator}
-   *   or the name is empty.
+   * @throws {TypeError} when `options` is not an object, the allocator is
+   *   not a {@linkcode SlabAllocator}, the metrics not a `MetricsRegistry`,
+   *   the logger not a `Logger` or the name empty.
    */
   constructor(options: DataPortOptions = {}) {
+    requireOptions(ACTION, "options", options);
     const credit = requireInteger(ACTION, "credit", options.credit ?? 1024, 1, 1 << 24);
     this.#low = requireInteger(
       ACTION,
@@ -189,7 +148,10 @@ export class DataPort {
         }`,
       );
     }
-    this.#name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
+    const metrics = options.metrics === undefined
+      ? undefined
+      : requireMetrics(ACTION, "metrics", options.metrics);
+    this.#name = requireName(ACTION, "name", options.name ?? "default");
     this.#logger = requireLogger(ACTION, "logger", options.logger ?? CONSOLE_LOGGER);
     this.#ownsAllocator = options.allocator === undefined;
     this.allocator = options.allocator ?? new SlabAllocator();
@@ -200,15 +162,20 @@ export class DataPort {
     this.#creditLimit = credit;
     this.#credit = credit;
     this.#minCredit = credit;
-    const blocks = this.#slab.word.length;
+    const blocks = this.#slab.granules;
     this.#length = new Int32Array(blocks);
     this.#state = new Uint8Array(blocks);
-    this.#handle = new Int32Array(blocks);
     this.#queue = new Int32Array(credit);
-    if (options.metrics !== undefined) {
-      this.#collector = exportStats(options.metrics, () => this.stats(), PORT_METRICS, {
-        labels: { port: this.#name },
-      });
+    this.#memoryWait = { cls: 0, wake: (closed) => this.#memoryFreed(closed) };
+    if (metrics !== undefined) {
+      try {
+        this.#collector = exportStats(metrics, () => this.stats(), PORT_METRICS, {
+          labels: { port: this.#name },
+        });
+      } catch (error) {
+        if (this.#ownsAllocator) this.allocator.close();
+        throw error;
+      }
     }
   }
 
@@ -218,11 +185,46 @@ export class DataPort {
   }
 
   /**
-   * `false` from the moment the credit runs out until it rises past the low
-   * watermark again.
+   * `false` from a refused `send()` until the port can take frames again:
+   * after the credit ran out, until it rises past the low watermark; after
+   * a refusal for memory, until the allocator has a block of the refused
+   * frame's size class free (a block freed by any owner of a shared
+   * allocator counts).
    */
   get writable(): boolean {
     return this.#writable;
+  }
+
+  /**
+   * Why the port is not writable, `undefined` when it is: after `send()`
+   * returned {@linkcode WOULD_BLOCK}, this tells whether that send was
+   * refused because the consumer holds all the credit (`"credit"`) or
+   * because the allocator, maybe shared with other ports, has no block for
+   * the frame (`"memory"`). It stays until the cause is gone; then it names
+   * the other cause if that one still holds. {@linkcode DataPort.whenWritable}
+   * waits for both to clear.
+   *
+   * @example Telling a full allocator from spent credit
+   * ```ts
+   * import { DataPort, SlabAllocator, WOULD_BLOCK } from "@chronetix/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * using allocator = new SlabAllocator({ slabs: 1, slabSize: 1024, sizeClasses: [1024] });
+   * using port = new DataPort({ credit: 4, allocator });
+   * port.send(new Uint8Array(1000));
+   * assertEquals(port.send(new Uint8Array(10)), WOULD_BLOCK);
+   * assertEquals(port.wouldBlockReason, "memory");
+   * const writable = port.whenWritable();
+   * const meta = port.receive();
+   * if (meta !== WOULD_BLOCK) port.recycle(meta); // frees the block
+   * assertEquals(await writable, "ready");
+   * assertEquals(port.wouldBlockReason, undefined);
+   * ```
+   */
+  get wouldBlockReason(): WouldBlockReason | undefined {
+    const credit = this.#creditBlocked;
+    const memory = this.#memoryBlocked;
+    return credit && memory ? this.#lastRefusal : credit ? "credit" : memory ? "memory" : undefined;
   }
 
   /** Whether {@linkcode DataPort.close} was called. */
@@ -235,41 +237,28 @@ export class DataPort {
    *
    * @param bytes The payload, at most the allocator's largest block.
    * @returns The frame, or {@linkcode WOULD_BLOCK} when the credit or the
-   *   allocator is exhausted (nothing is queued then).
+   *   allocator is exhausted (nothing is queued then;
+   *   {@linkcode DataPort.wouldBlockReason} tells which).
+   * @throws {TypeError} when `bytes` is not a `Uint8Array` or its buffer was
+   *   detached.
    * @throws {RangeError} when `bytes` is larger than the largest block.
-   * @throws {ClosedError} when the port is closed.
+   * @throws {ClosedError} when the port (or its allocator) is closed.
    */
   send(bytes: Uint8Array): FrameMeta | WouldBlock {
-    const length = bytes.length;
+    // A plain, non-empty Uint8Array: its `length` is the real one. Anything
+    // else (a subclass, an empty or detached array, a bad value) and every
+    // refusal take the slow path.
     if (
-      this.#credit === 0 || this.#closed || !(length <= this.#maxFrame) ||
-      !(bytes instanceof Uint8Array)
+      !ArrayBuffer.isView(bytes) || bytes.constructor !== Uint8Array || this.#credit === 0 ||
+      this.#closed
     ) {
-      return this.#refuse(bytes);
+      return this.#sendSlow(bytes);
     }
-    const meta = this.#slab.alloc(length === 0 ? 1 : length) as FrameMeta;
-    if (meta === NO_BLOCK) return this.#refuse(bytes);
-    const g = this.#slab.lastIndex;
-    this.bytes.set(bytes, g * this.#unit);
-    this.#handle[g] = meta;
-    this.#length[g] = length;
-    this.#state[g] = QUEUED;
-    this.#framesSent++;
-    this.#bytesSent += length;
-    const credit = --this.#credit;
-    if (credit < this.#minCredit) this.#minCredit = credit;
-    const inFlight = this.#creditLimit - credit;
-    this.#utilSum += inFlight;
-    if (inFlight > this.#peakInFlight) this.#peakInFlight = inFlight;
-    if (credit === 0) this.#writable = false;
-    let tail = this.#head + this.#queued++;
-    if (tail >= this.#creditLimit) tail -= this.#creditLimit;
-    this.#queue[tail] = g;
-    if (this.#consumer !== undefined && !this.#deliveryScheduled) {
-      this.#deliveryScheduled = true;
-      queueMicrotask(this.#deliver);
-    }
-    return meta;
+    const length = bytes.length;
+    if (length === 0 || length > this.#maxFrame) return this.#sendSlow(bytes);
+    const meta = this.#slab.alloc(length) as FrameMeta;
+    if (meta === NO_BLOCK) return this.#refuseMemory(length);
+    return this.#enqueue(bytes, length, meta);
   }
 
   /**
@@ -284,20 +273,16 @@ export class DataPort {
       if (this.#closed) throw new ClosedError("DataPort", "receive a frame");
       return WOULD_BLOCK;
     }
-    const g = this.#queue[this.#head]!;
-    this.#head = this.#head + 1 === this.#creditLimit ? 0 : this.#head + 1;
-    this.#queued--;
-    this.#state[g] = RECEIVED;
-    return this.#handle[g]! as FrameMeta;
+    return this.#slab.word[this.#take()]! as FrameMeta;
   }
 
-  /** Takes the oldest queued frame; there is one. */
-  #take(): FrameMeta {
+  /** Takes the oldest queued frame (there is one); returns its block index. */
+  #take(): number {
     const g = this.#queue[this.#head]!;
     this.#head = this.#head + 1 === this.#creditLimit ? 0 : this.#head + 1;
     this.#queued--;
     this.#state[g] = RECEIVED;
-    return this.#handle[g]! as FrameMeta;
+    return g;
   }
 
   /**
@@ -316,7 +301,7 @@ export class DataPort {
     this.#state[g] = 0;
     this.#slab.freeAt(g);
     const credit = ++this.#credit;
-    if (!this.#writable && credit > this.#low) this.#becomeWritable();
+    if (!this.#writable) this.#creditReturned(credit);
     if (credit === this.#creditLimit && this.#idleWaiters !== undefined) {
       this.#idleWaiters.resolve();
       this.#idleWaiters = undefined;
@@ -326,34 +311,34 @@ export class DataPort {
   /**
    * The byte offset of a frame's payload in {@linkcode DataPort.bytes}.
    *
-   * @param meta A frame in flight.
+   * @param meta A frame in flight on this port.
    * @returns The offset.
-   * @throws {RangeError} when the frame is not in flight.
+   * @throws {RangeError} when the frame is not in flight on this port.
    */
   offsetOf(meta: FrameMeta): number {
-    return this.#slab.validate(meta, "read block") * this.#unit;
+    return this.#frameIndex(meta) * this.#unit;
   }
 
   /**
    * The payload length of a frame.
    *
-   * @param meta A frame in flight.
+   * @param meta A frame in flight on this port.
    * @returns Bytes.
-   * @throws {RangeError} when the frame is not in flight.
+   * @throws {RangeError} when the frame is not in flight on this port.
    */
   lengthOf(meta: FrameMeta): number {
-    return this.#length[this.#slab.validate(meta, "read block")]!;
+    return this.#length[this.#frameIndex(meta)]!;
   }
 
   /**
    * A view of a frame's payload, without copying (allocates the view object).
    *
-   * @param meta A frame in flight.
+   * @param meta A frame in flight on this port.
    * @returns A `Uint8Array` over the payload; valid until the frame is recycled.
-   * @throws {RangeError} when the frame is not in flight.
+   * @throws {RangeError} when the frame is not in flight on this port.
    */
   view(meta: FrameMeta): Uint8Array {
-    const g = this.#slab.validate(meta, "read block");
+    const g = this.#frameIndex(meta);
     const offset = g * this.#unit;
     return this.bytes.subarray(offset, offset + this.#length[g]!);
   }
@@ -361,8 +346,9 @@ export class DataPort {
   /**
    * Registers the consumer: queued frames are delivered to `callback` in
    * order, in a microtask after `send()`. The callback must recycle each
-   * frame (now or later); if it throws, the error is counted and the frame
-   * recycled.
+   * frame (now or later); if it throws, or returns a promise that rejects,
+   * the error is counted and logged and the frame recycled (if it still
+   * holds it).
    *
    * @param callback Receives each frame and a view of its payload.
    * @returns A handle that unregisters the consumer.
@@ -394,11 +380,14 @@ export class DataPort {
 
   /**
    * Resolves when the port is writable (at once if it is): when the credit
-   * rose past the low watermark after it ran out.
+   * rose past the low watermark after it ran out, or memory for the refused
+   * frame was freed (by this port's consumer or by any other owner of a
+   * shared allocator).
    *
    * @param options A timeout and an abort signal.
    * @returns `"ready"` when `send()` may succeed again, `"closed"` when the
-   *   port closed, `"timed-out"` when `timeoutMs` passed first.
+   *   port or its allocator closed, `"timed-out"` when `timeoutMs` passed first.
+   * @throws {TypeError} when `options` is not an object or the signal not an `AbortSignal`.
    * @throws {RangeError} when `timeoutMs` is negative.
    * @throws {unknown} (as a rejection) the signal's reason, when it aborts first.
    *
@@ -422,7 +411,7 @@ export class DataPort {
     const timeoutMs = waitTimeout(WAIT_ACTION, options);
     const signal = waitSignal(WAIT_ACTION, options);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#closed) return CLOSED;
+    if (this.#closed || this.#slab.closed) return CLOSED;
     if (this.#writable) return READY;
     if (timeoutMs === 0) return TIMED_OUT;
     return this.#writableWaiters.wait(timeoutMs, signal);
@@ -501,9 +490,10 @@ export class DataPort {
     this.#closed = true;
     // Before the recycling below, which would make the port writable.
     this.#writableWaiters.settle("closed");
+    this.#slab.deleteMemoryWait(this.#memoryWait);
     this.#consumer = undefined;
     const unreceived = this.#queued;
-    while (this.#queued > 0) this.recycle(this.#take());
+    while (this.#queued > 0) this.recycle(this.#slab.word[this.#take()]! as FrameMeta);
     this.#closeReport = { unreceived, unrecycled: this.#creditLimit - this.#credit };
     this.#idleWaiters?.resolve();
     this.#idleWaiters = undefined;
@@ -521,24 +511,36 @@ export class DataPort {
   #deliver = (): void => {
     this.#deliveryScheduled = false;
     const bytes = this.bytes;
+    const word = this.#slab.word;
     while (this.#consumer !== undefined) {
       if (this.#queued === 0) return;
-      const meta = this.#take();
-      const g = this.#slab.liveIndex(meta);
+      const g = this.#take();
+      const meta = word[g]! as FrameMeta;
       const offset = g * this.#unit;
       try {
-        this.#consumer(meta, bytes.subarray(offset, offset + this.#length[g]!));
+        const result: unknown = this.#consumer(
+          meta,
+          bytes.subarray(offset, offset + this.#length[g]!),
+        );
+        if (result !== undefined) this.#watch(result, meta, g);
       } catch (error) {
-        this.#consumerFailed(error);
-        if (this.#state[g] === RECEIVED && this.#slab.liveIndex(meta) === g) {
-          this.recycle(meta);
-        }
+        this.#consumerFailed(error, meta, g);
       }
     }
   };
 
-  /** Counts a frame callback's error, and logs the 1st, 2nd, 4th, 8th, ... */
-  #consumerFailed(error: unknown): void {
+  /** A callback's result: a promise that rejects counts as a throw. */
+  #watch(result: unknown, meta: FrameMeta, g: number): void {
+    if (typeof (result as PromiseLike<unknown>)?.then !== "function") return;
+    Promise.resolve(result).then(undefined, (error) => this.#consumerFailed(error, meta, g));
+  }
+
+  /**
+   * Counts a frame callback's error (a throw or a rejection), recycles its
+   * frame if the consumer still holds it, and logs the 1st, 2nd, 4th, 8th, ...
+   */
+  #consumerFailed(error: unknown, meta: FrameMeta, g: number): void {
+    if (this.#state[g] === RECEIVED && this.#slab.word[g] === meta) this.recycle(meta);
     const n = ++this.#consumerErrors;
     if ((n & (n - 1)) !== 0) return;
     this.#logger.error(
@@ -548,23 +550,87 @@ export class DataPort {
     );
   }
 
-  /** The slow path of `send()`: no credit, no memory, closed, or a bad frame. */
-  #refuse(bytes: Uint8Array): WouldBlock {
-    if (this.#closed) throw new ClosedError("DataPort", "send a frame");
-    if (!(bytes instanceof Uint8Array)) {
+  /** Copies a frame into its block `meta` and queues it. */
+  #enqueue(bytes: Uint8Array, length: number, meta: FrameMeta): FrameMeta {
+    const g = this.#slab.lastIndex;
+    try {
+      this.bytes.set(bytes, g * this.#unit);
+    } catch (error) {
+      // A buffer detached or shrunk under us: give the block back.
+      this.#slab.freeAt(g);
       throw new TypeError(
-        `Cannot send a frame as 'bytes' must be a Uint8Array: current value is ${show(bytes)}`,
+        `Cannot send a frame as 'bytes' could not be read: ${
+          error instanceof Error ? error.message : show(error)
+        }`,
       );
     }
-    if (bytes.length > this.#maxFrame) {
+    this.#length[g] = length;
+    this.#state[g] = QUEUED;
+    this.#framesSent++;
+    this.#bytesSent += length;
+    const credit = --this.#credit;
+    if (credit < this.#minCredit) this.#minCredit = credit;
+    const inFlight = this.#creditLimit - credit;
+    this.#utilSum += inFlight;
+    if (inFlight > this.#peakInFlight) this.#peakInFlight = inFlight;
+    if (credit === 0) {
+      this.#creditBlocked = true;
+      this.#writable = false;
+    }
+    let tail = this.#head + this.#queued++;
+    if (tail >= this.#creditLimit) tail -= this.#creditLimit;
+    this.#queue[tail] = g;
+    if (this.#consumer !== undefined && !this.#deliveryScheduled) {
+      this.#deliveryScheduled = true;
+      queueMicrotask(this.#deliver);
+    }
+    return meta;
+  }
+
+  /** The slow path of `send()`: checks everything, then sends or refuses. */
+  #sendSlow(bytes: Uint8Array): FrameMeta | WouldBlock {
+    if (this.#closed) throw new ClosedError("DataPort", "send a frame");
+    const length = requireBytes("send a frame", "bytes", bytes);
+    if (length > this.#maxFrame) {
       throw new RangeError(
-        `Cannot send a frame of ${bytes.length} bytes as the largest block is ${this.#maxFrame} bytes`,
+        `Cannot send a frame as 'bytes' is longer than the largest block (${this.#maxFrame} bytes): current length is ${length}`,
       );
     }
-    if (this.#credit === 0) this.#wouldBlockCredit++;
-    else this.#wouldBlockMemory++;
+    if (this.#credit === 0) {
+      this.#wouldBlockCredit++;
+      this.#lastRefusal = "credit";
+      this.#creditBlocked = true;
+      this.#writable = false;
+      return WOULD_BLOCK;
+    }
+    const meta = this.#slab.alloc(length === 0 ? 1 : length) as FrameMeta;
+    if (meta === NO_BLOCK) return this.#refuseMemory(length);
+    return this.#enqueue(bytes, length, meta);
+  }
+
+  /** Refuses a frame of `length` bytes for memory; waits for a block of its class. */
+  #refuseMemory(length: number): WouldBlock {
+    this.#wouldBlockMemory++;
+    this.#lastRefusal = "memory";
+    this.#memoryBlocked = true;
     this.#writable = false;
+    this.#memoryWait.cls = this.#slab.classOf(length);
+    this.#slab.addMemoryWait(this.#memoryWait);
     return WOULD_BLOCK;
+  }
+
+  /** The allocator can serve the refused frame now (or closed). */
+  #memoryFreed(closed: boolean): void {
+    // A closed allocator never has room again: the port stays blocked on memory.
+    if (closed) return this.#writableWaiters.settle("closed");
+    this.#memoryBlocked = false;
+    if (!this.#creditBlocked) this.#becomeWritable();
+  }
+
+  /** A recycle while not writable: lifts the credit block past the low watermark. */
+  #creditReturned(credit: number): void {
+    if (this.#creditBlocked && credit > this.#low) this.#creditBlocked = false;
+    if (!this.#creditBlocked && !this.#memoryBlocked) this.#becomeWritable();
   }
 
   #becomeWritable(): void {
@@ -572,12 +638,25 @@ export class DataPort {
     this.#writableWaiters.settle("ready");
   }
 
+  /** The block index of a frame in flight on this port; throws when `meta` is none. */
+  #frameIndex(meta: FrameMeta): number {
+    const g = this.#slab.liveIndex(meta);
+    if (g < 0 || this.#state[g] === 0) {
+      throw new RangeError(
+        `Cannot read frame as 'meta' is not a frame in flight on this port: current value is ${
+          show(meta)
+        }`,
+      );
+    }
+    return g;
+  }
+
   #badRecycle(meta: FrameMeta, g: number): never {
     const why = g >= 0 && this.#state[g] === QUEUED
-      ? "it has not been received yet"
+      ? "'meta' has not been received yet"
       : g < 0 && this.#slab.handleState(meta) === "freed"
-      ? "it was already recycled"
-      : "it is not a frame in flight on this port";
+      ? "'meta' was already recycled"
+      : "'meta' is not a frame in flight on this port";
     throw new RangeError(`Cannot recycle frame as ${why}: current value is ${show(meta)}`);
   }
 }

@@ -27,7 +27,13 @@
  * @module
  */
 export { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
-export { DataPort, type DataPortOptions, type FrameCallback, type FrameMeta } from "./data_port.ts";
+export { DataPort } from "./data_port.ts";
+export type {
+  DataPortOptions,
+  FrameCallback,
+  FrameMeta,
+  WouldBlockReason,
+} from "./data_port_types.ts";
 export type { DataPortCloseReport, DataPortStats } from "./data_port_stats.ts";
 export {
   type BlockHandle,
@@ -37,10 +43,10 @@ export {
   type SlabAllocatorStats,
 } from "./slab_allocator.ts";
 export {
-  type RingCloseReport,
-  type RingStats,
+  type RingTakeoverOptions,
   RingWriter,
   type RingWriterOptions,
   type SharedRingOptions,
 } from "./ring_writer.ts";
-export { type RingFrameCallback, RingReader } from "./ring_reader.ts";
+export type { RingCloseReport, RingEndState, RingStats } from "./ring_stats.ts";
+export { type RingFrameCallback, RingReader, type RingReaderOptions } from "./ring_reader.ts";

@@ -1,130 +1,47 @@
-import { ClosedError } from "../errors.ts";
+import { ChronetixError, ClosedError } from "../errors.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { requireNonEmptyString, show } from "../internal/validate.ts";
-import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
+import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
+import { requireInteger, requireLogger, requireOptions, show } from "../internal/validate.ts";
+import { exportStats } from "../metrics/export_stats.ts";
 import {
-  attachRing,
-  BYTES_RECEIVED,
   BYTES_SENT,
-  closeSide,
-  CONSUMER_ERRORS,
+  claimEnd,
+  CLOSED,
   createRingBuffer,
-  FRAMES_RECEIVED,
+  DEAD,
+  EVICTING,
   FRAMES_SENT,
+  isGone,
   PEAK_IN_FLIGHT,
   READ,
-  READER_CLOSED,
+  READER_END,
   READER_SIGNAL,
   READER_WAITING,
+  releaseClaim,
+  ringShape,
   type RingViews,
+  ringViews,
+  setEndState,
   signal,
   UTIL_SUM,
   WOULD_BLOCK_COUNT,
   WRITE,
-  WRITER_CLOSED,
-  WRITER_SIGNAL,
-  WRITER_WAITING,
+  WRITER_BEAT,
+  WRITER_END,
+  WRITER_ROLE,
 } from "./_ring_layout.ts";
-import { type RingSide, type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
+import { type RingSide, ringSide, type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
+import { startBeat, takeOver } from "./_ring_liveness.ts";
 import { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
-
-/** A snapshot of a shared ring, the same from either end. */
-export interface RingStats {
-  /** Slots in the ring: its credit when empty. */
-  slots: number;
-  /** Bytes per slot: the largest frame. */
-  slotSize: number;
-  /** Frames the writer published. */
-  framesSent: number;
-  /** Payload bytes the writer published. */
-  bytesSent: number;
-  /** Frames the reader consumed. */
-  framesReceived: number;
-  /** Payload bytes the reader consumed. */
-  bytesReceived: number;
-  /** Frames published and not yet released by the reader. */
-  inFlight: number;
-  /** Free slots: frames the writer may still publish. */
-  credit: number;
-  /** The lowest credit seen after a send: `slots` minus the peak in flight. */
-  minCredit: number;
-  /** Slots in use as a fraction of `slots`, in [0, 1], now. */
-  utilizationRatio: number;
-  /**
-   * Utilization averaged over every send, as the writer saw it: it re-reads
-   * the reader's position every 64 frames (and whenever the ring looks
-   * full), so this and the peak may overstate the slots in use by up to 64.
-   */
-  averageUtilizationRatio: number;
-  /** The highest utilization seen at a send (see `averageUtilizationRatio`). */
-  peakUtilizationRatio: number;
-  /** Sends refused with `WOULD_BLOCK` because the ring was full. */
-  wouldBlock: number;
-  /** Frames the reader discarded unread when it closed. */
-  discarded: number;
-  /** Reader callbacks that threw (their frames were released). */
-  consumerErrors: number;
-  /** Whether the writer closed. */
-  writerClosed: boolean;
-  /** Whether the reader closed. */
-  readerClosed: boolean;
-}
-
-/** What a ring endpoint reports when it closes. */
-export interface RingCloseReport {
-  /** Frames the reader had consumed when this endpoint closed. */
-  consumed: number;
-  /**
-   * Frames published that the reader had not consumed when this endpoint
-   * closed (and now never will, if the reader closed).
-   */
-  unconsumed: number;
-}
-
-/**
- * Reads a stats snapshot from a ring's header: for both endpoints. Not
- * public (the endpoints' `stats()` are).
- *
- * @param views The endpoint's views of the ring.
- * @returns The snapshot.
- */
-export function readRingStats(views: RingViews): RingStats {
-  const { header, stats, layout } = views;
-  const sent = stats[FRAMES_SENT]!;
-  const inFlight = (Atomics.load(header, WRITE) - Atomics.load(header, READ)) >>> 0;
-  const slots = layout.slots;
-  return {
-    slots,
-    slotSize: layout.slotSize,
-    framesSent: sent,
-    bytesSent: stats[BYTES_SENT]!,
-    framesReceived: stats[FRAMES_RECEIVED]!,
-    bytesReceived: stats[BYTES_RECEIVED]!,
-    inFlight,
-    credit: slots - inFlight,
-    minCredit: slots - stats[PEAK_IN_FLIGHT]!,
-    utilizationRatio: inFlight / slots,
-    averageUtilizationRatio: sent === 0 ? 0 : stats[UTIL_SUM]! / sent / slots,
-    peakUtilizationRatio: stats[PEAK_IN_FLIGHT]! / slots,
-    wouldBlock: stats[WOULD_BLOCK_COUNT]!,
-    discarded: Atomics.load(header, READER_CLOSED) !== 0 ? sent - stats[FRAMES_RECEIVED]! : 0,
-    consumerErrors: stats[CONSUMER_ERRORS]!,
-    writerClosed: Atomics.load(header, WRITER_CLOSED) !== 0,
-    readerClosed: Atomics.load(header, READER_CLOSED) !== 0,
-  };
-}
-
-/**
- * The close report of a ring endpoint, from its header: frames consumed and
- * published but not consumed, now. Not public.
- *
- * @param stats The ring's statistics words.
- * @returns The report.
- */
-export function ringCloseReport(stats: Float64Array): RingCloseReport {
-  const consumed = stats[FRAMES_RECEIVED]!;
-  return { consumed, unconsumed: stats[FRAMES_SENT]! - consumed };
-}
+import { requireBytes, requireMetrics, requireName } from "./_checks.ts";
+import { waitSignal } from "./_waiters.ts";
+import {
+  readRingStats,
+  RING_METRICS,
+  type RingCloseReport,
+  ringCloseReport,
+  type RingStats,
+} from "./ring_stats.ts";
 
 /** Options of a {@linkcode RingWriter}: its metrics. */
 export interface RingWriterOptions {
@@ -134,14 +51,21 @@ export interface RingWriterOptions {
    */
   metrics?: MetricsRegistry;
   /**
-   * The ring's name: the `ring` label of its metrics.
+   * The ring's name: the `ring` label of its metrics and the name in its
+   * log lines.
    *
    * @default {"default"}
    */
   name?: string;
+  /**
+   * Where the writer reports a reader it presumed dead.
+   *
+   * @default {CONSOLE_LOGGER}
+   */
+  logger?: Logger;
 }
 
-/** Options of {@linkcode RingWriter.create}. */
+/** Options of {@linkcode RingWriter.create} and {@linkcode RingWriter.createBuffer}. */
 export interface SharedRingOptions extends RingWriterOptions {
   /**
    * Slots in the ring (a power of two): the credit, how many frames may be
@@ -156,7 +80,35 @@ export interface SharedRingOptions extends RingWriterOptions {
    * @default {1024}
    */
   slotSize?: number;
+  /**
+   * After how many milliseconds without a sign of life an end of the ring is
+   * presumed dead: an integer from 10, or `Infinity` to never presume so.
+   * Each end shows it lives while its thread's event loop runs, while it
+   * waits, and on each `poll()` (reader) or every 64 sends (writer); an end
+   * whose Worker was terminated, or whose thread is stuck in synchronous
+   * code that long, goes quiet. The other end's waits then end with
+   * `"closed"`, its close report is exact, and the side can be taken over.
+   *
+   * @default {5000}
+   */
+  livenessTimeoutMs?: number;
 }
+
+/** Options of a takeover ({@linkcode RingWriter.takeover}, `RingReader.takeover()`). */
+export interface RingTakeoverOptions {
+  /**
+   * Abandons the takeover: the promise rejects with the signal's reason. An
+   * end asked to stop stays asked (it stops at its next call).
+   */
+  signal?: AbortSignal;
+}
+
+const ACTION = "attach a RingWriter";
+const TAKEOVER_ACTION = "take over the ring's writer";
+/** A side claimed by `takeover()` for the end it constructs next (a friend of the constructor). */
+let claimed: number | undefined;
+/** Whether a writer lives, for its beat loop; assigned in the class's static block. */
+let checkIn: (writer: RingWriter) => boolean;
 
 /**
  * The producing end of a single-producer single-consumer ring in a
@@ -174,6 +126,14 @@ export interface SharedRingOptions extends RingWriterOptions {
  * everything) and `close()`: the reader then sees the ring as done, and the
  * close report is exact. `close()` first and `whenIdle()` after works too;
  * the report then counts what was consumed by the close.
+ *
+ * Each end watches the other while it waits: an end that shows no sign of
+ * life for the ring's `livenessTimeoutMs` (its Worker terminated, its
+ * thread stuck) is presumed dead, and the waits end with `"closed"`, so a
+ * producer never waits, nor keeps the process alive, for a reader that is
+ * gone. Its side can then be taken over by a new end
+ * ({@linkcode RingWriter.takeover}, `RingReader.takeover()`), which
+ * continues exactly where the old one stopped.
  *
  * @example A producer and a consumer on one ring
  * ```ts
@@ -211,20 +171,27 @@ export class RingWriter {
   readonly #payload: number;
   readonly #mask: number;
   readonly #side: RingSide;
+  /** This end's word: while the ring's writer word equals it, this writer is the ring's. */
+  readonly #word: number;
   #write = 0;
   #readCache = 0;
+  /** Frames this ring's writers published: this one's count, the source of sequence numbers. */
+  #sent = 0;
   #closeReport: RingCloseReport | undefined;
   #collector: Disposable | undefined;
 
   /**
    * Creates a ring and attaches its writer.
    *
-   * @param options Slot count and size.
+   * @param options Slot count and size, liveness timeout, metrics and name.
    * @returns The writer of a new, empty ring.
-   * @throws {RangeError} when `slots` is not a power of two in [2, 2^20] or
-   *   `slotSize` not a multiple of 8 in [8, 16 MiB].
+   * @throws {RangeError} when `slots` is not a power of two in [2, 2^20],
+   *   `slotSize` not a multiple of 8 in [8, 16 MiB], or `livenessTimeoutMs`
+   *   not an integer from 10 (or `Infinity`).
+   * @throws {TypeError} when `options` is not an object, or a value has the wrong type.
    */
   static create(options: SharedRingOptions = {}): RingWriter {
+    writerOptions(options);
     return new RingWriter(RingWriter.createBuffer(options), options);
   }
 
@@ -232,28 +199,99 @@ export class RingWriter {
    * Creates the buffer of a new ring without attaching to it: for rings
    * whose writer lives in a Worker (`new RingWriter(buffer)` there).
    *
-   * @param options Slot count and size.
+   * @param options Slot count and size, and liveness timeout.
    * @returns The ring's buffer, with neither end attached.
    * @throws {RangeError} as {@linkcode RingWriter.create} does.
    */
   static createBuffer(options: SharedRingOptions = {}): SharedArrayBuffer {
-    return createRingBuffer(options.slots ?? 1024, options.slotSize ?? 1024);
+    return createRingBuffer(ringShape(options));
   }
 
   /**
-   * Attaches the writer of an existing ring (a ring has one writer).
+   * Replaces the ring's writer of `epoch` (see {@linkcode RingWriter.epoch})
+   * with a new one: at once when that writer closed or was presumed dead;
+   * when it is still attached, it is asked to stop, and the takeover waits
+   * until it does (at its next call, wait slice or beat) or shows no sign of
+   * life for the ring's liveness timeout. The new writer continues the
+   * ring's sequence: the reader gets every frame published, once, in order.
+   *
+   * @param buffer The ring's buffer.
+   * @param epoch The epoch of the writer to replace.
+   * @param options Metrics and name of the new writer, and an abort signal.
+   * @returns The new writer.
+   * @throws {TypeError} when `buffer` is not a ring or an option has the wrong type.
+   * @throws {RangeError} when `epoch` is not the epoch of the ring's writer.
+   * @throws {ChronetixError} `E_TAKEN_OVER` when `epoch` is stale: another end took the
+   *   side over first.
+   *
+   * @example Replacing a writer that died
+   * ```ts
+   * import { RingReader, RingWriter } from "@chronetix/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const buffer = RingWriter.createBuffer({ slots: 4, slotSize: 8 });
+   * const first = new RingWriter(buffer); // say, in a Worker that crashed
+   * first.send(Uint8Array.of(1));
+   * first.close();
+   * using writer = await RingWriter.takeover(buffer, first.epoch);
+   * assertEquals(writer.epoch, first.epoch + 1);
+   * assertEquals(writer.send(Uint8Array.of(2)), 1); // the sequence goes on
+   * using reader = new RingReader(buffer);
+   * const seen: number[] = [];
+   * reader.poll((slot) => seen.push(slot[0]!));
+   * assertEquals(seen, [1, 2]);
+   * ```
+   */
+  static async takeover(
+    buffer: SharedArrayBuffer,
+    epoch: number,
+    options: RingWriterOptions & RingTakeoverOptions = {},
+  ): Promise<RingWriter> {
+    writerOptions(options);
+    const abort = waitSignal(TAKEOVER_ACTION, options);
+    const views = ringViews(WRITER_ROLE, buffer);
+    requireInteger(TAKEOVER_ACTION, "epoch", epoch, 0, 2 ** 28);
+    const current = Atomics.load(views.header, WRITER_END) >>> 3;
+    if (epoch < current) {
+      throw new ChronetixError(
+        "E_TAKEN_OVER",
+        `Cannot ${TAKEOVER_ACTION} as 'epoch' is stale: that writer was already replaced, the writer's epoch is ${current}: current value is ${epoch}`,
+      );
+    }
+    if (epoch > current) {
+      throw new RangeError(
+        `Cannot ${TAKEOVER_ACTION} as 'epoch' must be its writer's epoch (${current}): current value is ${epoch}`,
+      );
+    }
+    claimed = await takeOver(views, WRITER_ROLE, epoch, abort);
+    try {
+      return new RingWriter(buffer, options);
+    } finally {
+      claimed = undefined;
+    }
+  }
+
+  /**
+   * Attaches the writer of an existing ring (a ring has one writer; replace
+   * a gone one with {@linkcode RingWriter.takeover}).
    *
    * @param buffer A ring's buffer, from {@linkcode RingWriter.createBuffer}.
    * @param options Metrics to export the ring's figures into, and its name.
-   * @throws {TypeError} when `buffer` is not a ring or already has a writer,
-   *   or the name is empty.
+   * @throws {TypeError} when `buffer` is not a whole ring or already has a
+   *   writer, or an option has the wrong type; nothing is claimed then.
    */
   constructor(buffer: SharedArrayBuffer, options: RingWriterOptions = {}) {
-    // Checked before attaching: a failed constructor must leave the ring free.
-    const name = requireNonEmptyString("attach a RingWriter", "name", options.name ?? "default");
-    this.#views = attachRing("writer", buffer);
+    // Everything is checked before the side is claimed: a failed constructor leaves the ring free.
+    const { metrics, name, logger } = writerOptions(options);
+    const views = ringViews(WRITER_ROLE, buffer);
+    try {
+      this.#word = claimed ?? claimEnd(WRITER_ROLE, views);
+    } finally {
+      claimed = undefined;
+    }
+    this.#views = views;
     this.buffer = buffer;
-    const { layout, header, stats, lengths, bytes } = this.#views;
+    const { layout, header, stats, lengths, bytes } = views;
     this.slots = layout.slots;
     this.slotSize = layout.slotSize;
     this.#header = header;
@@ -264,83 +302,110 @@ export class RingWriter {
     this.#mask = layout.slots - 1;
     this.#write = Atomics.load(header, WRITE);
     this.#readCache = Atomics.load(header, READ);
-    this.#side = { header, signal: WRITER_SIGNAL, waiting: WRITER_WAITING, sleepers: 0 };
+    this.#sent = resumeCount(stats, lengths, this.#write, this.#mask);
+    this.#side = ringSide(views, WRITER_ROLE, (epoch, silentMs) =>
+      logger.error(
+        `Reader of ring "${name}" (epoch ${epoch}) showed no sign of life for ${
+          Math.round(silentMs)
+        } ms: presumed dead, waits end with "closed" (take it over with RingReader.takeover())`,
+      ));
     this.#creditWait = {
       side: this.#side,
-      ready: () => this.#closeReport === undefined && !this.#readerClosed() && this.credit > 0,
-      closed: () => this.#closeReport !== undefined || this.#readerClosed(),
+      ready: () => this.#attached() && !this.#readerGone() && this.credit > 0,
+      closed: () => !this.#attached() || this.#readerGone(),
       action: "wait for credit",
     };
     this.#idleWait = {
       side: this.#side,
-      ready: () => this.credit === this.slots || this.#readerClosed(),
+      ready: () => this.credit === this.slots || this.#readerGone() || this.#replaced(),
       closed: () => false,
       action: "wait until the ring is idle",
     };
-    if (options.metrics !== undefined) {
-      this.#collector = exportStats(options.metrics, () => this.stats(), RING_METRICS, {
-        labels: { ring: name },
-      });
+    if (metrics !== undefined) {
+      try {
+        this.#collector = exportStats(metrics, () => this.stats(), RING_METRICS, {
+          labels: { ring: name },
+        });
+      } catch (error) {
+        // The registry refused: give the side back.
+        releaseClaim(views, WRITER_ROLE, this.#word);
+        throw error;
+      }
     }
+    startBeat(views, WRITER_ROLE, this, checkIn);
   }
 
-  /** Whether {@linkcode RingWriter.close} was called. */
+  /**
+   * This writer's epoch: 1 for a ring's first writer, one more for each
+   * takeover. Pass it to {@linkcode RingWriter.takeover} to replace this
+   * writer.
+   */
+  get epoch(): number {
+    return this.#word >>> 3;
+  }
+
+  /**
+   * Whether this writer is done: it closed, or it is no longer the ring's
+   * (presumed dead, or taken over).
+   */
   get closed(): boolean {
-    return this.#closeReport !== undefined;
+    return !this.#attached();
   }
 
   /** Free slots: how many frames `send()` accepts before {@linkcode WOULD_BLOCK}. */
   get credit(): number {
-    return this.slots - ((this.#write - Atomics.load(this.#header, READ)) >>> 0);
+    return this.slots -
+      Math.min((this.#write - Atomics.load(this.#header, READ)) >>> 0, this.slots);
   }
 
   /**
    * Copies a frame into the next slot and publishes it to the reader.
    *
    * @param bytes The payload, at most `slotSize` bytes.
-   * @returns The frame's sequence number (0 for the first), or
+   * @returns The frame's sequence number (0 for the ring's first), or
    *   {@linkcode WOULD_BLOCK} when every slot is in use.
+   * @throws {TypeError} when `bytes` is not a `Uint8Array` or its buffer was detached.
    * @throws {RangeError} when the frame is larger than a slot.
-   * @throws {ClosedError} when this writer or the reader closed.
+   * @throws {ClosedError} when this writer closed (or is no longer the
+   *   ring's), or the reader closed or was presumed dead.
    */
   send(bytes: Uint8Array): number | WouldBlock {
+    const header = this.#header;
     const w = this.#write;
     // The reader's position is re-read every 64 frames or when the ring
     // looks full, not per frame: its cache line then stays with the reader.
     let inFlight = (w - this.#readCache) >>> 0;
     if (inFlight >= this.slots || (w & 63) === 0) {
-      this.#readCache = Atomics.load(this.#header, READ);
+      this.#readCache = Atomics.load(header, READ);
       inFlight = (w - this.#readCache) >>> 0;
+      header[WRITER_BEAT] = (header[WRITER_BEAT]! + 1) | 0;
+    }
+    // A plain, non-empty Uint8Array: its `length` is the real one. Anything
+    // else, a closed or gone end and a full ring take the slow path.
+    if (
+      !ArrayBuffer.isView(bytes) || bytes.constructor !== Uint8Array ||
+      inFlight >= this.slots || header[WRITER_END] !== this.#word ||
+      (header[READER_END]! & 6) === CLOSED
+    ) {
+      return this.#sendSlow(bytes, inFlight);
     }
     const length = bytes.length;
-    if (
-      inFlight >= this.slots || !(length <= this.slotSize) || this.#closeReport !== undefined ||
-      this.#header[READER_CLOSED] !== 0 || !(bytes instanceof Uint8Array)
-    ) {
-      return this.#refuse(bytes, inFlight);
-    }
-    const slot = w & this.#mask;
-    this.#bytes.set(bytes, this.#payload + slot * this.slotSize);
-    this.#lengths[slot] = length;
-    this.#write = (w + 1) | 0;
-    Atomics.store(this.#header, WRITE, this.#write);
-    signal(this.#header, READER_SIGNAL, READER_WAITING);
-    const stats = this.#stats;
-    const seq = stats[FRAMES_SENT]!;
-    stats[FRAMES_SENT] = seq + 1;
-    stats[BYTES_SENT]! += length;
-    stats[UTIL_SUM]! += inFlight + 1;
-    if (inFlight + 1 > stats[PEAK_IN_FLIGHT]!) stats[PEAK_IN_FLIGHT] = inFlight + 1;
-    return seq;
+    if (length === 0 || length > this.slotSize) return this.#sendSlow(bytes, inFlight);
+    return this.#publish(bytes, length, inFlight);
   }
 
   /**
    * Resolves when a slot is free: the main-thread way to wait for credit
-   * (`Atomics.waitAsync`; it does not keep the process alive by itself).
+   * (`Atomics.waitAsync`). While it waits it watches the reader: a reader
+   * that shows no sign of life for the ring's liveness timeout is presumed
+   * dead and the wait ends with `"closed"`, so it never keeps the process
+   * alive for long after the reader is gone.
    *
    * @param options A timeout and an abort signal.
    * @returns `"ready"` when a slot is free, `"closed"` when this writer or
-   *   the reader closed, `"timed-out"` when `timeoutMs` passed first.
+   *   the reader is gone (closed or dead), `"timed-out"` when `timeoutMs`
+   *   passed first.
+   * @throws {TypeError} when `options` is not an object or the signal not an `AbortSignal`.
    * @throws {RangeError} when `timeoutMs` is negative.
    * @throws {unknown} (as a rejection) the signal's reason, when it aborts first.
    *
@@ -366,12 +431,15 @@ export class RingWriter {
 
   /**
    * Blocks the thread until a slot is free (`Atomics.wait`): for producers
-   * in a Worker. Blocking the main thread stalls its event loop.
+   * in a Worker. Blocking the main thread stalls its event loop. Like
+   * {@linkcode RingWriter.whenWritable}, it ends with `"closed"` when the
+   * reader dies.
    *
    * @param options A timeout; a signal is checked only before blocking (a
    *   blocked thread runs no event handlers).
-   * @returns `"ready"`, `"closed"` (this writer or the reader closed) or
+   * @returns `"ready"`, `"closed"` (this writer or the reader is gone) or
    *   `"timed-out"`.
+   * @throws {TypeError} when `options` is not an object or the signal not an `AbortSignal`.
    * @throws {RangeError} when `timeoutMs` is negative.
    * @throws {unknown} the signal's reason, when it was aborted.
    */
@@ -381,8 +449,7 @@ export class RingWriter {
 
   /**
    * Resolves once the reader consumed every frame published (at once if it
-   * has), or closed. Like {@linkcode RingWriter.whenWritable}, it does not
-   * keep the process alive by itself.
+   * has), or is gone (closed or presumed dead).
    *
    * @returns A promise that resolves when nothing is in flight.
    *
@@ -419,17 +486,17 @@ export class RingWriter {
    * with `"closed"`. Stops the metrics after a final update. Calling it
    * again returns the same report.
    *
-   * @returns How many frames the reader had consumed, and had yet to
-   *   consume, when the writer closed (await
-   *   {@linkcode RingWriter.whenIdle} first for the final count).
+   * @returns How many frames the reader had consumed (exactly: each frame
+   *   whose callback returned), and had yet to consume, when the writer
+   *   closed (await {@linkcode RingWriter.whenIdle} first for the final count).
    */
   close(): RingCloseReport {
     if (this.#closeReport !== undefined) return this.#closeReport;
-    this.#closeReport = ringCloseReport(this.#stats);
-    closeSide(this.#header, WRITER_CLOSED, READER_SIGNAL);
-    this.#collector?.[Symbol.dispose]();
-    this.#collector = undefined;
-    return this.#closeReport;
+    const word = Atomics.load(this.#header, WRITER_END);
+    if (word === this.#word || word === this.#evicting) {
+      setEndState(this.#views, WRITER_ROLE, word, CLOSED);
+    }
+    return this.#finish();
   }
 
   /** Same as {@linkcode RingWriter.close}. */
@@ -437,99 +504,122 @@ export class RingWriter {
     this.close();
   }
 
-  #readerClosed = (): boolean => Atomics.load(this.#header, READER_CLOSED) !== 0;
   readonly #creditWait: RingWait;
   readonly #idleWait: RingWait;
 
-  #refuse(bytes: Uint8Array, inFlight: number): WouldBlock {
-    if (this.#closeReport !== undefined) throw new ClosedError("RingWriter", "send a frame");
-    if (this.#header[READER_CLOSED] !== 0) {
-      throw new ClosedError("ring's reader", "send a frame");
-    }
-    if (!(bytes instanceof Uint8Array)) {
-      throw new TypeError(
-        `Cannot send a frame as 'bytes' must be a Uint8Array: current value is ${show(bytes)}`,
-      );
-    }
-    if (bytes.length > this.slotSize) {
+  /** This writer's word while a takeover asks it to stop. */
+  get #evicting(): number {
+    return (this.#word & ~7) | EVICTING;
+  }
+
+  /** Whether the ring has another writer now, or presumed this one dead: its idle is no longer this writer's to wait for. */
+  #replaced(): boolean {
+    const word = Atomics.load(this.#header, WRITER_END);
+    return word >>> 3 !== this.#word >>> 3 || (word & 7) === DEAD;
+  }
+
+  #readerGone(): boolean {
+    return isGone(Atomics.load(this.#header, READER_END));
+  }
+
+  /** Whether this writer is still the ring's; acknowledges an eviction (and then says no). */
+  #attached(): boolean {
+    const word = Atomics.load(this.#header, WRITER_END);
+    if (word === this.#word) return true;
+    if (word === this.#evicting) setEndState(this.#views, WRITER_ROLE, word, CLOSED);
+    this.#finish();
+    return false;
+  }
+
+  /** Ends this writer's life here: the close report, the metrics. */
+  #finish(): RingCloseReport {
+    this.#closeReport ??= ringCloseReport(this.#stats);
+    this.#collector?.[Symbol.dispose]();
+    this.#collector = undefined;
+    return this.#closeReport;
+  }
+
+  static {
+    checkIn = (writer) => writer.#attached();
+  }
+
+  /** Copies a frame into the next slot, counts it, then publishes it. */
+  #publish(bytes: Uint8Array, length: number, inFlight: number): number {
+    const w = this.#write;
+    const slot = w & this.#mask;
+    this.#bytes.set(bytes, this.#payload + slot * this.slotSize);
+    this.#lengths[slot] = length;
+    const stats = this.#stats;
+    const seq = this.#sent;
+    this.#sent = seq + 1;
+    // Counted before the frame is published: the reader's count never passes this one.
+    stats[FRAMES_SENT] = seq + 1;
+    stats[BYTES_SENT]! += length;
+    stats[UTIL_SUM]! += inFlight + 1;
+    if (inFlight + 1 > stats[PEAK_IN_FLIGHT]!) stats[PEAK_IN_FLIGHT] = inFlight + 1;
+    this.#write = (w + 1) | 0;
+    Atomics.store(this.#header, WRITE, this.#write);
+    signal(this.#header, READER_SIGNAL, READER_WAITING);
+    return seq;
+  }
+
+  /** The slow path of `send()`: checks everything, then publishes or refuses. */
+  #sendSlow(bytes: Uint8Array, inFlight: number): number | WouldBlock {
+    if (!this.#attached()) throw new ClosedError("RingWriter", "send a frame");
+    if (this.#readerGone()) throw new ClosedError("ring's reader", "send a frame");
+    const length = requireBytes("send a frame", "bytes", bytes);
+    if (length > this.slotSize) {
       throw new RangeError(
-        `Cannot send a frame of ${bytes.length} bytes as a slot holds ${this.slotSize} bytes`,
+        `Cannot send a frame as 'bytes' is longer than a slot (${this.slotSize} bytes): current length is ${length}`,
       );
     }
-    if (inFlight >= this.slots) this.#stats[WOULD_BLOCK_COUNT]!++;
-    return WOULD_BLOCK;
+    if (inFlight >= this.slots) {
+      this.#stats[WOULD_BLOCK_COUNT]!++;
+      return WOULD_BLOCK;
+    }
+    try {
+      return this.#publish(bytes, length, inFlight);
+    } catch (error) {
+      // A buffer detached or shrunk under us: nothing was published.
+      throw new TypeError(
+        `Cannot send a frame as 'bytes' could not be read: ${
+          error instanceof Error ? error.message : show(error)
+        }`,
+      );
+    }
   }
 }
 
-const RING_METRICS: readonly StatMetric<RingStats>[] = [
-  {
-    name: "chronetix_ring_frames_sent_total",
-    help: "Frames the ring's writer published",
-    type: "counter",
-    value: (s) => s.framesSent,
-  },
-  {
-    name: "chronetix_ring_sent_bytes_total",
-    help: "Payload bytes the ring's writer published",
-    type: "counter",
-    unit: "bytes",
-    value: (s) => s.bytesSent,
-  },
-  {
-    name: "chronetix_ring_frames_received_total",
-    help: "Frames the ring's reader consumed",
-    type: "counter",
-    value: (s) => s.framesReceived,
-  },
-  {
-    name: "chronetix_ring_would_block_total",
-    help: "Sends refused with WOULD_BLOCK because every slot was in use",
-    type: "counter",
-    value: (s) => s.wouldBlock,
-  },
-  {
-    name: "chronetix_ring_discarded_frames_total",
-    help: "Frames left unread when the ring's reader closed",
-    type: "counter",
-    value: (s) => s.discarded,
-  },
-  {
-    name: "chronetix_ring_consumer_errors_total",
-    help: "Reader callbacks that threw; their frames counted as consumed",
-    type: "counter",
-    value: (s) => s.consumerErrors,
-  },
-  {
-    name: "chronetix_ring_credit",
-    help: "Free slots: frames the writer may still publish",
-    type: "gauge",
-    value: (s) => s.credit,
-  },
-  {
-    name: "chronetix_ring_min_credit",
-    help: "The lowest credit seen after a send",
-    type: "gauge",
-    value: (s) => s.minCredit,
-  },
-  {
-    name: "chronetix_ring_utilization_ratio",
-    help: "Slots in use as a fraction",
-    type: "gauge",
-    unit: "ratio",
-    value: (s) => s.utilizationRatio,
-  },
-  {
-    name: "chronetix_ring_utilization_avg_ratio",
-    help: "Slot utilization averaged over every send",
-    type: "gauge",
-    unit: "ratio",
-    value: (s) => s.averageUtilizationRatio,
-  },
-  {
-    name: "chronetix_ring_utilization_peak_ratio",
-    help: "The highest slot utilization seen",
-    type: "gauge",
-    unit: "ratio",
-    value: (s) => s.peakUtilizationRatio,
-  },
-];
+/** Checks a writer's options; returns them. */
+function writerOptions(
+  options: RingWriterOptions | undefined,
+): { metrics: MetricsRegistry | undefined; name: string; logger: Logger } {
+  requireOptions(ACTION, "options", options);
+  const metrics = options?.metrics === undefined
+    ? undefined
+    : requireMetrics(ACTION, "metrics", options.metrics);
+  const name = requireName(ACTION, "name", options?.name ?? "default");
+  const logger = requireLogger(ACTION, "logger", options?.logger ?? CONSOLE_LOGGER);
+  return { metrics, name, logger };
+}
+
+/**
+ * The count of frames published, consistent with the ring's write position:
+ * a writer that died between counting a frame and publishing it left the
+ * count one ahead, which a new writer takes back.
+ */
+function resumeCount(
+  stats: Float64Array,
+  lengths: Int32Array,
+  write: number,
+  mask: number,
+): number {
+  const sent = stats[FRAMES_SENT]!;
+  const ahead = ((sent % 2 ** 32) - (write >>> 0) + 2 ** 32) % 2 ** 32;
+  if (ahead === 1) {
+    stats[FRAMES_SENT] = sent - 1;
+    stats[BYTES_SENT]! -= lengths[write & mask]!;
+    return sent - 1;
+  }
+  return sent;
+}

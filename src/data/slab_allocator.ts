@@ -1,13 +1,33 @@
 import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { requireInteger, requireNonEmptyString } from "../internal/validate.ts";
+import { requireInteger, requireOptions, show } from "../internal/validate.ts";
 import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
-import { MAX_HANDLE_BITS, SlabCore } from "./_slab_core.ts";
+import { SlabCore } from "./_slab_core.ts";
+import {
+  requireArray,
+  requireBoolean,
+  requireClock,
+  requireMetrics,
+  requireName,
+} from "./_checks.ts";
 
 /**
- * A block allocated by a {@linkcode SlabAllocator}: a small integer that
- * encodes the block and its generation, so a stale or foreign handle is
- * recognised instead of freeing someone else's block.
+ * A block allocated by a {@linkcode SlabAllocator}: a small non-negative
+ * integer (it never allocates) that encodes the block and its generation,
+ * so a stale or foreign handle is recognised instead of freeing someone
+ * else's block.
+ *
+ * How long a freed handle stays recognised: every allocation of a block
+ * gives it the next of 2^(31 - b) generations, where 2^b bounds the number
+ * of blocks (`slabs * slabSize / sizeClasses[0]` rounded up to a power of
+ * two; 2^15 = 32,768 generations for the default 4 slabs of 1 MiB in
+ * 64-byte blocks). A block freed at its last generation is parked instead
+ * of reused, and parked blocks come back (generation 0 again) only when the
+ * allocator has no other room, oldest first. So a freed handle never names
+ * a live block again before its block was allocated 2^(31 - b) more times,
+ * nor after that while the allocator has memory to spare;
+ * `quarantineReleases` in {@linkcode SlabAllocator.stats} counts the parked
+ * blocks memory pressure brought back.
  */
 export type BlockHandle = number & { readonly __brand: "BlockHandle" };
 
@@ -67,7 +87,7 @@ export interface SlabAllocatorOptions {
 export interface SlabAllocatorStats {
   /** Bytes the allocator manages (`slabs * slabSize`). */
   capacityBytes: number;
-  /** Slabs carved for some size class. */
+  /** Slabs given to a size class; the others wait in the pool. */
   slabsInUse: number;
   /** Blocks currently allocated. */
   blocksInUse: number;
@@ -97,9 +117,29 @@ export interface SlabAllocatorStats {
   failedAllocs: number;
   /** `free()` calls rejected for a foreign, stale or already freed handle. */
   rejectedFrees: number;
+  /**
+   * Slabs of a size class that held no live block, taken back for another
+   * class that needed a slab when none was free.
+   */
+  slabsReclaimed: number;
+  /** Slabs of a size class with no live block now: reclaimable for another class. */
+  emptySlabs: number;
+  /**
+   * Blocks parked because they were freed at their last handle generation
+   * (see {@linkcode BlockHandle}): neither live nor free, reused only when
+   * the allocator has no other room.
+   */
+  quarantinedBlocks: number;
+  /**
+   * Parked blocks put back into use because the allocator had no other
+   * room: after one, a handle freed more than 2^(31 - b) allocations of its
+   * block ago could name a live block again.
+   */
+  quarantineReleases: number;
 }
 
-const MIN_GENERATION_BITS = 8;
+/** Block index bits: at most 2^22 blocks, leaving at least 2^9 generations per block. */
+const MAX_GRANULE_BITS = 22;
 const ACTION = "create a SlabAllocator";
 
 // The friend that hands an allocator's core to its owners (DataPort),
@@ -108,9 +148,13 @@ let coreOf: (allocator: SlabAllocator) => SlabCore;
 
 /**
  * A slab allocator over one `ArrayBuffer` (or `SharedArrayBuffer`): the
- * buffer is cut into slabs, each slab serves one size class, blocks are
- * bump-allocated from a class's current slab and recycled through a
- * per-class free list. Allocation and free are O(1) and allocate nothing.
+ * buffer is cut into slabs, each slab serves one size class at a time,
+ * blocks are bump-allocated from a class's slab and recycled through the
+ * slab's free list. A slab whose blocks are all free stays with its class
+ * until another class needs a slab and none is free: it is then reclaimed
+ * (`slabsReclaimed` in {@linkcode SlabAllocator.stats}), so memory freed by
+ * one size class always serves the others. Allocation and free are O(1)
+ * and allocate nothing (reclaiming a slab scans the slab table once).
  *
  * Read and write a block through {@linkcode SlabAllocator.bytes} at
  * {@linkcode SlabAllocator.offsetOf}. A handle is checked on `free()`: a
@@ -159,11 +203,12 @@ export class SlabAllocator {
    * @throws {TypeError} when the name is empty.
    */
   constructor(options: SlabAllocatorOptions = {}) {
+    requireOptions(ACTION, "options", options);
     const slabs = requireInteger(ACTION, "slabs", options.slabs ?? 4, 1, 4096);
     const slabSize = requireInteger(ACTION, "slabSize", options.slabSize ?? 1 << 20, 64, 1 << 30);
     const classes = options.sizeClasses === undefined
       ? defaultClasses(slabSize)
-      : [...options.sizeClasses];
+      : requireArray(ACTION, "sizeClasses", options.sizeClasses, 120) as number[];
     checkClasses(classes, slabSize);
     const granule = classes[0]!;
     if (slabSize % granule !== 0) {
@@ -173,10 +218,10 @@ export class SlabAllocator {
     }
     const granules = slabs * slabSize / granule;
     const granuleBits = Math.max(1, Math.ceil(Math.log2(granules)));
-    if (MAX_HANDLE_BITS - granuleBits < MIN_GENERATION_BITS) {
+    if (granuleBits > MAX_GRANULE_BITS) {
       throw new RangeError(
         `Cannot ${ACTION} as it would hold ${granules} blocks of ${granule} bytes: at most ${
-          2 ** (MAX_HANDLE_BITS - MIN_GENERATION_BITS)
+          2 ** MAX_GRANULE_BITS
         } are supported, use a larger smallest size class`,
       );
     }
@@ -192,23 +237,21 @@ export class SlabAllocator {
         `Cannot ${ACTION} as 'recycleAgeSampleEvery' must be a power of two: current value is ${sampleEvery}`,
       );
     }
-    const name = requireNonEmptyString(ACTION, "name", options.name ?? "default");
+    const shared = requireBoolean(ACTION, "shared", options.shared ?? false);
+    const clock = requireClock(ACTION, "clock", options.clock ?? MONOTONIC_CLOCK);
+    const metrics = options.metrics === undefined
+      ? undefined
+      : requireMetrics(ACTION, "metrics", options.metrics);
+    const name = requireName(ACTION, "name", options.name ?? "default");
     this.slabSize = slabSize;
     this.sizeClasses = Object.freeze(classes);
-    this.buffer = options.shared === true
+    this.buffer = shared
       ? new SharedArrayBuffer(slabs * slabSize)
       : new ArrayBuffer(slabs * slabSize);
     this.bytes = new Uint8Array(this.buffer);
-    this.#core = new SlabCore({
-      slabs,
-      slabSize,
-      classes,
-      granuleBits,
-      sampleEvery,
-      clock: options.clock ?? MONOTONIC_CLOCK,
-    });
-    if (options.metrics !== undefined) {
-      this.#collector = exportStats(options.metrics, () => this.stats(), ALLOCATOR_METRICS, {
+    this.#core = new SlabCore({ slabs, slabSize, classes, granuleBits, sampleEvery, clock });
+    if (metrics !== undefined) {
+      this.#collector = exportStats(metrics, () => this.stats(), ALLOCATOR_METRICS, {
         labels: { allocator: name },
       });
     }
@@ -299,55 +342,71 @@ export class SlabAllocator {
    * A view of a live block's bytes (allocates the view object).
    *
    * @param handle A live block's handle.
-   * @param length Bytes to view, at most the block's size.
+   * @param length Bytes to view, an integer from 0 to the block's size.
    * @returns A `Uint8Array` over the block, no copy.
-   * @throws {RangeError} when the handle is not a live block of this allocator.
+   * @throws {RangeError} when the handle is not a live block of this allocator,
+   *   or `length` is out of range.
    */
   view(handle: BlockHandle, length?: number): Uint8Array {
     const core = this.#core;
     const g = core.validate(handle, "view block");
     const size = core.sizeAt(g);
+    const bytes = length === undefined
+      ? size
+      : requireInteger("view block", "length", length, 0, size);
     const offset = g * core.granule;
-    return this.bytes.subarray(offset, offset + Math.min(length ?? size, size));
+    return this.bytes.subarray(offset, offset + bytes);
   }
 
   /**
-   * Takes a snapshot of the allocator's state; walks the size classes, so
+   * Takes a snapshot of the allocator's state; walks the slab table, so
    * call it on a reporting cadence, not per block.
    *
    * @returns The current figures.
    */
   stats(): SlabAllocatorStats {
     const core = this.#core;
-    let freeBlocks = 0;
     let blocksInUse = 0;
     let bytesInUse = 0;
-    let largest = core.slabsInUse < core.slabCount ? this.slabSize : 0;
-    for (let c = 0; c < core.classSize.length; c++) {
-      const size = core.classSize[c]!;
-      const live = core.live[c]!;
-      const free = core.carved[c]! - live;
-      freeBlocks += free;
+    let freeBlocks = 0;
+    let emptySlabs = 0;
+    // The largest class with room: a slab's own class when it has a free or
+    // parked block or room to carve; any class when it could be emptied.
+    let largest = core.freeSlabCount > 0 ? core.maxBlockSize : 0;
+    for (let s = 0; s < core.slabCount; s++) {
+      const c = core.slabClass[s]!;
+      if (c < 0) continue;
+      const live = core.slabLive[s]! - core.slabParked[s]!;
+      const carved = (core.slabBump[s]! - s * core.granulesPerSlab) / core.classGranules[c]!;
       blocksInUse += live;
-      bytesInUse += live * size;
-      if (free > 0 || core.bumpEnd[c]! - core.bump[c]! >= size) {
-        largest = Math.max(largest, size);
+      bytesInUse += live * core.classSize[c]!;
+      freeBlocks += carved - core.slabLive[s]!;
+      if (core.slabLive[s] === 0) emptySlabs++;
+      if (live === 0) largest = core.maxBlockSize;
+      else if (
+        core.slabFree[s]! >= 0 || core.slabParked[s]! > 0 || core.slabBump[s]! < core.slabEnd[s]!
+      ) {
+        largest = Math.max(largest, core.classSize[c]!);
       }
     }
     return {
       capacityBytes: this.bytes.byteLength,
-      slabsInUse: core.slabsInUse,
+      slabsInUse: core.slabCount - core.freeSlabCount,
       blocksInUse,
       bytesInUse,
       requestedBytes: core.requestedBytes,
       fragmentationRatio: bytesInUse === 0 ? 0 : 1 - core.requestedBytes / bytesInUse,
       freeBlocks,
-      largestFreeBlock: largest,
+      largestFreeBlock: core.closed ? 0 : largest,
       averageRecycleAgeMs: core.ageCount === 0 ? NaN : core.ageSum / core.ageCount,
       allocs: core.frees + blocksInUse,
       frees: core.frees,
       failedAllocs: core.failedAllocs,
       rejectedFrees: core.rejectedFrees,
+      slabsReclaimed: core.slabsReclaimed,
+      emptySlabs,
+      quarantinedBlocks: core.parkedCount,
+      quarantineReleases: core.quarantineReleases,
     };
   }
 
@@ -405,9 +464,9 @@ function defaultClasses(slabSize: number): number[] {
 }
 
 function checkClasses(classes: number[], slabSize: number): void {
-  if (classes.length === 0 || classes.length > 120) {
+  if (classes.length === 0) {
     throw new RangeError(
-      `Cannot ${ACTION} as 'sizeClasses' must hold 1 to 120 sizes: current length is ${classes.length}`,
+      `Cannot ${ACTION} as 'sizeClasses' must hold 1 to 120 sizes: current length is 0`,
     );
   }
   const first = requireInteger(ACTION, "sizeClasses[0]", classes[0], 8, slabSize);
@@ -420,7 +479,9 @@ function checkClasses(classes: number[], slabSize: number): void {
     const size = requireInteger(ACTION, `sizeClasses[${i}]`, classes[i], first, slabSize);
     if (size <= classes[i - 1]! || size % first !== 0) {
       throw new RangeError(
-        `Cannot ${ACTION} as 'sizeClasses' must be strictly ascending multiples of ${first}: current value is [${classes}]`,
+        `Cannot ${ACTION} as 'sizeClasses' must be strictly ascending multiples of ${first}: current value is ${
+          show(classes)
+        }`,
       );
     }
   }
@@ -479,6 +540,24 @@ const ALLOCATOR_METRICS: readonly StatMetric<SlabAllocatorStats>[] = [
     help: "Allocations refused because every slab was full",
     type: "counter",
     value: (s) => s.failedAllocs,
+  },
+  {
+    name: "chronetix_alloc_slabs_reclaimed_total",
+    help: "Empty slabs taken back from one size class for another",
+    type: "counter",
+    value: (s) => s.slabsReclaimed,
+  },
+  {
+    name: "chronetix_alloc_quarantined_blocks",
+    help: "Blocks parked after their last handle generation, reused only when memory runs short",
+    type: "gauge",
+    value: (s) => s.quarantinedBlocks,
+  },
+  {
+    name: "chronetix_alloc_quarantine_releases_total",
+    help: "Parked blocks put back into use because the allocator had no other room",
+    type: "counter",
+    value: (s) => s.quarantineReleases,
   },
   {
     name: "chronetix_alloc_rejected_frees_total",

@@ -73,9 +73,16 @@ const OFFLOAD_METRICS: readonly StatMetric<OffloadFigures>[] = [
   },
   {
     name: "chronetix_offload_stuck_workers_total",
-    help: "Timed-out offload workers that could not be stopped (stuck in synchronous code)",
+    help:
+      "Offload workers replaced as stuck in synchronous code or not answering; their threads may run on",
     type: "counter",
     value: (s) => s.stuckWorkers,
+  },
+  {
+    name: "chronetix_offload_oom_kills_total",
+    help: "Offload workers that reached their heap limit and were replaced",
+    type: "counter",
+    value: (s) => s.oomKills,
   },
 ];
 

@@ -1,7 +1,8 @@
-// One task inside the executor: its checked configuration, its state and
-// counters, its pre-allocated timing histograms, the one context object its
-// runs reuse, and the handle users hold. The executor drives it through the
-// Bridge; nothing here schedules on its own.
+// One task inside the executor: its checked configuration (see
+// _task_config.ts), its state and counters, its pre-allocated timing
+// histograms, the one context object its runs reuse, and the handle users
+// hold. The executor drives it through the Bridge; nothing here schedules on
+// its own.
 
 import type { Clock } from "../time/clock.ts";
 import type { Driver } from "../time/driver.ts";
@@ -12,14 +13,7 @@ import type { Logger } from "../logger.ts";
 import type { LogLimiter } from "../internal/log_limiter.ts";
 import { type ErrorRecord, errorRecord } from "../errors.ts";
 import { ChronetixError, ClosedError } from "../errors.ts";
-import {
-  requireFunction,
-  requireInteger,
-  requireNonEmptyString,
-  requireOneOf,
-  requirePositive,
-  show,
-} from "../internal/validate.ts";
+import type { MissedTickPolicy } from "../time/timer_wheel.ts";
 import {
   BUDGET_TIERS,
   type BudgetEvent,
@@ -31,17 +25,15 @@ import type { EdfEntry } from "./_edf_queue.ts";
 import {
   DROP_REASONS,
   type DropReason,
-  ERROR_POLICIES,
   type ErrorPolicy,
-  OVERFLOW_POLICIES,
   type OverflowPolicy,
   type TaskContext,
   type TaskHandle,
   type TaskOffload,
-  type TaskOptions,
   type TaskState,
   type TaskStats,
 } from "./task.ts";
+import type { TaskConfig, TaskKind } from "./_task_config.ts";
 
 /** One release of a task, queued or running; pooled by the executor. */
 export interface Job extends EdfEntry {
@@ -73,88 +65,6 @@ export interface TaskHistograms {
   readonly lateness: Histogram;
 }
 
-/** The kinds of task. */
-export type TaskKind = TaskStats["kind"];
-
-/** A task's options, checked and with the defaults filled in. */
-export interface TaskConfig {
-  name: string;
-  kind: TaskKind;
-  run: (ctx: TaskContext<unknown>) => unknown;
-  deadlineMs: number;
-  priority: number;
-  budgetMs: number | undefined;
-  queueCap: number;
-  overflow: OverflowPolicy;
-  onError: ErrorPolicy;
-  maxRetries: number;
-  offload: TaskOffload<unknown> | undefined;
-}
-
-const QUEUE_CAP_MAX = 1 << 20;
-
-/**
- * Checks a task's options and fills in the defaults.
- *
- * @param action What the caller was doing, for error messages.
- * @param kind The kind of task.
- * @param options The options as given.
- * @param period The default relative deadline (the period, or `Infinity`).
- * @param canOffload Whether the executor has an offload pool.
- * @returns The checked configuration.
- * @throws {TypeError} when an option has the wrong type.
- * @throws {RangeError} when an option is out of range.
- */
-export function resolveTaskConfig(
-  action: string,
-  kind: TaskKind,
-  options: TaskOptions<unknown>,
-  period: number,
-  canOffload: boolean,
-): TaskConfig {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `Cannot ${action} as 'options' must be an object: current value is ${show(options)}`,
-    );
-  }
-  const name = requireNonEmptyString(action, "name", options.name);
-  const run = requireFunction<TaskConfig["run"]>(action, "run", options.run);
-  const deadlineMs = options.deadlineMs ?? period;
-  if (!(deadlineMs > 0)) requirePositive(action, "deadlineMs", deadlineMs);
-  if (options.budgetMs !== undefined) requirePositive(action, "budgetMs", options.budgetMs);
-  const priority = options.priority ?? 0;
-  if (typeof priority !== "number" || !Number.isFinite(priority)) {
-    throw new TypeError(
-      `Cannot ${action} as 'priority' must be a finite number: current value is ${show(priority)}`,
-    );
-  }
-  const offload = options.offload;
-  if (offload !== undefined) {
-    requireNonEmptyString(action, "offload.job", offload?.job);
-    if (!canOffload) {
-      throw new TypeError(`Cannot ${action} as 'offload' needs an Executor with an 'offload' pool`);
-    }
-  }
-  return {
-    name,
-    kind,
-    run,
-    deadlineMs,
-    priority,
-    budgetMs: options.budgetMs,
-    queueCap: requireInteger(action, "queueCap", options.queueCap ?? 2, 1, QUEUE_CAP_MAX),
-    overflow: requireOneOf(
-      action,
-      "overflow",
-      options.overflow ?? "drop-oldest",
-      OVERFLOW_POLICIES,
-    ),
-    onError: requireOneOf(action, "onError", options.onError ?? "continue", ERROR_POLICIES),
-    maxRetries: requireInteger(action, "maxRetries", options.maxRetries ?? 3, 0, 1e6),
-    offload,
-  };
-}
-
 /** Zero per drop reason. */
 export function newDropCounts(): Record<DropReason, number> {
   const counts = {} as Record<DropReason, number>;
@@ -177,6 +87,21 @@ export function rejectedWithoutReason(task: string): ChronetixError {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The record of a failure, whatever was thrown: a value whose description
+ * itself throws (a hostile getter, a revoked proxy) is still counted, with a
+ * message that says so.
+ */
+function describeFailure(error: unknown, now: number): ErrorRecord {
+  try {
+    const record = errorRecord(error, now);
+    if (typeof record.message === "string") return record;
+  } catch {
+    // Described below.
+  }
+  return { message: "a value that cannot be described (its properties throw)", atMs: now };
+}
 
 /** One task's configuration, state, counters and pre-allocated timing histograms. */
 export class TaskRecord {
@@ -211,6 +136,8 @@ export class TaskRecord {
   subscription: Subscription | undefined;
   nextRelease = Infinity;
   periodMs = 0;
+  /** What a periodic task does about releases missed in a stall. */
+  missedTicks: MissedTickPolicy = "skip";
   /**
    * A gap between two timer releases above this means ticks were skipped:
    * 1.5 periods for periodic tasks with the `skip` policy, else `Infinity`.
@@ -291,7 +218,7 @@ export class TaskRecord {
    * @returns The failure kept.
    */
   noteFailure(error: unknown, now: number): ErrorRecord {
-    const failure = errorRecord(error, now);
+    const failure = describeFailure(error, now);
     this.lastError = failure;
     this.#bridge.failureLog.error(this.name, now, `Task "${this.name}" failed: ${failure.message}`);
     return failure;
@@ -314,7 +241,7 @@ export class TaskRecord {
     else if (to !== "isolate") action = to === "warn" ? "warn" : "yield";
     else action = this.offload !== undefined ? "offload" : "quarantine";
     const ms = execMs.toFixed(3);
-    if (action === "quarantine") {
+    if (action === "quarantine" && !this.terminal) {
       this.reason =
         `quarantined: ${this.overruns} runs over its ${budgetMs} ms budget (last ${ms} ms)`;
       this.stop("quarantined");
@@ -342,16 +269,23 @@ export class TaskRecord {
     this.lastRelease = NaN;
   }
 
+  /**
+   * Moves the task to a terminal state: no more releases, waiting releases
+   * dropped, a pending checkpoint yield resolved.
+   *
+   * @returns How many waiting releases were dropped.
+   */
   stop(state: "failed" | "quarantined" | "cancelled"): number {
     this.state = state;
     this.detach();
+    this.ctx.endYield();
     return this.#bridge.dropWaiting(this);
   }
 
   cancel(): number {
     if (this.state === "cancelled") return 0;
-    const dropped = this.stop("cancelled");
     this.#controller.abort(new ClosedError("task", "run"));
+    const dropped = this.stop("cancelled");
     this.#bridge.forget(this);
     return dropped;
   }
@@ -362,10 +296,12 @@ export class TaskRecord {
         `Cannot resume task "${this.name}" as it is ${this.state}, not quarantined`,
       );
     }
+    // Attach first: if that throws (a closed injected driver or bus), the
+    // task stays quarantined as it was.
+    this.attach(this.kind === "periodic" ? this.periodMs : 0);
     this.budget.reset("monitor", this.#bridge.clock.now());
     this.reason = undefined;
     this.state = "done";
-    this.attach(this.kind === "periodic" ? this.periodMs : 0);
   }
 
   stats(): TaskStats {
@@ -396,7 +332,10 @@ export class TaskRecord {
   }
 }
 
-/** The public face of a task record. */
+/**
+ * The public face of a task record. Its methods are bound, so
+ * `const { cancel } = executor.periodic(...)` works.
+ */
 class TaskHandleImpl implements TaskHandle {
   readonly #task: TaskRecord;
   constructor(task: TaskRecord) {
@@ -411,17 +350,15 @@ class TaskHandleImpl implements TaskHandle {
   get tier(): BudgetTier {
     return this.#task.budget.tier;
   }
-  cancel(): boolean {
+  cancel = (): boolean => {
     const was = this.#task.state === "cancelled";
     this.#task.cancel();
     return !was;
-  }
-  resume(): void {
+  };
+  resume = (): void => {
     this.#task.resume();
-  }
-  stats(): TaskStats {
-    return this.#task.stats();
-  }
+  };
+  stats = (): TaskStats => this.#task.stats();
   [Symbol.dispose](): void {
     this.#task.cancel();
   }
@@ -438,6 +375,8 @@ class TaskContextImpl implements TaskContext<unknown> {
   yields = 0;
   readonly #task: TaskRecord;
   readonly #bridge: Bridge;
+  #yield: PromiseWithResolvers<void> | undefined;
+  #yieldTimer: { cancel(): boolean } | undefined;
 
   constructor(task: TaskRecord, bridge: Bridge) {
     this.name = task.name;
@@ -449,16 +388,44 @@ class TaskContextImpl implements TaskContext<unknown> {
     return this.#task.signal;
   }
 
-  checkpoint(): Promise<void> {
-    if (this.#task.budget.level < TIER_LEVEL.yield) return RESOLVED;
-    const clock = this.#bridge.clock;
-    if (clock.now() < this.sliceEnd) return RESOLVED;
+  // Bound, so a body may pass `ctx.checkpoint` around. Outside a run, once
+  // the task is cancelled, or when the driver is closed it resolves at once;
+  // a pending yield resolves when the task stops or the executor closes.
+  checkpoint = (): Promise<void> => {
+    const task = this.#task;
+    if (task.budget.level < TIER_LEVEL.yield || !task.running || task.signal.aborted) {
+      return RESOLVED;
+    }
+    const pending = this.#yield;
+    if (pending !== undefined) return pending.promise;
+    if (this.#bridge.clock.now() < this.sliceEnd) return RESOLVED;
+    const yielded = Promise.withResolvers<void>();
+    try {
+      this.#yieldTimer = this.#bridge.driver.after(0, this.#endSlice, {
+        latenessClass: "exec-yield",
+      });
+    } catch {
+      return RESOLVED; // the driver is closed: nothing left to yield to
+    }
     this.yields++;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#bridge.driver.after(0, () => {
-      this.sliceEnd = clock.now() + (this.#task.budgetMs ?? Infinity);
-      resolve();
-    }, { latenessClass: "exec-yield" });
-    return promise;
+    this.#yield = yielded;
+    return yielded.promise;
+  };
+
+  /** Resolves a pending yield now (the task stopped or the executor closed). */
+  endYield(): void {
+    this.#yieldTimer?.cancel();
+    this.#yieldTimer = undefined;
+    const pending = this.#yield;
+    this.#yield = undefined;
+    pending?.resolve();
   }
+
+  #endSlice = (): void => {
+    this.#yieldTimer = undefined;
+    this.sliceEnd = this.#bridge.clock.now() + (this.#task.budgetMs ?? Infinity);
+    const pending = this.#yield;
+    this.#yield = undefined;
+    pending?.resolve();
+  };
 }

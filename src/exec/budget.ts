@@ -1,4 +1,4 @@
-import { requireInteger, requireNonNegative } from "../internal/validate.ts";
+import { requireInteger, requireNonNegative, requireOptions } from "../internal/validate.ts";
 
 /**
  * A tier of graduated intervention, mildest first: `monitor` (timed only),
@@ -76,15 +76,29 @@ export type ResolvedBudgetPolicy = Required<BudgetPolicy>;
  * Checks a policy and fills in the defaults.
  *
  * @param policy The fields to override.
+ * @param action What the caller was doing, for error messages.
+ * @param name The policy as the caller wrote it: fields are named `<name>.<field>`.
  * @returns The complete policy.
+ * @throws {TypeError} when the policy is not an object or a field is not a number.
  * @throws {RangeError} when a field is out of range.
  */
-export function resolveBudgetPolicy(policy: BudgetPolicy = {}): ResolvedBudgetPolicy {
-  const action = "set the budget policy";
+export function resolveBudgetPolicy(
+  policy: BudgetPolicy | undefined = {},
+  action = "set the budget policy",
+  name = "policy",
+): ResolvedBudgetPolicy {
+  requireOptions(action, name, policy);
+  const p = policy ?? {};
   return {
-    escalateAfter: requireInteger(action, "escalateAfter", policy.escalateAfter ?? 3, 1, 1e9),
-    recoverAfter: requireInteger(action, "recoverAfter", policy.recoverAfter ?? 20, 1, 1e9),
-    cooldownMs: requireNonNegative(action, "cooldownMs", policy.cooldownMs ?? 1000),
+    escalateAfter: p.escalateAfter === undefined
+      ? 3
+      : requireInteger(action, `${name}.escalateAfter`, p.escalateAfter, 1, 1e9),
+    recoverAfter: p.recoverAfter === undefined
+      ? 20
+      : requireInteger(action, `${name}.recoverAfter`, p.recoverAfter, 1, 1e9),
+    cooldownMs: p.cooldownMs === undefined
+      ? 1000
+      : requireNonNegative(action, `${name}.cooldownMs`, p.cooldownMs),
   };
 }
 

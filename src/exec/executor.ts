@@ -1,114 +1,41 @@
-import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
+import type { Clock } from "../time/clock.ts";
 import { Driver } from "../time/driver.ts";
-import type { PrecisionProfile } from "../time/precision.ts";
 import type { TimerId } from "../time/timer_wheel.ts";
 import { LatencyHistogram } from "../time/latency_histogram.ts";
 import type { EventBus } from "../bus/event_bus.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
 import { ClosedError } from "../errors.ts";
-import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
+import type { Logger } from "../logger.ts";
 import { LogLimiter } from "../internal/log_limiter.ts";
-import {
-  requireInteger,
-  requireLogger,
-  requireNonEmptyString,
-  requireNonNegative,
-  requirePositive,
-  show,
-} from "../internal/validate.ts";
 import {
   BUDGET_TOPIC,
   type BudgetEvent,
   type BudgetPolicy,
   BudgetTracker,
-  resolveBudgetPolicy,
   TIER_LEVEL,
 } from "./budget.ts";
 import type {
   EventTaskOptions,
+  ExecutorCloseReport,
+  ExecutorOptions,
   ExecutorStats,
   OneShotTaskOptions,
   PeriodicTaskOptions,
   TaskHandle,
-  TaskOptions,
 } from "./task.ts";
 import { RunQueue } from "./_run_queue.ts";
-import {
-  type Bridge,
-  type Job,
-  rejectedWithoutReason,
-  resolveTaskConfig,
-  type TaskKind,
-  TaskRecord,
-} from "./_task_record.ts";
+import { releaseDue, type TickSink } from "./_fixed_tick.ts";
+import { type Bridge, type Job, rejectedWithoutReason, TaskRecord } from "./_task_record.ts";
+import { resolveTaskConfig, type TaskConfig, type TaskKind } from "./_task_config.ts";
 import { type ExecutorMetrics, registerExecutorMetrics } from "./_executor_metrics.ts";
+import {
+  containedLogger,
+  errorMessage,
+  type Offload,
+  resolveExecutorOptions,
+  subscribe,
+} from "./_executor_options.ts";
 
-/** Options of an {@linkcode Executor}. */
-export interface ExecutorOptions {
-  /**
-   * The executor's name: the `executor` label of its metrics, so two
-   * executors can share one registry.
-   *
-   * @default {"executor"}
-   */
-  name?: string;
-  /**
-   * Where failed runs (rate-limited, one line per task per second) and
-   * budget tier changes are logged.
-   *
-   * @default {CONSOLE_LOGGER}
-   */
-  logger?: Logger;
-  /**
-   * The driver that releases timed tasks; when left out the executor makes
-   * its own, with the executor's `name` and `logger`, and closes it on close.
-   */
-  driver?: Driver;
-  /** The clock of a driver the executor makes. @default {MONOTONIC_CLOCK} */
-  clock?: Clock;
-  /** The precision profile of a driver the executor makes. @default {"balanced"} */
-  profile?: PrecisionProfile;
-  /** The bus event tasks subscribe to and budget events go to. */
-  bus?: EventBus;
-  /**
-   * Where isolated offloadable tasks run: an `OffloadPool`, or anything
-   * that submits a job by name and resolves with its result.
-   */
-  offload?: { submit(job: string, input: unknown): Promise<unknown> };
-  /**
-   * The global cap on runnable releases (waiting plus running), all tasks.
-   *
-   * @default {1024}
-   */
-  maxRunnable?: number;
-  /**
-   * How many releases may wait deferred (`overflow: "defer"`), all tasks;
-   * past it they are dropped with reason `defer-cap`.
-   *
-   * @default {4096}
-   */
-  deferCap?: number;
-  /**
-   * `"adaptive"`: one timer per task, the driver wakes exactly for the next
-   * release. `{ fixedMs }`: a fixed tick every `fixedMs` releases whatever
-   * is due (the classic design, for comparison).
-   *
-   * @default {"adaptive"}
-   */
-  tick?: "adaptive" | { fixedMs: number };
-  /** Thresholds and cooldowns of the budget tiers. */
-  budget?: BudgetPolicy;
-  /** Registry to export `chronetix_exec_*` metrics into. */
-  metrics?: MetricsRegistry;
-}
-
-/** What {@linkcode Executor.close} did. */
-export interface ExecutorCloseReport {
-  /** Tasks cancelled. */
-  cancelled: number;
-  /** Waiting or deferred releases dropped. */
-  dropped: number;
-}
+export type { ExecutorCloseReport, ExecutorOptions } from "./task.ts";
 
 /**
  * Runs tasks on time: periodic (released by the driver, drift-free),
@@ -148,12 +75,14 @@ export class Executor {
   readonly #ownsDriver: boolean;
   readonly #clock: Clock;
   readonly #bus: EventBus | undefined;
-  readonly #offload: ExecutorOptions["offload"];
+  readonly #offload: Offload | undefined;
   readonly #maxRunnable: number;
   readonly #deferCap: number;
   readonly #fixedMs: number;
   readonly #budget: BudgetPolicy;
+  readonly #name: string;
   readonly #logger: Logger;
+  readonly #failureLog: LogLimiter;
   readonly #tasks = new Map<string, TaskRecord>();
   readonly #queue: RunQueue;
   readonly #bridge: Bridge;
@@ -175,42 +104,36 @@ export class Executor {
   #metrics: ExecutorMetrics | undefined;
 
   /**
-   * Creates an executor.
+   * Creates an executor. Every option is checked before anything is made,
+   * so a bad one leaves nothing behind (no driver, timer or metrics series).
    *
    * @param options Name, logger, driver or clock, bus, offload pool, caps, tick, budget policy, metrics.
-   * @throws {TypeError} when an option has the wrong type.
-   * @throws {RangeError} when a cap or the fixed tick is out of range.
+   * @throws {TypeError} when `options` is not an object, an option has the
+   *   wrong type, or an injected `driver`, `clock`, `bus`, `offload` or
+   *   `metrics` does not have the shape it needs.
+   * @throws {RangeError} when a cap, a budget field or the fixed tick is out
+   *   of range (the tick must be at least `MIN_PERIOD_MS`, 0.001 ms).
+   * @throws {ClosedError} when an injected driver is closed and a fixed tick is asked for.
    */
   constructor(options: ExecutorOptions = {}) {
-    const action = "create an Executor";
-    const name = requireNonEmptyString(action, "name", options.name ?? "executor");
-    const maxRunnable = options.maxRunnable ?? 1024;
-    this.#maxRunnable = requireInteger(action, "maxRunnable", maxRunnable, 1, 2 ** 30);
-    this.#deferCap = requireInteger(action, "deferCap", options.deferCap ?? 4096, 0, 2 ** 30);
-    const tick = options.tick ?? "adaptive";
-    if (tick === "adaptive") {
-      this.#fixedMs = 0;
-    } else if (tick !== null && typeof tick === "object") {
-      this.#fixedMs = requirePositive(action, "tick.fixedMs", tick.fixedMs);
-    } else {
-      throw new TypeError(
-        `Cannot ${action} as 'tick' must be "adaptive" or { fixedMs }: current value is ${
-          show(tick)
-        }`,
-      );
-    }
+    const o = resolveExecutorOptions(options);
+    // Every option is valid: from here on, only a fixed tick beyond the
+    // driver's horizon, a closed injected driver or the metrics registry
+    // itself can fail, and each is undone below.
+    const name = o.name;
+    this.#name = name;
+    this.#bus = o.bus;
+    this.#offload = o.offload;
+    this.#maxRunnable = o.maxRunnable;
+    this.#deferCap = o.deferCap;
+    this.#fixedMs = o.fixedMs;
+    this.#budget = o.budget;
+    this.#logger = containedLogger(o.logger);
+    this.#failureLog = new LogLimiter(this.#logger);
     this.#queue = new RunQueue(this.#maxRunnable, this.#deferCap, () => this.#scheduleDispatch());
-    this.#budget = resolveBudgetPolicy(options.budget);
-    this.#logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
-    this.#bus = options.bus;
-    this.#offload = options.offload;
-    this.#ownsDriver = options.driver === undefined;
-    this.driver = options.driver ?? new Driver({
-      name,
-      logger: this.#logger,
-      clock: options.clock ?? MONOTONIC_CLOCK,
-      profile: options.profile,
-    });
+    this.#ownsDriver = o.driver === undefined;
+    this.driver = o.driver ??
+      new Driver({ name, logger: o.logger, clock: o.clock, profile: o.profile });
     this.#clock = this.driver.clock;
     this.#bridge = {
       release: (task, release, event) => this.#releaseRun(task, release, event),
@@ -226,48 +149,67 @@ export class Executor {
       clock: this.#clock,
       driver: this.driver,
       logger: this.#logger,
-      failureLog: new LogLimiter(this.#logger),
+      failureLog: this.#failureLog,
     };
-    if (this.#fixedMs > 0) {
-      this.#tickTimer = this.driver.every(this.#fixedMs, this.#fixedTick, {
-        latenessClass: "exec-tick",
-      });
-    }
-    if (options.metrics !== undefined) {
-      this.#metrics = registerExecutorMetrics(options.metrics, name, () => ({
-        runnable: this.#queue.runnable,
-        deferred: this.#queue.deferredCount,
-        running: this.#running,
-      }));
+    try {
+      if (this.#fixedMs > 0) {
+        const horizon = this.driver.wheel.maxDeadlineMs - this.#clock.now();
+        if (!(this.#fixedMs <= horizon)) {
+          throw new RangeError(
+            `Cannot create an Executor as 'tick.fixedMs' must be at most ${horizon} (the driver's horizon): current value is ${this.#fixedMs}`,
+          );
+        }
+        this.#tickTimer = this.driver.every(this.#fixedMs, this.#fixedTick, {
+          latenessClass: "exec-tick",
+        });
+      }
+      if (o.metrics !== undefined) {
+        this.#metrics = registerExecutorMetrics(o.metrics, name, () => ({
+          runnable: this.#queue.runnable,
+          deferred: this.#queue.deferredCount,
+          running: this.#running,
+        }));
+      }
+    } catch (error) {
+      this.#tickTimer?.cancel();
+      if (this.#ownsDriver) this.driver.close();
+      throw error;
     }
   }
 
   /**
    * Adds a periodic task, released every `periodMs` without drift. After a
    * stall, `missedTicks: "skip"` (the default) skips the ticks whose time
-   * passed and counts them in the task's `skippedTicks`.
+   * passed and counts them in the task's `skippedTicks`; `"burst"` runs at
+   * most `MAX_BURST_TICKS` (10,000) of them and skips the rest.
+   *
+   * Every option is checked before the task is registered: a bad one leaves
+   * no task, timer or taken name behind.
    *
    * @param options Name, body, period, deadline, priority, budget, caps, policies.
    * @returns The task's handle.
-   * @throws {TypeError} when the name is taken or an option has the wrong type.
-   * @throws {RangeError} when the period, deadline, budget or a cap is out of range.
+   * @throws {TypeError} when `options` is not an object, the name is taken or
+   *   an option has the wrong type.
+   * @throws {RangeError} when the period (at least `MIN_PERIOD_MS`, 0.001 ms,
+   *   and large enough to advance the clock's time), delay, deadline, budget
+   *   or a cap is out of range.
+   * @throws {ClosedError} when the executor is closed.
    */
   periodic(options: PeriodicTaskOptions): TaskHandle {
-    const action = "add a periodic task";
-    const period = requirePositive(action, "periodMs", options?.periodMs);
-    const delay = requireNonNegative(action, "delayMs", options.delayMs ?? period);
-    const task = this.#add(action, "periodic", options as TaskOptions<unknown>, period);
-    const missedTicks = options.missedTicks ?? "skip";
-    task.periodMs = period;
+    const config = this.#configure("add a periodic task", "periodic", options);
+    const task = this.#record(config);
+    const period = config.periodMs;
     if (this.#fixedMs > 0) {
       task.attach = (delayMs) => {
         task.nextRelease = this.#clock.now() + delayMs;
       };
     } else {
       // Under "skip" the wheel jumps a stalled timer's deadline past the
-      // ticks it missed; a gap of more than one period between releases is
+      // ticks it missed (under "burst", past all but the last
+      // MAX_BURST_TICKS); a gap of more than one period between releases is
       // how the executor sees them per task.
-      if (missedTicks === "skip") task.skipGap = period * 1.5;
+      if (config.missedTicks !== "delay") task.skipGap = period * 1.5;
+      const missedTicks = config.missedTicks;
       task.attach = (delayMs) => {
         task.timer = this.driver.every(period, task.releaseTimer, {
           delayMs,
@@ -276,22 +218,23 @@ export class Executor {
         });
       };
     }
-    task.attach(delay);
-    return task.handle;
+    return this.#register(task, config.delayMs);
   }
 
   /**
-   * Adds a one-shot task, released once after `delayMs`.
+   * Adds a one-shot task, released once after `delayMs`. Every option is
+   * checked before the task is registered.
    *
    * @param options Name, body, delay, deadline, priority, budget, policies.
    * @returns The task's handle.
-   * @throws {TypeError} when the name is taken or an option has the wrong type.
-   * @throws {RangeError} when the delay, deadline or budget is out of range.
+   * @throws {TypeError} when `options` is not an object, the name is taken or
+   *   an option has the wrong type.
+   * @throws {RangeError} when the delay, deadline, budget or a cap is out of range.
+   * @throws {ClosedError} when the executor is closed.
    */
   once(options: OneShotTaskOptions): TaskHandle {
-    const action = "add a one-shot task";
-    const delay = requireNonNegative(action, "delayMs", options?.delayMs ?? 0);
-    const task = this.#add(action, "once", options as TaskOptions<unknown>, Infinity);
+    const config = this.#configure("add a one-shot task", "once", options);
+    const task = this.#record(config);
     task.attach = (delayMs) => {
       if (this.#fixedMs > 0) {
         task.nextRelease = this.#clock.now() + delayMs;
@@ -301,39 +244,40 @@ export class Executor {
         });
       }
     };
-    task.attach(delay);
-    return task.handle;
+    return this.#register(task, config.delayMs);
   }
 
   /**
    * Adds an event-triggered task: each event on `topic` releases one run,
-   * with the event in `ctx.event`.
+   * with the event in `ctx.event`. Every option is checked before the task
+   * subscribes or is registered.
    *
    * @param options Name, body, topic, deadline, priority, budget, caps, policies.
    * @returns The task's handle.
-   * @throws {TypeError} when the executor has no bus, the name is taken or
-   *   an option has the wrong type.
+   * @throws {TypeError} when the executor has no bus, `options` is not an
+   *   object, the name is taken or an option has the wrong type.
+   * @throws {RangeError} when the deadline, budget or a cap is out of range.
+   * @throws {ClosedError} when the executor (or its bus) is closed.
    */
   onEvent<E>(options: EventTaskOptions<E>): TaskHandle {
     const action = "add an event task";
-    if (this.#bus === undefined) {
+    const bus = this.#bus;
+    if (bus === undefined) {
       throw new TypeError(`Cannot ${action} as the Executor has no 'bus'`);
     }
-    const topic = requireNonEmptyString(action, "topic", options?.topic);
-    const task = this.#add(action, "event", options as TaskOptions<unknown>, Infinity);
-    const bus = this.#bus;
+    const config = this.#configure(action, "event", options);
+    const task = this.#record(config);
     task.attach = () => {
-      task.subscription = bus.topic<unknown>(topic).subscribe(task.releaseEvent);
+      task.subscription = subscribe(action, bus, config.topic, task.releaseEvent);
     };
-    task.attach(0);
-    return task.handle;
+    return this.#register(task, 0);
   }
 
   /**
    * The handle of a live task.
    *
    * @param name The task's name.
-   * @returns Its handle, or `undefined`.
+   * @returns Its handle, or `undefined` (also for a name that is not a string).
    */
   task(name: string): TaskHandle | undefined {
     return this.#tasks.get(name)?.handle;
@@ -361,7 +305,8 @@ export class Executor {
 
   /**
    * Resolves once nothing is waiting or running (at once if so now), or
-   * when the executor closes.
+   * when the executor closes: a body that never settles holds it until
+   * {@linkcode Executor.close}.
    *
    * @returns A promise that resolves once the executor is idle.
    */
@@ -400,27 +345,30 @@ export class Executor {
 
   /**
    * Cancels every task at once: waiting releases are dropped, running async
-   * bodies see their signals abort. The driver, if the executor made it, is
-   * closed. Calling it again returns the same report.
+   * bodies see their signals abort (a pending `ctx.checkpoint()` resolves).
+   * The driver, if the executor made it, is closed. It never waits for a
+   * body: a run still in flight is counted when it ends, or never. Calling
+   * it again (also from inside a body or an abort listener) returns the
+   * same report.
    *
    * @returns What was cancelled and dropped.
    */
   close(): ExecutorCloseReport {
     if (this.#closeReport !== undefined) return this.#closeReport;
+    const tasks = [...this.#tasks.values()];
+    const report: ExecutorCloseReport = { cancelled: tasks.length, dropped: 0 };
+    this.#closeReport = report;
     this.#closed = true;
     this.#stopped = true;
     this.#tickTimer?.cancel();
-    const tasks = [...this.#tasks.values()];
-    let dropped = 0;
-    for (const task of tasks) dropped += task.cancel();
+    for (const task of tasks) report.dropped += task.cancel();
     if (this.#dispatchId !== undefined) this.driver.wheel.cancel(this.#dispatchId);
     this.#dispatchId = undefined;
     this.#metrics?.[Symbol.dispose]();
     this.#metrics = undefined;
     if (this.#ownsDriver) this.driver.close();
     this.#notifyIdle();
-    this.#closeReport = { cancelled: tasks.length, dropped };
-    return this.#closeReport;
+    return report;
   }
 
   /** Same as {@linkcode Executor.close}. */
@@ -429,6 +377,8 @@ export class Executor {
   }
 
   #releaseRun(task: TaskRecord, release: number, event: unknown): void {
+    // A release racing the task's stop (same instant) is not one of its releases.
+    if (task.terminal) return;
     task.releases++;
     const gap = release - task.lastRelease;
     task.lastRelease = release;
@@ -437,28 +387,58 @@ export class Executor {
       task.skippedTicks += skipped;
       this.#skippedTicks += skipped;
     }
-    if (this.#stopped || task.terminal) {
-      if (!task.terminal) this.#queue.countDrop(task, "stopped");
+    if (this.#stopped) {
+      this.#queue.countDrop(task, "stopped");
       return;
     }
     this.#queue.admit(this.#queue.job(task, release, event, 0));
   }
 
-  #add(action: string, kind: TaskKind, options: TaskOptions<unknown>, period: number): TaskRecord {
+  /** Checks a task's options; nothing is registered yet. */
+  #configure(action: string, kind: TaskKind, options: unknown): TaskConfig {
     if (this.#closed) throw new ClosedError("Executor", action);
-    const config = resolveTaskConfig(action, kind, options, period, this.#offload !== undefined);
+    const config = resolveTaskConfig(action, kind, options, {
+      now: this.#clock.now(),
+      maxReleaseMs: this.driver.wheel.maxDeadlineMs,
+      canOffload: this.#offload !== undefined,
+    });
     if (this.#tasks.has(config.name)) {
       throw new TypeError(`Cannot ${action} as a task named "${config.name}" already exists`);
     }
+    return config;
+  }
+
+  #record(config: TaskConfig): TaskRecord {
     const task = new TaskRecord(this.#bridge, config, new BudgetTracker(this.#budget));
-    task.histograms = this.#metrics?.taskAdded(task);
-    this.#tasks.set(config.name, task);
+    task.periodMs = config.periodMs;
+    task.missedTicks = config.missedTicks;
     return task;
+  }
+
+  /**
+   * Attaches a checked task, then registers it: if attaching fails (a closed
+   * injected driver or bus) nothing is left behind.
+   */
+  #register(task: TaskRecord, delayMs: number): TaskHandle {
+    try {
+      task.attach(delayMs);
+      task.histograms = this.#metrics?.taskAdded(task);
+    } catch (error) {
+      task.detach();
+      throw error;
+    }
+    this.#tasks.set(task.name, task);
+    return task.handle;
   }
 
   #scheduleDispatch(): void {
     if (this.#dispatching || this.#dispatchId !== undefined || this.#fixedMs > 0) return;
-    this.#dispatchId = this.driver.wheel.schedule(this.#clock.now(), this.#dispatch);
+    try {
+      this.#dispatchId = this.driver.wheel.schedule(this.#clock.now(), this.#dispatch);
+    } catch {
+      // The injected driver was closed under the executor: still run what was admitted.
+      queueMicrotask(this.#dispatch);
+    }
   }
 
   #dispatch = (): void => {
@@ -478,13 +458,26 @@ export class Executor {
   #fixedTick = (): void => {
     const now = this.#clock.now();
     for (const task of this.#tasks.values()) {
-      while (task.nextRelease <= now && !task.terminal) {
-        const release = task.nextRelease;
-        task.nextRelease = task.periodMs > 0 ? release + task.periodMs : Infinity;
-        this.#releaseRun(task, release, undefined);
+      if (task.nextRelease <= now && !task.terminal) {
+        releaseDue(task, now, this.#fixedMs, this.#tickSink);
       }
     }
     this.#dispatch();
+  };
+
+  readonly #tickSink: TickSink = {
+    release: (task, release) => this.#releaseRun(task, release, undefined),
+    skipped: (task, count) => {
+      task.skippedTicks += count;
+      this.#skippedTicks += count;
+    },
+    stuck: (task, now) => {
+      this.#failureLog.error(
+        `period:${task.name}`,
+        now,
+        `Task "${task.name}" stopped releasing: its period ${task.periodMs} ms no longer advances the time ${now}`,
+      );
+    },
   };
 
   #start(job: Job): void {
@@ -505,20 +498,49 @@ export class Executor {
       this.#startOffloaded(job, start);
       return;
     }
-    let result: unknown;
     try {
-      result = task.run(task.ctx);
+      const result = task.run(task.ctx);
+      if (result instanceof Promise) {
+        this.#await(job, start, result);
+        return;
+      }
     } catch (error) {
       this.#finish(job, start, error ?? rejectedWithoutReason(task.name));
       return;
     }
-    if (result instanceof Promise) {
-      result.then(
-        () => this.#finish(job, start, undefined),
-        (error) => this.#finish(job, start, error ?? rejectedWithoutReason(task.name)),
+    this.#finish(job, start, undefined);
+  }
+
+  /**
+   * Ends the run when `promise` settles. The built-in `then` is used, so a
+   * promise whose own `then` was replaced still settles the run; anything
+   * that throws before the handlers are attached (a hostile species) fails it.
+   */
+  #await(job: Job, start: number, promise: Promise<unknown>): void {
+    try {
+      PROMISE_THEN.call(
+        promise,
+        () => this.#settle(job, start, undefined),
+        (error: unknown) => this.#settle(job, start, error ?? rejectedWithoutReason(job.task.name)),
       );
-    } else {
-      this.#finish(job, start, undefined);
+    } catch (error) {
+      this.#finish(job, start, error ?? rejectedWithoutReason(job.task.name));
+    }
+  }
+
+  /**
+   * Ends a run from a promise continuation: whatever goes wrong there would
+   * be an unhandled rejection, which ends the process, so it is logged instead.
+   */
+  #settle(job: Job, start: number, error: unknown): void {
+    try {
+      this.#finish(job, start, error);
+    } catch (internal) {
+      this.#logger.error(
+        `Executor "${this.#name}" could not finish a run of task "${job.task.name}": ${
+          errorMessage(internal)
+        }`,
+      );
     }
   }
 
@@ -526,20 +548,24 @@ export class Executor {
     const task = job.task;
     task.offloaded++;
     const offload = task.offload!;
-    let input: unknown;
+    let submitted: unknown;
     try {
-      input = offload.input === undefined ? job.event : offload.input(task.ctx);
+      const input = offload.input === undefined ? job.event : offload.input(task.ctx);
+      submitted = this.#offload!.submit(offload.job, input);
     } catch (error) {
       this.#finish(job, start, error ?? rejectedWithoutReason(task.name));
       return;
     }
-    this.#offload!.submit(offload.job, input).then(
-      () => this.#finish(job, start, undefined),
-      (error) => this.#finish(job, start, error ?? rejectedWithoutReason(task.name)),
-    );
+    // A pool that returns no promise (or a thenable) is adopted like `await` would.
+    this.#await(job, start, submitted instanceof Promise ? submitted : Promise.resolve(submitted));
   }
 
-  /** Ends a run; `error` is `undefined` for a run that succeeded. */
+  /**
+   * Ends a run; `error` is `undefined` for a run that succeeded. It never
+   * throws (it may run in a promise continuation, where a throw would be an
+   * unhandled rejection): the logger is contained and the budget event's
+   * publish is guarded.
+   */
   #finish(job: Job, start: number, error: unknown): void {
     const task = job.task;
     const end = this.#clock.now();
@@ -547,7 +573,8 @@ export class Executor {
     const lateness = end - job.deadline;
     task.exec.record(exec);
     this.#exec.record(exec);
-    task.lateness.record(lateness);
+    // A task without a deadline (Infinity) has no lateness to record.
+    if (lateness > -Infinity) task.lateness.record(lateness);
     const histograms = task.histograms;
     if (histograms !== undefined) {
       histograms.exec.observe(exec / 1000);
@@ -557,6 +584,7 @@ export class Executor {
       task.misses++;
       this.#misses++;
     }
+    let budgetEvent: BudgetEvent | undefined;
     const budget = task.budgetMs;
     if (budget !== undefined) {
       if (exec > budget) {
@@ -564,10 +592,7 @@ export class Executor {
         this.#overruns++;
       }
       const step = task.budget.observe(exec, budget, end);
-      if (step !== 0) {
-        const event = task.tierChanged(step, exec);
-        this.#bus?.topic<BudgetEvent>(BUDGET_TOPIC).publish(event);
-      }
+      if (step !== 0) budgetEvent = task.tierChanged(step, exec);
     }
     task.running = false;
     this.#running--;
@@ -576,6 +601,7 @@ export class Executor {
     if (error !== undefined) this.#failed(task, job, error, end);
     if (task.state === "running") task.state = "done";
     queue.free(job);
+    if (budgetEvent !== undefined) this.#publishBudget(budgetEvent, end);
     queue.promote(task);
     queue.admitDeferred();
     if (queue.readyCount > 0) {
@@ -587,11 +613,30 @@ export class Executor {
     }
   }
 
+  #publishBudget(event: BudgetEvent, now: number): void {
+    const bus = this.#bus;
+    if (bus === undefined) return;
+    try {
+      bus.topic<BudgetEvent>(BUDGET_TOPIC).publish(event);
+    } catch (error) {
+      this.#failureLog.error(
+        `budget:${event.task}`,
+        now,
+        `Cannot publish the budget event of task "${event.task}" on the bus: ${
+          errorMessage(error)
+        }`,
+      );
+    }
+  }
+
   #failed(task: TaskRecord, job: Job, error: unknown, now: number): void {
     task.failures++;
     this.#failures++;
     const failure = task.noteFailure(error, now);
-    if (task.onError === "retry" && job.attempt < task.maxRetries && !task.terminal) {
+    // Cancelled, stopped or quarantined meanwhile (the body may have closed
+    // the executor before it threw): the failure is counted, nothing more.
+    if (task.terminal) return;
+    if (task.onError === "retry" && job.attempt < task.maxRetries) {
       task.retries++;
       const retry = this.#queue.job(task, now, job.event, job.attempt + 1);
       retry.deadline = job.deadline;
@@ -612,3 +657,5 @@ export class Executor {
     for (const waiter of waiters) waiter();
   }
 }
+
+const PROMISE_THEN = Promise.prototype.then;

@@ -30,7 +30,8 @@ export interface OffloadPoolOptions {
   /**
    * A job running longer than this fails with {@linkcode OffloadTimeoutError}:
    * an async job is aborted (its `signal`), a worker stuck in synchronous
-   * code is replaced. Milliseconds.
+   * code is replaced, and so is a worker that then does not answer within
+   * this time either (an async job blocking it after an await). Milliseconds.
    *
    * @default {30000}
    */
@@ -41,8 +42,34 @@ export interface OffloadPoolOptions {
    * @default {32}
    */
   batch?: number;
-  /** Deno permissions of the workers. @default {"inherit"} */
+  /**
+   * Deno permissions of the job workers. Left out (or `"inherit"`), they
+   * have the process's permissions and no unstable flag is needed. Scoped
+   * permissions (`"none"` or an object) run each job worker inside a Web
+   * Worker with those permissions, which needs `--unstable-worker-options`
+   * (or `"unstable": ["worker-options"]` in deno.json): without it Deno
+   * ends the process with exit code 70 when the pool starts, and no program
+   * can tell beforehand whether the flag is on.
+   *
+   * @default {"inherit"}
+   */
   permissions?: "inherit" | "none" | Deno.PermissionOptionsObject;
+  /**
+   * Limits of each job worker. A job that allocates past `maxHeapMb` kills
+   * only its worker: the job fails with `OffloadJobError` code
+   * `E_WORKER_OUT_OF_MEMORY`, the worker is replaced and counted in
+   * `oomKills`. Memory outside the JavaScript heap (`ArrayBuffer` contents)
+   * is not capped.
+   */
+  resourceLimits?: {
+    /**
+     * The job worker's JavaScript heap cap (V8's old generation), MB, an
+     * integer in [16, 65536]. Below about 5 MB a worker cannot even start.
+     *
+     * @default {512}
+     */
+    maxHeapMb?: number;
+  };
   /** The driver for timeout checks; the pool makes an `efficient` one when left out. */
   driver?: Driver;
   /** Registry to export `chronetix_offload_*` metrics into, labelled `pool="<name>"`. */
@@ -55,8 +82,9 @@ export interface OffloadPoolOptions {
    */
   name?: string;
   /**
-   * Where problems are reported (a worker replaced after a crash or stuck, a
-   * job module that fails to load, a job name that is not registered), each
+   * Where problems are reported (a worker replaced after a crash, after it
+   * ended itself, ran out of heap, got stuck or stopped answering; a job
+   * module that fails to load; a job name that is not registered), each
    * kind at most once per 10 s.
    *
    * @default {CONSOLE_LOGGER}
@@ -68,7 +96,10 @@ export interface OffloadPoolOptions {
 export interface SubmitOptions {
   /** Cancels the job: removed if it waits, aborted (its `signal`) if it runs. */
   signal?: AbortSignal;
-  /** Buffers of the input to transfer rather than copy. */
+  /**
+   * Objects of the input to transfer rather than copy: `ArrayBuffer`s (not
+   * shared, not detached, each once) and `MessagePort`s.
+   */
   transfer?: Transferable[];
 }
 
@@ -78,23 +109,38 @@ export interface OffloadStats {
   workersAlive: number;
   /** Workers replaced after a crash or a timeout. */
   workersReplaced: number;
-  /** Timed-out workers that could not be stopped (stuck in synchronous code). */
+  /**
+   * Workers replaced because they were stuck in synchronous code past the
+   * timeout, or stopped answering messages: Deno cannot stop such a thread,
+   * so each may still run on (a zombie), but it no longer keeps the process
+   * from exiting.
+   */
   stuckWorkers: number;
+  /** Workers that reached their heap limit (`resourceLimits.maxHeapMb`) and were replaced. */
+  oomKills: number;
   /** Jobs waiting for a worker. */
   queued: number;
   /** Jobs sent to workers and not finished. */
   inFlight: number;
-  /** Jobs submitted. */
+  /**
+   * Jobs submitted with valid arguments to an open pool, refused ones
+   * included: `submitted = completed + failed + timedOut + crashed +
+   * cancelled + rejected + queued + inFlight` at all times. A submit with a
+   * bad argument (or of an unknown job) counts nowhere.
+   */
   submitted: number;
   /** Jobs that returned a result. */
   completed: number;
-  /** Jobs that threw or rejected in the worker. */
+  /**
+   * Jobs that threw or rejected in the worker, whose module failed to load,
+   * or whose input could not be sent to a worker.
+   */
   failed: number;
   /** Jobs over `timeoutMs`. */
   timedOut: number;
-  /** Jobs lost with a crashed worker. */
+  /** Jobs lost with a worker that died (crashed, ended itself, ran out of heap). */
   crashed: number;
-  /** Jobs cancelled by their signal. */
+  /** Jobs cancelled by their signal, or cut off by `close()`. */
   cancelled: number;
   /** Submits refused because the queue was full. */
   rejected: number;

@@ -1,6 +1,12 @@
 import type { ErrorRecord } from "../errors.ts";
+import type { Clock } from "../time/clock.ts";
+import type { Driver } from "../time/driver.ts";
+import type { PrecisionProfile } from "../time/precision.ts";
+import type { EventBus } from "../bus/event_bus.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { Logger } from "../logger.ts";
 import type { MissedTickPolicy } from "../time/timer_wheel.ts";
-import type { BudgetTier } from "./budget.ts";
+import type { BudgetPolicy, BudgetTier } from "./budget.ts";
 import type { LatencySnapshot } from "../time/latency_histogram.ts";
 
 /**
@@ -112,6 +118,10 @@ export interface TaskContext<E = undefined> {
    * A cooperative preemption point for long async bodies: resolves at once,
    * unless the task is at the `yield` tier (or above) and this run has spent
    * its budget; then it yields through a timer, so timers and other tasks run.
+   * It is bound (`const { checkpoint } = ctx` works); outside a run or once
+   * the task is cancelled it resolves at once, and a pending yield resolves
+   * when the task is cancelled or the executor closes, so a body looping
+   * `while (!ctx.signal.aborted) await ctx.checkpoint()` always ends.
    *
    * @returns A promise that resolves when the body may go on.
    */
@@ -133,14 +143,20 @@ export interface TaskOffload<E = undefined> {
   input?: (ctx: TaskContext<E>) => unknown;
 }
 
-/** What every kind of task is given. */
+/**
+ * What every kind of task is given. Every option is checked when the task is
+ * added, before anything is registered: a bad one throws a `TypeError` or
+ * `RangeError` naming it and leaves no task, timer or taken name behind. An
+ * option given as `null` is an error, not the default.
+ */
 export interface TaskOptions<E = undefined> {
   /** Unique among the executor's live tasks. */
   name: string;
   /** The body. */
   run: TaskBody<E>;
   /**
-   * Relative deadline in ms: a run should finish by release + this.
+   * Relative deadline in ms, `> 0`: a run should finish by release + this.
+   * `Infinity` means no deadline (such runs have no lateness).
    *
    * @default {the period for periodic tasks, else Infinity}
    */
@@ -183,7 +199,11 @@ export interface TaskOptions<E = undefined> {
 
 /** Options of {@linkcode Executor.periodic}. */
 export interface PeriodicTaskOptions extends TaskOptions<undefined> {
-  /** The period in ms; releases are drift-free (`first + k * period`). */
+  /**
+   * The period in ms; releases are drift-free (`first + k * period`). At
+   * least `MIN_PERIOD_MS` (0.001 ms, 1 µs), and large enough to advance the
+   * clock's time in floating point.
+   */
   periodMs: number;
   /**
    * Delay before the first release, ms.
@@ -289,7 +309,7 @@ export interface TaskStats {
   schedulingLatency: LatencySnapshot;
   /** Start to end, ms (for async bodies, until the promise settles). */
   execution: LatencySnapshot;
-  /** End minus deadline, ms (negative: early). */
+  /** End minus deadline, ms (negative: early); only runs with a finite deadline. */
   lateness: LatencySnapshot;
 }
 
@@ -325,7 +345,10 @@ export interface ExecutorStats {
   perTask: TaskStats[];
 }
 
-/** A handle on a task added to an {@linkcode Executor}. */
+/**
+ * A handle on a task added to an {@linkcode Executor}. Its methods are bound:
+ * `const { cancel } = executor.periodic(...)` works.
+ */
 export interface TaskHandle extends Disposable {
   /** The task's name. */
   readonly name: string;
@@ -340,8 +363,92 @@ export interface TaskHandle extends Disposable {
    * @returns `false` if it was already cancelled.
    */
   cancel(): boolean;
-  /** Restarts a quarantined task at the `monitor` tier. */
+  /**
+   * Restarts a quarantined task at the `monitor` tier.
+   *
+   * @throws {TypeError} when the task is not quarantined.
+   */
   resume(): void;
   /** Takes a snapshot of the task's figures. */
   stats(): TaskStats;
+}
+
+/** Options of an {@linkcode Executor}. */
+export interface ExecutorOptions {
+  /**
+   * The executor's name: the `executor` label of its metrics, so two
+   * executors can share one registry.
+   *
+   * @default {"executor"}
+   */
+  name?: string;
+  /**
+   * Where failed runs (rate-limited, one line per task per second) and
+   * budget tier changes are logged.
+   *
+   * @default {CONSOLE_LOGGER}
+   */
+  logger?: Logger;
+  /**
+   * The driver that releases timed tasks (a {@linkcode Driver} instance);
+   * when left out the executor makes its own, with the executor's `name` and
+   * `logger`, and closes it on close. With a driver, `clock` and `profile`
+   * are checked but not used.
+   */
+  driver?: Driver;
+  /**
+   * The clock of a driver the executor makes: an object whose `now()`
+   * returns a finite number of milliseconds.
+   *
+   * @default {MONOTONIC_CLOCK}
+   */
+  clock?: Clock;
+  /** The precision profile of a driver the executor makes. @default {"balanced"} */
+  profile?: PrecisionProfile;
+  /**
+   * The bus event tasks subscribe to and budget events go to: an
+   * `EventBus`, or any object with a `topic(name)` method returning a topic
+   * that can be subscribed to and published on.
+   */
+  bus?: EventBus;
+  /**
+   * Where isolated offloadable tasks run: an `OffloadPool`, or any object
+   * with a `submit(job, input)` method that returns a promise of the result.
+   */
+  offload?: { submit(job: string, input: unknown): Promise<unknown> };
+  /**
+   * The global cap on runnable releases (waiting plus running), all tasks.
+   *
+   * @default {1024}
+   */
+  maxRunnable?: number;
+  /**
+   * How many releases may wait deferred (`overflow: "defer"`), all tasks;
+   * past it they are dropped with reason `defer-cap`.
+   *
+   * @default {4096}
+   */
+  deferCap?: number;
+  /**
+   * `"adaptive"`: one timer per task, the driver wakes exactly for the next
+   * release. `{ fixedMs }`: a fixed tick every `fixedMs` (at least
+   * `MIN_PERIOD_MS`, 0.001) releases whatever is due (the classic design,
+   * for comparison); a release more than one tick late counts as missed and
+   * follows the task's `missedTicks` policy.
+   *
+   * @default {"adaptive"}
+   */
+  tick?: "adaptive" | { fixedMs: number };
+  /** Thresholds and cooldowns of the budget tiers. */
+  budget?: BudgetPolicy;
+  /** Registry to export `chronetix_exec_*` metrics into. */
+  metrics?: MetricsRegistry;
+}
+
+/** What `Executor.close()` did. */
+export interface ExecutorCloseReport {
+  /** Tasks cancelled. */
+  cancelled: number;
+  /** Waiting or deferred releases dropped. */
+  dropped: number;
 }

@@ -3,17 +3,38 @@ import type { Logger } from "../logger.ts";
 // Argument checks shared by the public API. Each throws a Deno-style message:
 // action first, the value quoted, a colon before the current value.
 
-/** Formats a value for an error message. */
+/**
+ * Formats a value for an error message. Never throws, whatever the value
+ * (throwing getters, cycles, BigInts inside objects), escapes lone
+ * surrogates and control characters, and cuts long values short.
+ */
 export function show(value: unknown): string {
-  if (typeof value === "string") return `"${value}"`;
+  return clip(describeValue(value));
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "function") return "a function";
   if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "symbol") return value.toString();
   if (value === null || typeof value !== "object") return String(value);
+  if (ArrayBuffer.isView(value)) {
+    return `${value.constructor.name}(${
+      (value as { length?: number }).length ?? value.byteLength
+    })`;
+  }
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+    return `${value.constructor.name}(${value.byteLength})`;
+  }
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
   } catch {
     return Object.prototype.toString.call(value);
   }
+}
+
+function clip(text: string): string {
+  return text.length <= 80 ? text : `${text.slice(0, 77)}...`;
 }
 
 /** Throws a `TypeError` unless `value` is a finite number. */

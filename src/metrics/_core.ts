@@ -4,6 +4,7 @@
 // update is one typed-array write.
 import type { MetricType } from "./naming.ts";
 import type { Logger } from "../logger.ts";
+import { show } from "../internal/validate.ts";
 
 const CHUNK_SLOTS = 4096;
 const ENCODER = new TextEncoder();
@@ -29,6 +30,18 @@ export interface SeriesRecord {
 export interface CardinalityLimits {
   soft: number;
   hard: number;
+}
+
+/**
+ * Logs a warning; a logger that throws is ignored, so a broken logger never
+ * breaks a registration or a scrape (there is nowhere left to report it).
+ */
+export function warnSafely(logger: Logger, message: string): void {
+  try {
+    logger.warn(message);
+  } catch {
+    // Contained: see above.
+  }
 }
 
 /** Escapes a label value for both exposition formats. */
@@ -77,13 +90,19 @@ export class FamilyCore<H = unknown> {
   readonly sampleNames: readonly string[];
   /** For a histogram, the `le` value of each bucket, `+Inf` last. */
   readonly leValues: readonly string[];
+  /**
+   * A histogram with a negative bucket bound: it takes negative
+   * observations, so its sum is no counter and OpenMetrics leaves out
+   * `_sum` and `_count`.
+   */
+  readonly signed: boolean;
   /** Label-set resolutions sent to the overflow series. */
   overflowed = 0;
   softExceeded = false;
   readonly #logger: Logger;
   readonly #makeHandle: HandleFactory<H>;
   /** Nested maps, one level per label; the last level maps to a handle. */
-  readonly #trie = new Map<string, unknown>();
+  readonly #trie = new Map<unknown, unknown>();
   #unlabelled: H | undefined;
   #overflow: H | undefined;
   readonly #bucketLabels = new WeakMap<SeriesRecord, Readonly<Record<string, string>>[]>();
@@ -105,6 +124,7 @@ export class FamilyCore<H = unknown> {
       ? [`${name}_bucket`, `${name}_sum`, `${name}_count`]
       : [name];
     this.leValues = type === "histogram" ? [...buckets.map(formatValue), "+Inf"] : [];
+    this.signed = type === "histogram" && buckets.length > 0 && buckets[0]! < 0;
     this.limits = limits;
     this.#logger = logger;
     this.#makeHandle = makeHandle;
@@ -115,7 +135,11 @@ export class FamilyCore<H = unknown> {
     return this.#arena;
   }
 
-  /** Resolves label values to the handle of their series, creating it once. */
+  /**
+   * Resolves label values to the handle of their series, creating it once.
+   * A rejected call changes nothing: every value is checked before the
+   * series and its path in the lookup trie are made.
+   */
   resolve(values: readonly string[]): H {
     const names = this.declaration.labelNames;
     if (values.length !== names.length) {
@@ -126,30 +150,15 @@ export class FamilyCore<H = unknown> {
       );
     }
     if (names.length === 0) return this.#unlabelled ??= this.#create([]);
-    let node: Map<string, unknown> = this.#trie;
+    let node: Map<unknown, unknown> = this.#trie;
     const last = names.length - 1;
     for (let i = 0; i < last; i++) {
-      const value = values[i]!;
-      let next = node.get(value) as Map<string, unknown> | undefined;
-      if (next === undefined) {
-        if (typeof value !== "string") throw this.#badValue(i, value);
-        next = new Map();
-        node.set(value, next);
-      }
+      const next = node.get(values[i]) as Map<unknown, unknown> | undefined;
+      if (next === undefined) return this.#add(values);
       node = next;
     }
-    const leaf = node.get(values[last]!) as H | undefined;
-    if (leaf !== undefined) return leaf;
-    for (let i = 0; i < names.length; i++) {
-      if (typeof values[i] !== "string") throw this.#badValue(i, values[i]);
-    }
-    if (this.series.length - (this.#overflow === undefined ? 0 : 1) >= this.limits.hard) {
-      this.overflowed++;
-      return this.#overflow ??= this.#create([], true);
-    }
-    const handle = this.#create(values);
-    node.set(values[last]!, handle);
-    return handle;
+    const leaf = node.get(values[last]) as H | undefined;
+    return leaf !== undefined ? leaf : this.#add(values);
   }
 
   /** A histogram series' labels plus `le`, one record per bucket, built once. */
@@ -167,12 +176,45 @@ export class FamilyCore<H = unknown> {
     return this.series.length - (this.#overflow === undefined ? 0 : 1);
   }
 
-  #badValue(index: number, value: unknown): TypeError {
-    return new TypeError(
-      `Cannot resolve a series of '${this.declaration.name}' as label '${
-        this.declaration.labelNames[index]
-      }' must be a string: current value is ${String(value)}`,
-    );
+  /** A new label set: checked, then given a series (or the overflow series). */
+  #add(values: readonly string[]): H {
+    const names = this.declaration.labelNames;
+    for (let i = 0; i < names.length; i++) {
+      const value: unknown = values[i];
+      // A lone surrogate has no UTF-8 form: encoded, it would become U+FFFD
+      // and two distinct values would print as one series.
+      if (typeof value !== "string" || !value.isWellFormed()) {
+        throw new TypeError(
+          `Cannot resolve a series of '${this.declaration.name}' as label '${names[i]}' must be ${
+            typeof value === "string" ? "well-formed Unicode (no lone surrogate)" : "a string"
+          }: current value is ${show(value)}`,
+        );
+      }
+    }
+    if (this.seriesCount >= this.limits.hard) {
+      this.overflowed++;
+      return this.#overflow ??= this.#create([], true);
+    }
+    const handle = this.#create(values);
+    let node: Map<unknown, unknown> = this.#trie;
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = node.get(values[i]) as Map<unknown, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        node.set(values[i], next);
+      }
+      node = next;
+    }
+    node.set(values[last], handle);
+    if (!this.softExceeded && this.seriesCount > this.limits.soft) {
+      this.softExceeded = true;
+      warnSafely(
+        this.#logger,
+        `Metric '${this.declaration.name}' has more than ${this.limits.soft} series (soft limit); past ${this.limits.hard} new label sets go to one overflow series`,
+      );
+    }
+    return handle;
   }
 
   #create(values: readonly string[], overflow = false): H {
@@ -212,13 +254,6 @@ export class FamilyCore<H = unknown> {
     };
     this.#chunkUsed += this.width;
     this.series.push(series);
-    const handle = this.#makeHandle(series);
-    if (!overflow && !this.softExceeded && this.seriesCount > this.limits.soft) {
-      this.softExceeded = true;
-      this.#logger.warn(
-        `Metric '${this.declaration.name}' has more than ${this.limits.soft} series (soft limit); past ${this.limits.hard} new label sets go to one overflow series`,
-      );
-    }
-    return handle;
+    return this.#makeHandle(series);
   }
 }

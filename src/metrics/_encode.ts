@@ -73,7 +73,7 @@ export class ExpositionEncoder {
       this.#bytes.set(fb.meta, at);
       at += fb.meta.length;
       at = core.declaration.type === "histogram"
-        ? this.#histogram(core, fb, at)
+        ? this.#histogram(core, fb, at, !(om && core.signed))
         : this.#scalar(core, fb.names[0]!, at);
     }
     if (om) {
@@ -126,7 +126,11 @@ export class ExpositionEncoder {
     return at;
   }
 
-  #histogram(core: FamilyCore, fb: FamilyBytes, at: number): number {
+  /**
+   * Writes a histogram's buckets, then (`withSum`) its `_sum` and `_count`:
+   * OpenMetrics forbids a sum in a histogram with a negative bucket bound.
+   */
+  #histogram(core: FamilyCore, fb: FamilyBytes, at: number, withSum: boolean): number {
     const series = core.series;
     const arena = core.labelArena;
     const n = core.declaration.buckets.length;
@@ -145,6 +149,7 @@ export class ExpositionEncoder {
         at = writeInteger(b, at, cumulative);
         b[at++] = 10;
       }
+      if (!withSum) continue;
       at = this.#prefix(b, at, sum, arena, record, undefined);
       const total = slots[o + n + 1]!;
       at = Number.isSafeInteger(total)

@@ -4,9 +4,15 @@
 // where collectors are fed from snapshots, run a final collect on dispose and
 // carry counters over resets.
 
+import { warnSafely } from "./_core.ts";
 import type { Counter, Gauge } from "./families.ts";
-import { type MetricsRegistry, registryLogger } from "./registry.ts";
-import { requireFunction } from "../internal/validate.ts";
+import {
+  type MetricsRegistry,
+  registerAtomically,
+  registryLogger,
+  requireMetricsRegistry,
+} from "./registry.ts";
+import { requireFunction, requireOptions, show } from "../internal/validate.ts";
 
 /**
  * One metric fed from a stats snapshot of type `S`, for
@@ -85,26 +91,66 @@ interface Row<S> {
   seen: number;
 }
 
-function requireMetrics(action: string, metrics: unknown): void {
-  if (!Array.isArray(metrics)) {
-    throw new TypeError(
-      `Cannot ${action} as 'metrics' must be an array: current value is ${String(metrics)}`,
-    );
-  }
+/** A checked copy of one metric of the table: each field read once. */
+interface CheckedMetric<S> {
+  name: string;
+  help: string;
+  type: "counter" | "gauge";
+  unit: string | undefined;
+  labels: [string, string][];
+  value: (stats: S) => number;
 }
 
-function labelPairs(
-  action: string,
-  parameter: string,
-  labels: Readonly<Record<string, string>> | undefined,
-): [string, string][] {
+/**
+ * Checks the table before anything is registered: each entry an object with
+ * a `value` function and string labels (the registry checks the rest: name,
+ * HELP, unit, type clashes).
+ */
+function checkMetrics<S>(action: string, metrics: unknown): CheckedMetric<S>[] {
+  if (!Array.isArray(metrics)) {
+    throw new TypeError(
+      `Cannot ${action} as 'metrics' must be an array: current value is ${show(metrics)}`,
+    );
+  }
+  return metrics.map((m: unknown, i) => {
+    const at = `metrics[${i}]`;
+    if (m === null || typeof m !== "object") {
+      throw new TypeError(
+        `Cannot ${action} as '${at}' must be a StatMetric object: current value is ${show(m)}`,
+      );
+    }
+    const { name, help, type, unit, labels, value } = m as StatMetric<S>;
+    if (type !== "counter" && type !== "gauge") {
+      throw new TypeError(
+        `Cannot ${action} as the type of metric ${
+          show(name)
+        } ('${at}.type') must be "counter" or "gauge": current value is ${show(type)}`,
+      );
+    }
+    requireFunction(action, `${at}.value`, value);
+    return { name, help, type, unit, labels: labelPairs(action, `${at}.labels`, labels), value };
+  });
+}
+
+/** Fixed labels: an object whose values are strings of well-formed Unicode. */
+function labelPairs(action: string, parameter: string, labels: unknown): [string, string][] {
   if (labels === undefined) return [];
   if (labels === null || typeof labels !== "object") {
     throw new TypeError(
-      `Cannot ${action} as '${parameter}' must be an object: current value is ${String(labels)}`,
+      `Cannot ${action} as '${parameter}' must be an object: current value is ${show(labels)}`,
     );
   }
-  return Object.entries(labels);
+  const pairs = Object.entries(labels);
+  for (const [name, value] of pairs) {
+    if (typeof value !== "string" || !value.isWellFormed()) {
+      throw new TypeError(
+        `Cannot ${action} as '${parameter}' must map label names to strings of well-formed Unicode: current value of ${
+          show(name)
+        } is ${show(value)}`,
+      );
+    }
+  }
+  return pairs as [string, string][];
 }
 
 // Registers each metric's family with the instance labels, then `middle`
@@ -113,34 +159,24 @@ function labelPairs(
 function declare<S>(
   action: string,
   registry: MetricsRegistry,
-  metrics: readonly StatMetric<S>[],
-  options: ExportStatsOptions,
+  metrics: readonly CheckedMetric<S>[],
+  instance: [string, string][],
   middle: string[],
 ): (middleValues: string[]) => Row<S> {
-  const instance = labelPairs(action, "options.labels", options.labels);
   const families = metrics.map((m) => {
-    const own = labelPairs(action, `labels of metric '${m.name}'`, m.labels);
+    const own = m.labels;
     const labelNames = [...instance.map((p) => p[0]), ...middle, ...own.map((p) => p[0])];
     if (new Set(labelNames).size !== labelNames.length) {
       throw new TypeError(
-        `Cannot ${action} as metric '${m.name}' must have distinct label names: current names are ${
-          labelNames.join(", ")
-        }`,
+        `Cannot ${action} as metric '${
+          typeof m.name === "string" ? m.name : show(m.name)
+        }' must have distinct label names: current names are ${labelNames.join(", ")}`,
       );
     }
     const declaration = { name: m.name, help: m.help, unit: m.unit, labelNames };
     const family = m.type === "counter"
       ? registry.counter(declaration)
-      : m.type === "gauge"
-      ? registry.gauge(declaration)
-      : undefined;
-    if (family === undefined) {
-      throw new TypeError(
-        `Cannot ${action} as the type of metric '${m.name}' must be "counter" or "gauge": current value is ${
-          String(m.type)
-        }`,
-      );
-    }
+      : registry.gauge(declaration);
     const before = instance.map((p) => p[1]);
     const after = own.map((p) => p[1]);
     return { metric: m, family, before, after };
@@ -155,7 +191,10 @@ function declare<S>(
         row.feeds.push((s) => feed.feed(metric.value(s)));
       } else {
         const gauge = handle as Gauge;
-        row.feeds.push((s) => gauge.set(metric.value(s)));
+        row.feeds.push((s) => {
+          const value = metric.value(s);
+          gauge.set(typeof value === "number" ? value : NaN);
+        });
       }
     }
     return row;
@@ -173,8 +212,11 @@ function collector(registry: MetricsRegistry, collect: () => void): Disposable {
       try {
         collect();
       } catch (error) {
-        registryLogger(registry).warn(
-          `Metrics collector threw on its final collect, its values may be stale: ${error}`,
+        warnSafely(
+          registryLogger(registry),
+          `Metrics collector threw on its final collect, its values may be stale: ${
+            error instanceof Error ? error.message : show(error)
+          }`,
         );
       } finally {
         registration[Symbol.dispose]();
@@ -200,8 +242,9 @@ function collector(registry: MetricsRegistry, collect: () => void): Disposable {
  * @param metrics What to export, one entry per series.
  * @param options Instance labels.
  * @returns A disposable that runs a final collect, then stops collecting.
- * @throws {TypeError} when a metric's declaration is invalid or clashes with
- * an existing one, or label names repeat.
+ * @throws {TypeError} when an argument has the wrong type, a metric's
+ * declaration is invalid or clashes with an existing one, or label names
+ * repeat. A rejected call registers nothing.
  *
  * @example Exporting a queue's statistics
  * ```ts
@@ -232,9 +275,15 @@ export function exportStats<S>(
   options: ExportStatsOptions = {},
 ): Disposable {
   const action = "export stats";
+  requireMetricsRegistry(action, "registry", registry);
   requireFunction(action, "stats", stats);
-  requireMetrics(action, metrics);
-  const { feeds } = declare(action, registry, metrics, options, [])([]);
+  const checked = checkMetrics<S>(action, metrics);
+  requireOptions(action, "options", options);
+  const instance = labelPairs(action, "options.labels", options.labels);
+  const { feeds } = registerAtomically(
+    registry,
+    () => declare(action, registry, checked, instance, [])([]),
+  );
   return collector(registry, () => {
     const snapshot = stats();
     for (const feed of feeds) feed(snapshot);
@@ -259,8 +308,11 @@ export function exportStats<S>(
  * @param metrics What to export per item.
  * @param options Instance labels.
  * @returns A disposable that runs a final collect, then stops collecting.
- * @throws {TypeError} when a metric's declaration is invalid or clashes with
- * an existing one, or label names repeat.
+ * @throws {TypeError} when an argument has the wrong type, a metric's
+ * declaration is invalid or clashes with an existing one, or label names
+ * repeat. A rejected call registers nothing. A key that is not a string of
+ * well-formed Unicode is found at collect time: that item is skipped and the
+ * collector reports it (counted and logged by the registry).
  *
  * @example Exporting per-topic counts
  * ```ts
@@ -289,42 +341,57 @@ export function exportKeyedStats<S>(
   options: ExportStatsOptions = {},
 ): Disposable {
   const action = "export keyed stats";
+  requireMetricsRegistry(action, "registry", registry);
   requireFunction(action, "items", items);
-  requireMetrics(action, metrics);
   if (key === null || typeof key !== "object" || typeof key.of !== "function") {
     throw new TypeError(
       `Cannot ${action} as 'key' must be an object with a label and an of() function: current value is ${
-        String(key)
+        show(key)
       }`,
     );
   }
-  if (typeof key.label !== "string") {
+  const { label, of } = key;
+  if (typeof label !== "string") {
     throw new TypeError(
-      `Cannot ${action} as 'key.label' must be a string: current value is ${String(key.label)}`,
+      `Cannot ${action} as 'key.label' must be a string: current value is ${show(label)}`,
     );
   }
-  const row = declare(action, registry, metrics, options, [key.label]);
+  const checked = checkMetrics<S>(action, metrics);
+  requireOptions(action, "options", options);
+  const instance = labelPairs(action, "options.labels", options.labels);
+  const row = registerAtomically(
+    registry,
+    () => declare(action, registry, checked, instance, [label]),
+  );
   const rows = new Map<string, Row<S>>();
   const present = new Set<Row<S>>();
   let generation = 0;
   return collector(registry, () => {
     const current = ++generation;
+    // One bad item (a key that is not a label value, a throwing getter)
+    // does not stop the others; the first error is reported at the end.
+    let failure: { error: unknown } | undefined;
     for (const item of items()) {
-      const k = key.of(item);
-      let r = rows.get(k);
-      if (r === undefined) {
-        r = row([k]);
-        rows.set(k, r);
+      try {
+        const k = of.call(key, item);
+        let r = rows.get(k);
+        if (r === undefined) {
+          r = row([k]);
+          rows.set(k, r);
+        }
+        if (r.seen === current) continue;
+        r.seen = current;
+        present.add(r);
+        for (const feed of r.feeds) feed(item);
+      } catch (error) {
+        failure ??= { error };
       }
-      if (r.seen === current) continue;
-      r.seen = current;
-      present.add(r);
-      for (const feed of r.feeds) feed(item);
     }
     for (const r of present) {
       if (r.seen === current) continue;
       present.delete(r);
       for (const counter of r.counters) counter.detach();
     }
+    if (failure !== undefined) throw failure.error;
   });
 }

@@ -1,5 +1,10 @@
+import { show } from "../internal/validate.ts";
+
 /** The exposition formats the registry writes. */
 export type ExpositionFormat = "prometheus" | "openmetrics";
+
+/** Every {@linkcode ExpositionFormat}, for validation. Not public. */
+export const EXPOSITION_FORMATS: readonly ExpositionFormat[] = ["prometheus", "openmetrics"];
 
 /** `Content-Type` of the Prometheus text format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -26,9 +31,17 @@ export const OPENMETRICS_CONTENT_TYPE =
  *
  * @param accept The `Accept` header value.
  * @returns The format to answer with.
+ * @throws {TypeError} when `accept` is not a string, `null` or `undefined`.
  */
 export function negotiateExpositionFormat(accept: string | null | undefined): ExpositionFormat {
-  if (!accept) return "prometheus";
+  if (accept === null || accept === undefined) return "prometheus";
+  if (typeof accept !== "string") {
+    throw new TypeError(
+      `Cannot negotiate the exposition format as 'accept' must be a string, null or undefined: current value is ${
+        show(accept)
+      }`,
+    );
+  }
   let om = -1;
   let text = -1;
   for (const part of accept.split(",")) {

@@ -1,5 +1,6 @@
 import type { FamilyCore, SeriesRecord } from "./_core.ts";
 import type { MetricType } from "./naming.ts";
+import { show } from "../internal/validate.ts";
 
 /** What every metric family has: its declaration and its series. */
 export interface MetricFamily<H> {
@@ -35,6 +36,7 @@ export interface Counter {
    * Adds `value` (default 1).
    *
    * @param value A finite number `>= 0`.
+   * @throws {TypeError} when `value` is not a number.
    * @throws {RangeError} when `value` is negative or not finite.
    */
   inc(value?: number): void;
@@ -43,6 +45,7 @@ export interface Counter {
    * elsewhere (a component's own statistics).
    *
    * @param total The new total, not below the current value.
+   * @throws {TypeError} when `total` is not a number.
    * @throws {RangeError} when `total` is below the current value or not finite.
    */
   advanceTo(total: number): void;
@@ -50,25 +53,55 @@ export interface Counter {
   readonly value: number;
 }
 
-/** A gauge series: goes up and down. */
+/**
+ * A gauge series: goes up and down. It takes any number, `NaN` (unknown) and
+ * the infinities included; anything else is a `TypeError`.
+ */
 export interface Gauge {
-  /** Sets the value. */
+  /**
+   * Sets the value.
+   *
+   * @param value The new value.
+   * @throws {TypeError} when `value` is not a number.
+   */
   set(value: number): void;
-  /** Adds `value` (default 1). */
+  /**
+   * Adds `value` (default 1).
+   *
+   * @param value What to add.
+   * @throws {TypeError} when `value` is not a number.
+   */
   inc(value?: number): void;
-  /** Subtracts `value` (default 1). */
+  /**
+   * Subtracts `value` (default 1).
+   *
+   * @param value What to subtract.
+   * @throws {TypeError} when `value` is not a number.
+   */
   dec(value?: number): void;
   /** The current value. */
   readonly value: number;
 }
 
-/** A histogram series: counts observations into fixed buckets. */
+/**
+ * A histogram series: counts observations into fixed buckets.
+ *
+ * Its sum must stay valid OpenMetrics, where a histogram's sum is a counter
+ * (never negative, never going down). So a histogram whose bucket bounds are
+ * all `>= 0` takes only observations `>= 0`; one with a negative bucket
+ * bound takes negative observations too, and its OpenMetrics exposition
+ * leaves out `_sum` and `_count`, as the OpenMetrics 1.0 specification
+ * requires (Prometheus text 0.0.4 and `flatten()` keep them).
+ */
 export interface Histogram {
   /**
    * Records one observation.
    *
-   * @param value The observed value in the metric's unit (seconds, bytes).
-   * @throws {RangeError} when `value` is `NaN`.
+   * @param value The observed value in the metric's unit (seconds, bytes):
+   * a finite number, `>= 0` unless a bucket bound is negative.
+   * @throws {TypeError} when `value` is not a number.
+   * @throws {RangeError} when `value` is `NaN`, infinite, or negative in a
+   * histogram whose bucket bounds are all `>= 0`.
    */
   observe(value: number): void;
   /** Number of observations. */
@@ -87,6 +120,31 @@ export interface HistogramFamily extends MetricFamily<Histogram> {
   readonly buckets: readonly number[];
 }
 
+// The handles' checks are one `typeof` and one or two comparisons, inline;
+// the messages are built out of line, only when a check fails.
+
+/** The error for a value that is not a number, or out of range. */
+function badNumber(action: string, parameter: string, rule: string, value: unknown): Error {
+  return typeof value !== "number"
+    ? new TypeError(
+      `Cannot ${action} as '${parameter}' must be a number: current value is ${show(value)}`,
+    )
+    : new RangeError(
+      `Cannot ${action} as '${parameter}' must be ${rule}: current value is ${value}`,
+    );
+}
+
+function badObservation(name: string, value: unknown): Error {
+  return badNumber(
+    `observe a value for histogram '${name}'`,
+    "value",
+    typeof value === "number" && !Number.isFinite(value)
+      ? "a finite number"
+      : ">= 0 (its buckets are all >= 0)",
+    value,
+  );
+}
+
 class CounterHandle implements Counter {
   readonly #slots: Float64Array;
   readonly #i: number;
@@ -97,18 +155,19 @@ class CounterHandle implements Counter {
     this.#name = name;
   }
   inc(value = 1): void {
-    if (!(value >= 0 && value !== Infinity)) {
-      throw new RangeError(
-        `Cannot increment counter '${this.#name}' as 'value' must be a finite number >= 0: current value is ${value}`,
-      );
+    if (typeof value !== "number" || !(value >= 0 && value < Infinity)) {
+      throw badNumber(`increment counter '${this.#name}'`, "value", "a finite number >= 0", value);
     }
     this.#slots[this.#i]! += value;
   }
   advanceTo(total: number): void {
     const current = this.#slots[this.#i]!;
-    if (!(total >= current && total !== Infinity)) {
-      throw new RangeError(
-        `Cannot advance counter '${this.#name}' as 'total' must be finite and >= ${current}: current value is ${total}`,
+    if (typeof total !== "number" || !(total >= current) || total === Infinity) {
+      throw badNumber(
+        `advance counter '${this.#name}'`,
+        "total",
+        `finite and >= ${current}`,
+        total,
       );
     }
     this.#slots[this.#i] = total;
@@ -121,17 +180,26 @@ class CounterHandle implements Counter {
 class GaugeHandle implements Gauge {
   readonly #slots: Float64Array;
   readonly #i: number;
-  constructor(series: SeriesRecord) {
+  readonly #name: string;
+  constructor(series: SeriesRecord, name: string) {
     this.#slots = series.slots;
     this.#i = series.offset;
+    this.#name = name;
   }
   set(value: number): void {
+    if (typeof value !== "number") throw badNumber(`set gauge '${this.#name}'`, "value", "", value);
     this.#slots[this.#i] = value;
   }
   inc(value = 1): void {
+    if (typeof value !== "number") {
+      throw badNumber(`increment gauge '${this.#name}'`, "value", "", value);
+    }
     this.#slots[this.#i]! += value;
   }
   dec(value = 1): void {
+    if (typeof value !== "number") {
+      throw badNumber(`decrement gauge '${this.#name}'`, "value", "", value);
+    }
     this.#slots[this.#i]! -= value;
   }
   get value(): number {
@@ -143,16 +211,20 @@ class HistogramHandle implements Histogram {
   readonly #slots: Float64Array;
   readonly #i: number;
   readonly #bounds: Float64Array;
+  /** The lowest value taken: 0, or the lowest finite number when a bucket bound is negative. */
+  readonly #min: number;
   readonly #name: string;
   constructor(series: SeriesRecord, bounds: Float64Array, name: string) {
     this.#slots = series.slots;
     this.#i = series.offset;
     this.#bounds = bounds;
+    this.#min = bounds.length > 0 && bounds[0]! < 0 ? -Number.MAX_VALUE : 0;
     this.#name = name;
   }
   observe(value: number): void {
-    if (value !== value) {
-      throw new RangeError(`Cannot observe a value for histogram '${this.#name}' as it is NaN`);
+    // Two comparisons also refuse NaN and both infinities.
+    if (typeof value !== "number" || !(value >= this.#min && value < Infinity)) {
+      throw badObservation(this.#name, value);
     }
     const bounds = this.#bounds;
     const n = bounds.length;
@@ -210,7 +282,7 @@ export function handleFactory(
   buckets: readonly number[],
 ): (series: SeriesRecord) => Counter | Gauge | Histogram {
   if (type === "counter") return (series) => new CounterHandle(series, name);
-  if (type === "gauge") return (series) => new GaugeHandle(series);
+  if (type === "gauge") return (series) => new GaugeHandle(series, name);
   const bounds = Float64Array.from(buckets);
   return (series) => new HistogramHandle(series, bounds, name);
 }

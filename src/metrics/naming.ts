@@ -1,3 +1,5 @@
+import { show } from "../internal/validate.ts";
+
 /** The kinds of metric the registry holds. */
 export type MetricType = "counter" | "gauge" | "histogram";
 
@@ -41,11 +43,40 @@ const NON_BASE_UNITS: Readonly<Record<string, string>> = {
   pct: "ratio",
 };
 
+/**
+ * Name parts promtool's linter takes for abbreviated units (its
+ * `unitAbbreviations`): a name holding one fails `promtool check metrics`.
+ */
+const ABBREVIATED_UNITS: Readonly<Record<string, string>> = {
+  s: "seconds",
+  sec: "seconds",
+  ms: "seconds",
+  us: "seconds",
+  ns: "seconds",
+  m: "meters' or 'seconds",
+  h: "seconds",
+  d: "seconds",
+  b: "bytes",
+  kb: "bytes",
+  mb: "bytes",
+  gb: "bytes",
+  tb: "bytes",
+  pb: "bytes",
+};
+
+/** Metric type names, which promtool's linter refuses inside a metric name. */
+const TYPE_NAMES: readonly string[] = ["counter", "gauge", "histogram", "summary"];
+
+/** Suffixes of a histogram's (or summary's) samples, which promtool refuses on other metrics. */
+const SAMPLE_SUFFIXES: readonly string[] = ["bucket", "count", "sum"];
+
 /** Label names the registry reserves for itself or the exposition formats. */
 export const RESERVED_LABELS: readonly string[] = ["le", "quantile", "overflow"];
 
 const NAME = /^chronetix_[a-z][a-z0-9]*_[a-z0-9]+(?:_[a-z0-9]+)*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** What promtool's linter takes for camelCase in a label name. */
+const CAMEL_CASE = /[a-z][A-Z]/;
 
 /** What a metric is declared with; checked by {@linkcode checkMetricSpec}. */
 export interface MetricSpec {
@@ -72,7 +103,8 @@ export interface MetricSpec {
  * @returns Messages, one per breach.
  */
 export function checkMetricSpec(spec: MetricSpec): string[] {
-  const name = String(spec.name);
+  // The CLI lints declarations it did not make: any field may be of any type.
+  const name = typeof spec.name === "string" ? spec.name : show(spec.name);
   const problems: string[] = [];
   const fail = (why: string) => problems.push(`Cannot register metric '${name}' as ${why}`);
   if (!NAME.test(name)) {
@@ -89,10 +121,22 @@ export function checkMetricSpec(spec: MetricSpec): string[] {
     const base = NON_BASE_UNITS[part];
     if (base !== undefined) fail(`'${part}' is not a base unit: use '${base}'`);
   }
+  for (const part of parts.slice(1)) {
+    const base = ABBREVIATED_UNITS[part];
+    if (base !== undefined && NON_BASE_UNITS[part] === undefined) {
+      fail(`'${part}' is an abbreviated unit: use '${base}'`);
+    }
+    if (TYPE_NAMES.includes(part)) fail(`its name must not hold the metric type '${part}'`);
+  }
+  if (spec.type !== "histogram" && SAMPLE_SUFFIXES.includes(last)) {
+    fail(`a ${spec.type} name must not end with '_${last}', which histograms use`);
+  }
   if (spec.unit !== undefined) {
     if (!BASE_UNITS.includes(spec.unit)) {
       fail(
-        `its unit must be a base unit (${BASE_UNITS.join(", ")}): current value is "${spec.unit}"`,
+        `its unit must be a base unit (${BASE_UNITS.join(", ")}): current value is ${
+          show(spec.unit)
+        }`,
       );
     } else if (core.at(-1) !== spec.unit) {
       fail(
@@ -112,10 +156,15 @@ export function checkMetricSpec(spec: MetricSpec): string[] {
   for (const label of spec.labelNames ?? []) {
     if (typeof label !== "string" || !LABEL.test(label) || label.startsWith("__")) {
       fail(
-        `label name "${label}" is not valid: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with '__'`,
+        `label name ${
+          show(label)
+        } is not valid: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with '__'`,
       );
+      continue;
     } else if (RESERVED_LABELS.includes(label)) {
       fail(`label name "${label}" is reserved`);
+    } else if (CAMEL_CASE.test(label)) {
+      fail(`label name "${label}" is camelCase: use snake_case`);
     }
     if (seen.has(label)) fail(`label name "${label}" is repeated`);
     seen.add(label);

@@ -1,6 +1,6 @@
 import { type CardinalityLimits, FamilyCore } from "./_core.ts";
 import { ExpositionEncoder } from "./_encode.ts";
-import type { ExpositionFormat } from "./exposition.ts";
+import { EXPOSITION_FORMATS, type ExpositionFormat } from "./exposition.ts";
 import {
   type Counter,
   type CounterFamily,
@@ -13,7 +13,16 @@ import {
 } from "./families.ts";
 import { checkMetricSpec, type MetricType } from "./naming.ts";
 import { type Sample, SampleBuffer } from "./sample.ts";
-import { requireFunction, requireInteger, requireLogger } from "../internal/validate.ts";
+import {
+  requireFunction,
+  requireInteger,
+  requireLogger,
+  requireNonEmptyString,
+  requireOneOf,
+  requireOptions,
+  show,
+} from "../internal/validate.ts";
+import { LogLimiter } from "../internal/log_limiter.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 
 /** Options shared by every metric. */
@@ -120,13 +129,76 @@ export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
   10,
 ];
 
-// Set by MetricsRegistry's static block: the friend function below reads a
-// registry's logger without a public accessor.
+// Set by MetricsRegistry's static block: the friend functions below reach a
+// registry's logger and registration without a public accessor.
 let loggerOf: (registry: MetricsRegistry) => Logger;
+let atomically: <T>(registry: MetricsRegistry, register: () => T) => T;
 
 /** The logger a registry reports to, for the metrics layer's own helpers. */
 export function registryLogger(registry: MetricsRegistry): Logger {
   return loggerOf(registry);
+}
+
+/**
+ * Runs `register`, which registers families; when it throws, the families it
+ * registered are removed again, so a rejected call leaves the registry as it
+ * was. For the metrics layer's helpers that register several families.
+ */
+export function registerAtomically<T>(registry: MetricsRegistry, register: () => T): T {
+  return atomically(registry, register);
+}
+
+/**
+ * Throws a `TypeError` unless `value` is a {@linkcode MetricsRegistry}: a
+ * component's `metrics` option, checked where it is given rather than at the
+ * first scrape.
+ *
+ * @param action What the caller was doing (`create an EventBus`).
+ * @param name The parameter as the caller wrote it (`metrics`).
+ * @param value The value to check.
+ * @returns The registry.
+ */
+export function requireMetricsRegistry(
+  action: string,
+  name: string,
+  value: unknown,
+): MetricsRegistry {
+  if (!(value instanceof MetricsRegistry)) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a MetricsRegistry: current value is ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The sample and family names a family takes in either format, so that no
+ * two families can print samples of one name: a counter `x_total` is the
+ * OpenMetrics family `x`; a histogram `x` prints `x_bucket`, `x_sum` and
+ * `x_count`; `_created` is reserved by both.
+ */
+function takenNames(type: MetricType, name: string): string[] {
+  if (type === "counter") {
+    const family = name.slice(0, -"_total".length);
+    return [family, name, `${family}_created`];
+  }
+  if (type === "histogram") {
+    return [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, `${name}_created`];
+  }
+  return [name];
+}
+
+/** A list option copied into an array: any iterable, or a clear error. */
+function listOf(action: string, name: string, value: unknown): unknown[] {
+  if (
+    value === null || typeof value !== "object" ||
+    typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be an array: current value is ${show(value)}`,
+    );
+  }
+  return [...(value as Iterable<unknown>)];
 }
 
 const DEFAULT_SOFT_LIMIT = 1000;
@@ -178,84 +250,104 @@ function envLimit(variable: string): number | undefined {
 export class MetricsRegistry {
   readonly #cores: FamilyCore[] = [];
   readonly #byName = new Map<string, { core: FamilyCore; facade: unknown }>();
+  /** Every name a family takes (see `takenNames`), with the family's name. */
+  readonly #taken = new Map<string, string>();
   readonly #collectors = new Set<() => void>();
   readonly #limits: CardinalityLimits;
   readonly #logger: Logger;
+  readonly #collectorLog: LogLimiter;
+  /** `chronetix_metrics_collector_errors_total`, when self metrics are on. */
+  #collectorErrors: Counter | undefined;
   readonly #encoder = new ExpositionEncoder();
   readonly #decoder = new TextDecoder();
   #collecting = false;
 
   static {
     loggerOf = (registry) => registry.#logger;
+    atomically = (registry, register) => registry.#atomically(register);
   }
 
   /**
    * Creates an empty registry.
    *
    * @param options Default cardinality limits, logger, self metrics.
+   * @throws {TypeError} when `options` is not an object, `logger` is not a
+   * Logger, or `selfMetrics` is not a boolean.
    * @throws {RangeError} when a limit is not a positive integer, or the soft
    * limit exceeds the hard one.
    */
   constructor(options: MetricsRegistryOptions = {}) {
     const action = "create a MetricsRegistry";
-    const hard = options.hardLimit ?? envLimit("CHRONETIX_CARDINALITY_HARD_LIMIT") ??
-      DEFAULT_HARD_LIMIT;
+    requireOptions(action, "options", options);
+    const { softLimit, hardLimit, logger, selfMetrics } = options;
+    const hard = optionalLimit(action, "hardLimit", hardLimit) ??
+      envLimit("CHRONETIX_CARDINALITY_HARD_LIMIT") ?? DEFAULT_HARD_LIMIT;
     // A default soft limit never exceeds the hard one it is paired with.
-    const soft = options.softLimit ?? envLimit("CHRONETIX_CARDINALITY_SOFT_LIMIT") ??
-      Math.min(DEFAULT_SOFT_LIMIT, hard);
+    const soft = optionalLimit(action, "softLimit", softLimit) ??
+      envLimit("CHRONETIX_CARDINALITY_SOFT_LIMIT") ?? Math.min(DEFAULT_SOFT_LIMIT, hard);
+    if (selfMetrics !== undefined && typeof selfMetrics !== "boolean") {
+      throw new TypeError(
+        `Cannot ${action} as 'selfMetrics' must be a boolean: current value is ${
+          show(selfMetrics)
+        }`,
+      );
+    }
     this.#limits = limits(action, soft, hard);
-    this.#logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
-    if (options.selfMetrics !== false) this.#registerSelfMetrics();
+    this.#logger = requireLogger(action, "logger", logger ?? CONSOLE_LOGGER);
+    this.#collectorLog = new LogLimiter(this.#logger);
+    if (selfMetrics !== false) this.#registerSelfMetrics();
   }
 
   /**
    * Creates a counter family, or returns the existing one of that name when
-   * its declaration is identical.
+   * its declaration is identical. A rejected call registers nothing.
    *
    * @param options Name, HELP, unit, labels, limits.
    * @returns The family.
-   * @throws {TypeError} when the name or HELP breaks the rules, or the name is
-   * taken by a different declaration.
+   * @throws {TypeError} when an option has the wrong type, the name or HELP
+   * breaks the rules, the name is taken by a different declaration, or its
+   * sample names clash with another family's (`x_total` and `x`).
+   * @throws {RangeError} when a limit is not a positive integer.
    */
   counter(options: MetricOptions): CounterFamily {
-    return this.#family<Counter>("counter", options, []);
+    return this.#family<Counter>("counter", options);
   }
 
   /**
-   * Creates a gauge family (or returns the identical existing one).
+   * Creates a gauge family (or returns the identical existing one). A
+   * rejected call registers nothing.
    *
    * @param options Name, HELP, unit, labels, limits.
    * @returns The family.
-   * @throws {TypeError} when the name or HELP breaks the rules, or the name is
-   * taken by a different declaration.
+   * @throws {TypeError} when an option has the wrong type, the name or HELP
+   * breaks the rules, the name is taken by a different declaration, or it
+   * clashes with another family's sample names (a histogram `x` prints
+   * `x_count`).
+   * @throws {RangeError} when a limit is not a positive integer.
    */
   gauge(options: MetricOptions): GaugeFamily {
-    return this.#family<Gauge>("gauge", options, []);
+    return this.#family<Gauge>("gauge", options);
   }
 
   /**
-   * Creates a histogram family (or returns the identical existing one).
+   * Creates a histogram family (or returns the identical existing one). A
+   * rejected call registers nothing.
+   *
+   * A histogram whose bucket bounds are all `>= 0` takes observations
+   * `>= 0`; give it a negative bound to observe negative values, and its
+   * OpenMetrics exposition leaves out `_sum` and `_count` (see
+   * {@linkcode Histogram}).
    *
    * @param options Name, HELP, unit, labels, limits and buckets.
    * @returns The family.
-   * @throws {TypeError} when the name or HELP breaks the rules, or the name is
-   * taken by a different declaration.
+   * @throws {TypeError} when an option has the wrong type, the name or HELP
+   * breaks the rules, the name is taken by a different declaration, or its
+   * sample names clash with another family's.
    * @throws {RangeError} when the buckets are empty, not finite or not
-   * strictly ascending.
+   * strictly ascending, or a limit is not a positive integer.
    */
   histogram(options: HistogramOptions): HistogramFamily {
-    const buckets = [...(options.buckets ?? DEFAULT_LATENCY_BUCKETS)];
-    if (
-      buckets.length === 0 ||
-      buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!))
-    ) {
-      throw new RangeError(
-        `Cannot register metric '${options.name}' as 'buckets' must be finite and strictly ascending: current value is [${
-          buckets.join(", ")
-        }]`,
-      );
-    }
-    return this.#family<Histogram>("histogram", options, buckets) as HistogramFamily;
+    return this.#family<Histogram>("histogram", options) as HistogramFamily;
   }
 
   /**
@@ -292,7 +384,9 @@ export class MetricsRegistry {
 
   /**
    * Runs the collectors. Scrapes and flattens do this themselves; a throwing
-   * collector is reported through the logger and does not stop the others.
+   * collector does not stop the others: it is counted
+   * (`chronetix_metrics_collector_errors_total`) and logged through the
+   * logger (`logger.error`, at most one line a second).
    */
   collect(): void {
     if (this.#collecting) return;
@@ -302,7 +396,16 @@ export class MetricsRegistry {
         try {
           collect();
         } catch (error) {
-          this.#logger.warn(`Metrics collector threw, its values may be stale: ${error}`);
+          this.#collectorErrors?.inc();
+          try {
+            this.#collectorLog.error(
+              "collector",
+              performance.now(),
+              `Metrics collector threw, its values may be stale: ${describeError(error)}`,
+            );
+          } catch {
+            // A throwing logger is contained too: the scrape goes on.
+          }
         }
       }
     } finally {
@@ -316,8 +419,10 @@ export class MetricsRegistry {
    *
    * @param format `"prometheus"` (text 0.0.4) or `"openmetrics"` (1.0).
    * @returns UTF-8 bytes, ending with a newline (and `# EOF` for OpenMetrics).
+   * @throws {TypeError} when `format` is not one of the two.
    */
   expose(format: ExpositionFormat = "prometheus"): Uint8Array {
+    requireOneOf("expose metrics", "format", format, EXPOSITION_FORMATS);
     this.collect();
     return this.#encoder.encode(this.#cores, format);
   }
@@ -327,6 +432,7 @@ export class MetricsRegistry {
    *
    * @param format The exposition format.
    * @returns The exposition text.
+   * @throws {TypeError} when `format` is not one of the two.
    */
   exposeText(format: ExpositionFormat = "prometheus"): string {
     return this.#decoder.decode(this.expose(format));
@@ -354,8 +460,11 @@ export class MetricsRegistry {
    *
    * @param buffer The destination, reused across calls.
    * @returns The number of samples written (also `buffer.length`).
+   * @throws {TypeError} when `buffer` is not a {@linkcode SampleBuffer}, or
+   * its arrays were replaced by something else.
    */
   flattenInto(buffer: SampleBuffer): number {
+    requireSampleBuffer(buffer);
     this.collect();
     buffer.reserve(this.#sampleCount());
     const { names, labels, values } = buffer;
@@ -412,52 +521,105 @@ export class MetricsRegistry {
 
   // --- internals -----------------------------------------------------------
 
-  #family<H>(type: MetricType, options: MetricOptions, buckets: number[]): never {
+  #family<H>(type: MetricType, options: MetricOptions | HistogramOptions): never {
+    const action = `register a ${type}`;
     if (options === null || typeof options !== "object") {
       throw new TypeError(
-        `Cannot register a ${type} as 'options' must be an object: current value is ${options}`,
+        `Cannot ${action} as 'options' must be an object: current value is ${show(options)}`,
       );
     }
-    const labelNames = [...(options.labelNames ?? [])];
+    // Each option is read once: a getter cannot pass a check, then change.
+    const { name, help, unit, labelNames, softLimit, hardLimit } = options;
+    const bucketOption = type === "histogram" ? (options as HistogramOptions).buckets : undefined;
+    requireNonEmptyString(action, "name", name);
+    const named = `register metric '${name}'`;
+    if (typeof help !== "string" || !help.isWellFormed()) {
+      throw new TypeError(
+        `Cannot ${named} as 'help' must be a string of well-formed Unicode: current value is ${
+          show(help)
+        }`,
+      );
+    }
+    if (unit !== undefined && typeof unit !== "string") {
+      throw new TypeError(
+        `Cannot ${named} as 'unit' must be a string: current value is ${show(unit)}`,
+      );
+    }
+    const labels = labelNames === undefined ? [] : listOf(named, "labelNames", labelNames);
+    if (labels.some((l) => typeof l !== "string")) {
+      throw new TypeError(
+        `Cannot ${named} as 'labelNames' must hold strings: current value is ${show(labels)}`,
+      );
+    }
+    const buckets = type !== "histogram" ? [] : histogramBuckets(
+      named,
+      bucketOption === undefined ? DEFAULT_LATENCY_BUCKETS : bucketOption,
+    );
     const declaration = {
-      name: options.name,
-      help: options.help,
+      name,
+      help,
       type,
-      unit: options.unit,
-      labelNames,
+      unit,
+      labelNames: labels as string[],
       buckets,
     };
     const problems = checkMetricSpec(declaration);
     if (problems.length > 0) throw new TypeError(problems[0]);
-    const existing = this.#byName.get(options.name);
+    const ownSoft = optionalLimit(named, "softLimit", softLimit);
+    const ownHard = optionalLimit(named, "hardLimit", hardLimit);
+    const existing = this.#byName.get(name);
     if (existing !== undefined) {
       const d = existing.core.declaration;
-      const same = d.type === type && d.help === options.help && d.unit === options.unit &&
-        d.labelNames.join() === labelNames.join() && d.buckets.join() === buckets.join();
+      const same = d.type === type && d.help === help && d.unit === unit &&
+        d.labelNames.join() === labels.join() && d.buckets.join() === buckets.join();
       if (!same) {
         throw new TypeError(
-          `Cannot register metric '${options.name}' as it is already registered with a different declaration`,
+          `Cannot register metric '${name}' as it is already registered with a different declaration`,
         );
       }
       return existing.facade as never;
     }
+    const taken = takenNames(type, name);
+    for (const sample of taken) {
+      const owner = this.#taken.get(sample);
+      if (owner !== undefined) {
+        throw new TypeError(
+          `Cannot register metric '${name}' as its sample name '${sample}' would clash with metric '${owner}'`,
+        );
+      }
+    }
     const familyLimits = limits(
-      `register metric '${options.name}'`,
-      options.softLimit ?? Math.min(this.#limits.soft, options.hardLimit ?? Infinity),
-      options.hardLimit ?? Math.max(this.#limits.hard, options.softLimit ?? 0),
+      named,
+      ownSoft ?? Math.min(this.#limits.soft, ownHard ?? Infinity),
+      ownHard ?? Math.max(this.#limits.hard, ownSoft ?? 0),
     );
     const core = new FamilyCore<H>(
       declaration,
       familyLimits,
       this.#logger,
-      handleFactory(type, options.name, buckets) as (s: unknown) => H,
+      handleFactory(type, name, buckets) as (s: unknown) => H,
     );
     // An unlabelled family has exactly one series: create it, so it is exported as 0.
-    if (labelNames.length === 0) core.resolve([]);
+    if (labels.length === 0) core.resolve([]);
     const facade = familyFacade(core);
     this.#cores.push(core as FamilyCore);
-    this.#byName.set(options.name, { core: core as FamilyCore, facade });
+    this.#byName.set(name, { core: core as FamilyCore, facade });
+    for (const sample of taken) this.#taken.set(sample, name);
     return facade as never;
+  }
+
+  #atomically<T>(register: () => T): T {
+    const mark = this.#cores.length;
+    try {
+      return register();
+    } catch (error) {
+      for (const core of this.#cores.splice(mark)) {
+        const { type, name } = core.declaration;
+        this.#byName.delete(name);
+        for (const sample of takenNames(type, name)) this.#taken.delete(sample);
+      }
+      throw error;
+    }
   }
 
   #sampleCount(): number {
@@ -487,7 +649,12 @@ export class MetricsRegistry {
         "Label sets of a metric family sent to its overflow series because its hard cardinality limit was reached",
       labelNames: ["family"],
     });
-    const self = new Set([series.name, exceeded.name, overflow.name]);
+    const collectorErrors = this.counter({
+      name: "chronetix_metrics_collector_errors_total",
+      help: "Collector calls that threw; the other collectors still ran",
+    });
+    this.#collectorErrors = collectorErrors.labels();
+    const self = new Set([series.name, exceeded.name, overflow.name, collectorErrors.name]);
     // Handles resolved once per family, so a scrape does not allocate.
     const handles = new Map<FamilyCore, [Gauge, Gauge, Counter]>();
     this.addCollector(() => {
@@ -504,6 +671,67 @@ export class MetricsRegistry {
         h[2].advanceTo(core.overflowed);
       }
     });
+  }
+}
+
+/** A limit option: `undefined`, or an integer in [1, 1e9]. */
+function optionalLimit(action: string, name: string, value: unknown): number | undefined {
+  return value === undefined ? undefined : requireInteger(action, name, value, 1, 1e9);
+}
+
+/** Bucket bounds: finite numbers, strictly ascending, at least one. */
+function histogramBuckets(action: string, value: unknown): number[] {
+  const buckets = listOf(action, "buckets", value);
+  if (buckets.some((b) => typeof b !== "number")) {
+    throw new TypeError(
+      `Cannot ${action} as 'buckets' must hold numbers: current value is ${show(buckets)}`,
+    );
+  }
+  const bounds = buckets as number[];
+  if (
+    bounds.length === 0 ||
+    bounds.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= bounds[i - 1]!))
+  ) {
+    throw new RangeError(
+      `Cannot ${action} as 'buckets' must be finite and strictly ascending: current value is [${
+        bounds.join(", ")
+      }]`,
+    );
+  }
+  return bounds;
+}
+
+function requireSampleBuffer(buffer: unknown): void {
+  const action = "flatten metrics";
+  if (!(buffer instanceof SampleBuffer)) {
+    throw new TypeError(
+      `Cannot ${action} as 'buffer' must be a SampleBuffer: current value is ${show(buffer)}`,
+    );
+  }
+  if (!(buffer.values instanceof Float64Array)) {
+    throw new TypeError(
+      `Cannot ${action} as 'buffer.values' must be a Float64Array: current value is ${
+        show(buffer.values)
+      }`,
+    );
+  }
+  for (const field of ["names", "labels"] as const) {
+    if (!Array.isArray(buffer[field])) {
+      throw new TypeError(
+        `Cannot ${action} as 'buffer.${field}' must be an array: current value is ${
+          show(buffer[field])
+        }`,
+      );
+    }
+  }
+}
+
+/** An error for a log line, whatever was thrown. */
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error) : show(error);
+  } catch {
+    return show(error);
   }
 }
 

@@ -1,3 +1,8 @@
+import { requireInteger, show } from "../internal/validate.ts";
+
+/** The most samples a {@linkcode SampleBuffer} holds. */
+const MAX_SAMPLES = 2 ** 30;
+
 /** One exported sample, as {@linkcode MetricsRegistry.flatten} returns it. */
 export interface Sample {
   /** The sample name (`_bucket`, `_sum`, `_count` included for histograms). */
@@ -38,13 +43,28 @@ export class SampleBuffer {
   /** Number of valid samples after the last `flattenInto`. */
   length = 0;
 
-  /** Makes room for at least `n` samples. */
+  /**
+   * Makes room for at least `n` samples.
+   *
+   * @param n How many samples, an integer in [0, 2^30].
+   * @throws {TypeError} when `n` is not a number, or `values` is not a `Float64Array`.
+   * @throws {RangeError} when `n` is not an integer in [0, 2^30].
+   */
   reserve(n: number): void {
-    if (this.values.length >= n) return;
-    let size = this.values.length;
+    requireInteger("reserve room in a SampleBuffer", "n", n, 0, MAX_SAMPLES);
+    const current = this.values;
+    if (!(current instanceof Float64Array)) {
+      throw new TypeError(
+        `Cannot reserve room in a SampleBuffer as its 'values' must be a Float64Array: current value is ${
+          show(current)
+        }`,
+      );
+    }
+    if (current.length >= n) return;
+    let size = Math.max(current.length, 64);
     while (size < n) size *= 2;
-    const values = new Float64Array(size);
-    values.set(this.values);
+    const values = new Float64Array(Math.min(size, MAX_SAMPLES));
+    values.set(current);
     this.values = values;
   }
 }

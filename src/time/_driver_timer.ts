@@ -128,15 +128,18 @@ export class DriverTimer implements Timer {
     return this.#fires;
   }
 
-  /** The wheel callback: records lateness, then runs the user's callback. */
-  fire = (deadline: number): void => {
+  /**
+   * The wheel callback: records lateness, then runs the user's callback and
+   * returns what it returned, so the wheel sees a promise that rejects.
+   */
+  fire = (deadline: number): unknown => {
     const late = this.#clock.now() - deadline;
     this.#histogram.record(late);
     this.#latenessMetric?.observe(late > 0 ? late / 1000 : 0);
     this.#firesMetric?.inc();
     this.#fires++;
     try {
-      this.#callback(deadline);
+      return this.#callback(deadline);
     } finally {
       this.#afterFire?.();
     }

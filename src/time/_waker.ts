@@ -12,7 +12,8 @@ const { seq: SEQ, wake: WAKE, stop: STOP, ready: READY } = LAYOUT;
  * arrives through `Atomics.waitAsync`, so the main thread's event loop stays
  * free meanwhile. A live worker keeps the process alive, so the Driver
  * closes the waker whenever it has no pending timers. If the worker fails,
- * `ready` stays false and the Driver falls back to `setTimeout`.
+ * `ready` stays false, a pending request wakes the Driver at once, and the
+ * Driver falls back to `setTimeout`.
  */
 export class WorkerWaker implements Waker {
   readonly #onWake: () => void;
@@ -82,10 +83,23 @@ export class WorkerWaker implements Waker {
     const worker = createBlobWorker(wakerWorkerMain, [LAYOUT], { name: "chronetix-waker" });
     worker.onerror = (event) => {
       event.preventDefault();
+      if (this.#failed) return;
+      const served = this.ready;
       this.#failed = true;
       this.#logger.error(
         `Cannot use the waker Worker, falling back to setTimeout: ${event.message}`,
       );
+      // A driver waits on a ready worker alone (on a starting one it keeps a
+      // setTimeout too): release the wait it will never get and wake the
+      // driver once, so that it re-arms with setTimeout (`ready` is now false).
+      if (served && this.#buffer === buffer && this.#waiting) {
+        this.#waiting = false;
+        const ctl = this.#ctl;
+        this.#ctl = new Int32Array(buffer, 0, 4); // the pending listener sees a closed block
+        Atomics.add(ctl, WAKE, 1);
+        Atomics.notify(ctl, WAKE);
+        this.#onWake();
+      }
     };
     worker.postMessage({ buffer, origin: performance.timeOrigin });
     this.#starts++;

@@ -1,3 +1,5 @@
+import { show } from "../internal/validate.ts";
+
 /**
  * A source of monotonic time in milliseconds.
  *
@@ -51,7 +53,100 @@ export interface SteppedClock extends Clock {
  * ```
  */
 export function isSteppedClock(clock: Clock): clock is SteppedClock {
-  return typeof (clock as Partial<SteppedClock>).attach === "function";
+  return typeof read(clock, "attach") === "function";
+}
+
+/**
+ * Reads `object[key]` without letting a throwing getter escape.
+ *
+ * @returns The value, or `undefined` when the getter threw.
+ */
+function read(object: unknown, key: string): unknown {
+  try {
+    return (object as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is object {
+  return (typeof value === "object" && value !== null) || typeof value === "function";
+}
+
+/**
+ * Throws a `TypeError` unless `value` is a {@linkcode Clock}: an object whose
+ * `now()` returns a finite number (it is called once, to check). A clock
+ * that throws, or returns `NaN`, would otherwise surface later as an error
+ * naming a parameter the caller never passed.
+ *
+ * @param action What the caller was doing, e.g. `"create a Driver"`.
+ * @param name The parameter as the caller wrote it, e.g. `"clock"`.
+ * @param value The value to check.
+ * @returns The clock.
+ * @throws {TypeError} when `value` is not a working clock.
+ *
+ * @example Checking clocks
+ * ```ts
+ * import { MONOTONIC_CLOCK, requireClock } from "./clock.ts";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ *
+ * assertEquals(requireClock("run", "clock", MONOTONIC_CLOCK), MONOTONIC_CLOCK);
+ * assertThrows(() => requireClock("run", "clock", {}), TypeError, "'clock' must be a Clock");
+ * assertThrows(() => requireClock("run", "clock", { now: () => NaN }), TypeError, "finite number");
+ * ```
+ */
+export function requireClock(action: string, name: string, value: unknown): Clock {
+  const now = isObject(value) ? read(value, "now") : undefined;
+  if (typeof now !== "function") {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a Clock with a now() method: current value is ${
+        show(value)
+      }`,
+    );
+  }
+  let t: unknown;
+  try {
+    t = now.call(value);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must return a finite number from now(): now() threw ${
+        show(error instanceof Error ? `${error.name}: ${error.message}` : error)
+      }`,
+      { cause: error },
+    );
+  }
+  if (typeof t !== "number" || !Number.isFinite(t)) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must return a finite number from now(): current value is ${
+        show(t)
+      }`,
+    );
+  }
+  return value as Clock;
+}
+
+/**
+ * Throws a `TypeError` unless `value` is a {@linkcode ClockTarget}: an
+ * object with `nextDeadline` and `advance` methods.
+ *
+ * @param action What the caller was doing.
+ * @param name The parameter as the caller wrote it.
+ * @param value The value to check.
+ * @returns The target.
+ * @throws {TypeError} when `value` is not a ClockTarget.
+ */
+export function requireClockTarget(action: string, name: string, value: unknown): ClockTarget {
+  if (
+    !isObject(value) || typeof read(value, "nextDeadline") !== "function" ||
+    typeof read(value, "advance") !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a ClockTarget with nextDeadline and advance methods: current value is ${
+        show(value)
+      }`,
+    );
+  }
+  return value as ClockTarget;
 }
 
 /**

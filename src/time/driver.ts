@@ -8,10 +8,18 @@ import {
   requireNonEmptyString,
   requireNonNegative,
   requireOneOf,
-  requirePositive,
+  requireOptions,
+  show,
 } from "../internal/validate.ts";
-import { type Clock, isSteppedClock, MONOTONIC_CLOCK, MonotonicClock } from "./clock.ts";
-import type { DriverHost, Waker } from "./driver_host.ts";
+import {
+  type Clock,
+  isSteppedClock,
+  MONOTONIC_CLOCK,
+  MonotonicClock,
+  requireClock,
+  type SteppedClock,
+} from "./clock.ts";
+import { type DriverHost, requireHost, type Waker } from "./driver_host.ts";
 import { LatencyHistogram, type LatencySnapshot } from "./latency_histogram.ts";
 import {
   farDelayMs,
@@ -23,14 +31,16 @@ import {
   type WakeMode,
 } from "./precision.ts";
 import {
+  MISSED_TICK_POLICIES,
   type MissedTickPolicy,
+  requirePeriod,
   type TimerId,
   TimerWheel,
   type TimerWheelOptions,
   type TimerWheelStats,
 } from "./timer_wheel.ts";
 import type { DriverCallback, EveryOptions, Timer, TimerOptions } from "./timer.ts";
-import { DriverMetrics } from "./_driver_metrics.ts";
+import { DriverMetrics, requireRegistry } from "./_driver_metrics.ts";
 import {
   DriverTimer,
   type LatenessClass,
@@ -89,8 +99,9 @@ export interface DriverOptions {
    */
   name?: string;
   /**
-   * Where timer callback errors are logged (`logger.error`; the first and
-   * then every 1000th), unless `wheel.onError` takes them.
+   * Where timer callback errors (throws and rejected promises) are logged
+   * with `logger.error`, at most one line a second, unless `wheel.onError`
+   * takes them; also where a failed waker Worker is reported.
    *
    * @default {CONSOLE_LOGGER}
    */
@@ -198,12 +209,18 @@ export class Driver implements Disposable {
    * Creates a driver. Nothing real is armed until a timer is scheduled.
    *
    * @param options Clock, profile, wheel options, host, metrics, name and logger.
-   * @throws {TypeError} when `profile` is unknown or `name` is empty.
+   * @throws {TypeError} when `options` or `wheel` is not an object, `clock`
+   * is not a working clock (its `now()` must return a finite number),
+   * `profile` is unknown, `name` is not a non-empty string of well-formed
+   * Unicode, or `logger`,
+   * `host`, `metrics` or `keepWarm` has the wrong type.
    * @throws {RangeError} when a wheel option is out of range.
    */
   constructor(options: DriverOptions = {}) {
     const action = "create a Driver";
-    this.#clock = options.clock ?? MONOTONIC_CLOCK;
+    requireOptions(action, "options", options);
+    const clock = requireClock(action, "clock", options.clock ?? MONOTONIC_CLOCK);
+    this.#clock = clock;
     this.#profile = requireOneOf(
       action,
       "profile",
@@ -211,31 +228,58 @@ export class Driver implements Disposable {
       PRECISION_PROFILES,
     );
     this.#name = requireNonEmptyString(action, "name", options.name ?? "driver");
+    if (!this.#name.isWellFormed()) {
+      // The name is a label value of every metric: a lone surrogate cannot be one.
+      throw new TypeError(
+        `Cannot ${action} as 'name' must be a string of well-formed Unicode: current value is ${
+          show(this.#name)
+        }`,
+      );
+    }
+    const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
+    requireOptions(action, "wheel", options.wheel);
+    const host = options.host === undefined ? undefined : requireHost(action, "host", options.host);
+    if (options.keepWarm !== undefined && typeof options.keepWarm !== "boolean") {
+      throw new TypeError(
+        `Cannot ${action} as 'keepWarm' must be a boolean: current value is ${
+          show(options.keepWarm)
+        }`,
+      );
+    }
+    const registry = options.metrics === undefined
+      ? undefined
+      : requireRegistry(action, "metrics", options.metrics);
     this.#tuning = precisionTuning(this.#profile);
     this.#lead = new LeadEstimator(this.#tuning);
     this.#spinMs = this.#lead.spinMs;
-    this.#virtual = isSteppedClock(this.#clock);
-    const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
+    this.#virtual = isSteppedClock(clock);
     this.#wheel = new TimerWheel({
       ...options.wheel,
       name: this.#name,
       logger,
-      origin: Math.floor(this.#clock.now()),
+      origin: Math.floor(clock.now()),
       onSchedule: this.#virtual ? undefined : this.#onSchedule,
     });
     this.#owner = {
       wheel: this.#wheel,
-      clock: this.#clock,
+      clock,
       cancel: this.#cancelTimer,
       // On a stepped clock no real-time loop notices idleness: the last fire does.
       afterFire: this.#virtual ? this.#notifyIdleIfEmpty : undefined,
     };
-    this.#host = options.host ?? defaultHost(this.#clock, this.#profile, logger);
+    this.#host = host ?? defaultHost(clock, this.#profile, logger);
     this.#keepWarm = options.keepWarm === true;
-    this.#metrics = options.metrics === undefined
+    this.#metrics = registry === undefined
       ? undefined
-      : new DriverMetrics(options.metrics, this.#name, () => this.stats());
-    this.#detach = isSteppedClock(this.#clock) ? this.#clock.attach(this.#wheel) : undefined;
+      : new DriverMetrics(registry, this.#name, () => this.stats());
+    try {
+      this.#detach = this.#virtual
+        ? attachTo(action, clock as SteppedClock, this.#wheel)
+        : undefined;
+    } catch (error) {
+      this.#metrics?.[Symbol.dispose]();
+      throw error;
+    }
   }
 
   /** The clock this driver reads. */
@@ -262,72 +306,92 @@ export class Driver implements Disposable {
    * Runs `callback` once, `delayMs` from now.
    *
    * @param delayMs Delay in milliseconds (fractions are honoured).
-   * @param callback Called with the exact deadline.
+   * @param callback Called with the exact deadline; a promise it returns
+   * that rejects is contained and counted like a throw.
    * @param options Lateness class.
    * @returns The timer.
-   * @throws {RangeError} when `delayMs` is negative, `NaN` or infinite.
-   * @throws {TypeError} when `callback` is not a function.
+   * @throws {RangeError} when `delayMs` is negative, `NaN`, infinite or
+   * beyond the wheel's range.
+   * @throws {TypeError} when `callback` is not a function or `options` is
+   * not an object.
    * @throws {ClosedError} when the driver is closed.
    */
   after(delayMs: number, callback: DriverCallback, options?: TimerOptions): Timer {
-    requireNonNegative("schedule a timer", "delayMs", delayMs);
-    return this.#create(this.#clock.now() + delayMs, 0, "skip", callback, options, "oneshot");
+    const action = "schedule a timer";
+    requireNonNegative(action, "delayMs", delayMs);
+    const deadline = this.#inRange(action, "delayMs", this.#clock.now() + delayMs, delayMs);
+    return this.#create(action, deadline, 0, "skip", callback, options, "oneshot");
   }
 
   /**
    * Runs `callback` once at the absolute time `atMs` of the driver's clock
    * (at once if that is in the past).
    *
-   * @param atMs Absolute time in milliseconds, on the driver's clock.
-   * @param callback Called with the exact deadline (`atMs`).
+   * @param atMs Absolute time in milliseconds, on the driver's clock, within
+   * the wheel's range (2^52 ticks either side of the driver's start).
+   * @param callback Called with the exact deadline (`atMs`); a promise it
+   * returns that rejects is contained and counted like a throw.
    * @param options Lateness class.
    * @returns The timer.
-   * @throws {RangeError} when `atMs` is not finite.
-   * @throws {TypeError} when `callback` is not a function.
+   * @throws {RangeError} when `atMs` is not finite or beyond the wheel's range.
+   * @throws {TypeError} when `callback` is not a function or `options` is
+   * not an object.
    * @throws {ClosedError} when the driver is closed.
    */
   at(atMs: number, callback: DriverCallback, options?: TimerOptions): Timer {
-    requireFinite("schedule a timer", "atMs", atMs);
-    return this.#create(atMs, 0, "skip", callback, options, "oneshot");
+    const action = "schedule a timer";
+    requireFinite(action, "atMs", atMs);
+    this.#inRange(action, "atMs", atMs, atMs);
+    return this.#create(action, atMs, 0, "skip", callback, options, "oneshot");
   }
 
   /**
    * Runs `callback` every `periodMs`, drift-free: the k-th deadline is
    * `first + k * periodMs`, whatever the lateness of earlier fires.
    *
-   * @param periodMs Period in milliseconds, `> 0`.
-   * @param callback Called with the exact deadline of each tick.
+   * The period must be at least `MIN_PERIOD_MS` (0.001 ms, 1 µs) and large
+   * enough to move the first deadline in floating point (`first + periodMs >
+   * first`; on a clock reading 1e15 ms that takes 0.125 ms), so that no
+   * period can make a timer fire forever at one instant. After a stall a
+   * `"burst"` timer runs at most 10,000 missed ticks (`MAX_BURST_TICKS`);
+   * older ones are counted as skipped.
+   *
+   * @param periodMs Period in milliseconds, `>= 0.001`.
+   * @param callback Called with the exact deadline of each tick; a promise
+   * it returns that rejects is contained and counted like a throw.
    * @param options First delay, missed-tick policy and lateness class.
    * @returns The timer.
-   * @throws {RangeError} when `periodMs` is not a finite number `> 0`,
-   * `delayMs` is negative or not finite, or `firstAtMs` is not finite.
-   * @throws {TypeError} when `callback` is not a function, `missedTicks` is
-   * unknown, or both `firstAtMs` and `delayMs` are given.
+   * @throws {RangeError} when `periodMs` is not finite, below 0.001 or too
+   * small to advance the first deadline, `delayMs` is negative or not
+   * finite, or the first deadline is beyond the wheel's range.
+   * @throws {TypeError} when `callback` is not a function, `options` is not
+   * an object, `missedTicks` is unknown, or both `firstAtMs` and `delayMs`
+   * are given.
    * @throws {ClosedError} when the driver is closed.
    */
   every(periodMs: number, callback: DriverCallback, options: EveryOptions = {}): Timer {
     const action = "schedule a periodic timer";
-    requirePositive(action, "periodMs", periodMs);
+    requirePeriod(action, "periodMs", periodMs, this.#clock.now());
+    requireOptions(action, "options", options);
     let first: number;
     if (options.firstAtMs !== undefined) {
       if (options.delayMs !== undefined) {
         throw new TypeError(`Cannot ${action} as 'firstAtMs' and 'delayMs' exclude each other`);
       }
       first = requireFinite(action, "firstAtMs", options.firstAtMs);
+      this.#inRange(action, "firstAtMs", first, first);
     } else {
       const delay = options.delayMs === undefined
         ? periodMs
         : requireNonNegative(action, "delayMs", options.delayMs);
-      first = this.#clock.now() + delay;
+      const name = options.delayMs === undefined ? "periodMs" : "delayMs";
+      first = this.#inRange(action, name, this.#clock.now() + delay, delay);
     }
-    return this.#create(
-      first,
-      periodMs,
-      options.missedTicks ?? "skip",
-      callback,
-      options,
-      "periodic",
-    );
+    requirePeriod(action, "periodMs", periodMs, first);
+    const missedTicks = options.missedTicks === undefined
+      ? "skip"
+      : requireOneOf(action, "missedTicks", options.missedTicks, MISSED_TICK_POLICIES);
+    return this.#create(action, first, periodMs, missedTicks, callback, options, "periodic");
   }
 
   /**
@@ -336,8 +400,16 @@ export class Driver implements Disposable {
    * @param latenessClass The class name, e.g. `"periodic"`.
    * @returns A snapshot in milliseconds; for an unknown class, `count` is 0
    * and every other figure `NaN`.
+   * @throws {TypeError} when `latenessClass` is not a string.
    */
   lateness(latenessClass = "periodic"): LatencySnapshot {
+    if (typeof latenessClass !== "string") {
+      throw new TypeError(
+        `Cannot read the lateness of a class as 'latenessClass' must be a string: current value is ${
+          show(latenessClass)
+        }`,
+      );
+    }
     return (this.#classes.get(latenessClass)?.histogram ?? NO_LATENESS).snapshot();
   }
 
@@ -442,7 +514,22 @@ export class Driver implements Disposable {
 
   // --- timers --------------------------------------------------------------
 
+  /**
+   * Checks that `deadline`, computed from the caller's `name` parameter,
+   * lies within the wheel's range, so the error names what the caller passed.
+   */
+  #inRange(action: string, name: string, deadline: number, value: number): number {
+    const wheel = this.#wheel;
+    if (!(deadline >= wheel.minDeadlineMs && deadline <= wheel.maxDeadlineMs)) {
+      throw new RangeError(
+        `Cannot ${action} as '${name}' must keep the deadline within [${wheel.minDeadlineMs}, ${wheel.maxDeadlineMs}] on the driver's clock: current value is ${value}`,
+      );
+    }
+    return deadline;
+  }
+
   #create(
+    action: string,
     deadline: number,
     period: number,
     missedTicks: MissedTickPolicy,
@@ -450,13 +537,13 @@ export class Driver implements Disposable {
     options: TimerOptions | undefined,
     defaultClass: string,
   ): Timer {
+    requireFunction(action, "callback", callback);
+    requireOptions(action, "options", options);
+    // Like the other timer options, only a missing class takes the default.
+    const name = options?.latenessClass === undefined
+      ? defaultClass
+      : requireNonEmptyString(action, "latenessClass", options.latenessClass);
     if (this.#closed) throw new ClosedError("Driver", "schedule a timer");
-    requireFunction("schedule a timer", "callback", callback);
-    const name = requireNonEmptyString(
-      "schedule a timer",
-      "latenessClass",
-      options?.latenessClass ?? defaultClass,
-    );
     let cls = this.#classes.get(name);
     if (cls === undefined) {
       cls = latenessClass(name, this.#metrics?.classMetrics(name));
@@ -515,7 +602,9 @@ export class Driver implements Disposable {
   /** A waker wake-up: learn its latency, then run. */
   #onWakerWake = (): void => {
     this.#fromWaker = true;
-    if (this.#armedMode === "near" && this.#lead.measuring) {
+    // A waker that failed wakes the driver once so it re-arms with
+    // setTimeout; that wake-up says nothing about the latency.
+    if (this.#armedMode === "near" && this.#lead.measuring && this.#waker?.ready === true) {
       this.#lead.woke(this.#clock.now());
       this.#spinMs = this.#lead.spinMs;
     }
@@ -630,6 +719,22 @@ export class Driver implements Disposable {
     this.#armedMode = "idle";
     this.#armedDeadline = Infinity;
   }
+}
+
+/** Attaches the wheel to a stepped clock, checking that it can be detached again. */
+function attachTo(action: string, clock: SteppedClock, wheel: TimerWheel): Disposable {
+  const detach: unknown = clock.attach(wheel);
+  const dispose = typeof detach === "object" && detach !== null
+    ? (detach as Partial<Disposable>)[Symbol.dispose]
+    : undefined;
+  if (typeof dispose !== "function") {
+    throw new TypeError(
+      `Cannot ${action} as 'clock' must return a Disposable from attach(): current value is ${
+        show(detach)
+      }`,
+    );
+  }
+  return detach as Disposable;
 }
 
 function defaultHost(clock: Clock, profile: PrecisionProfile, logger: Logger): DriverHost {

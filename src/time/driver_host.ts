@@ -1,6 +1,13 @@
+import { show } from "../internal/validate.ts";
+
 /**
  * Wakes the main thread at a given time without blocking it (the `"near"`
  * mode of a `Driver`). The default is a waker Worker; tests pass a fake.
+ *
+ * If the waker fails (its Worker crashes), it must report `ready: false`
+ * from then on and call `onWake` once, so that a driver waiting on it alone
+ * wakes up, sees it is no longer ready, and re-arms with `setTimeout`
+ * instead of losing the wait.
  */
 export interface Waker {
   /** Whether the waker can serve requests yet (a Worker takes ~15 ms to start). */
@@ -33,4 +40,28 @@ export interface DriverHost {
    * returns `undefined` to make near waits fall back to `setTimeout`.
    */
   createWaker(onWake: () => void): Waker | undefined;
+}
+
+/**
+ * Throws a `TypeError` unless `value` is a {@linkcode DriverHost}.
+ *
+ * @param action What the caller was doing.
+ * @param name The parameter as the caller wrote it.
+ * @param value The value to check.
+ * @returns The host.
+ * @throws {TypeError} when `value` lacks one of the host's methods.
+ */
+export function requireHost(action: string, name: string, value: unknown): DriverHost {
+  const host = value as Partial<DriverHost> | null;
+  if (
+    host === null || typeof host !== "object" || typeof host.setTimeout !== "function" ||
+    typeof host.clearTimeout !== "function" || typeof host.createWaker !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a DriverHost with setTimeout, clearTimeout and createWaker methods: current value is ${
+        show(value)
+      }`,
+    );
+  }
+  return host as DriverHost;
 }

@@ -94,12 +94,18 @@ export class LatencyHistogram {
   /**
    * Records one value.
    *
-   * @param ms Duration in milliseconds.
+   * @param ms Duration in milliseconds, a finite number.
+   * @throws {TypeError} when `ms` is not a number.
+   * @throws {RangeError} when `ms` is `NaN` or infinite.
    */
   record(ms: number): void {
+    // One subtraction rejects NaN, ±Infinity and (with typeof) every non-number.
+    if (typeof ms !== "number" || ms - ms !== 0) requireFinite("record a latency", "ms", ms);
     const v = ms > 0 ? ms : 0;
     this.#counts[bucketOf(Math.round(v * 1e6))]!++;
-    this.#ewma = this.#count === 0 ? ms : this.#ewma + (ms - this.#ewma) / 8;
+    // Weighted as 7/8 + 1/8 rather than `ewma + (ms - ewma) / 8`, which
+    // overflows to NaN between values of opposite sign near the double limit.
+    this.#ewma = this.#count === 0 ? ms : this.#ewma - this.#ewma / 8 + ms / 8;
     this.#count++;
     this.#sum += ms;
     this.#last = ms;
@@ -152,7 +158,8 @@ export class LatencyHistogram {
       count: this.#count,
       last: this.#last,
       ewma: this.#ewma,
-      mean: empty ? NaN : this.#sum / this.#count,
+      // The sum of huge values can overflow; the mean never leaves [min, max].
+      mean: empty ? NaN : Math.min(Math.max(this.#sum / this.#count, this.#min), this.#max),
       min: empty ? NaN : this.#min,
       max: empty ? NaN : this.#max,
       p50: this.quantile(0.5),

@@ -20,6 +20,8 @@
  */
 export { type Clock, MonotonicClock } from "./clock.ts";
 export {
+  MAX_BURST_TICKS,
+  MIN_PERIOD_MS,
   type MissedTickPolicy,
   type ScheduleOptions,
   type TimerCallback,

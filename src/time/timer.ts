@@ -2,7 +2,11 @@
 // public types of `Driver.after`, `Driver.at` and `Driver.every`.
 import type { MissedTickPolicy, TimerId } from "./timer_wheel.ts";
 
-/** Called when a {@linkcode Driver} timer fires, with the exact deadline it fires for. */
+/**
+ * Called when a {@linkcode Driver} timer fires, with the exact deadline it
+ * fires for. It may be async: a promise it returns that rejects is contained
+ * and counted like a throw (`DriverStats.wheel.callbackErrors`).
+ */
 export type DriverCallback = (deadline: number) => void;
 
 /** Options shared by {@linkcode Driver.after}, {@linkcode Driver.at} and {@linkcode Driver.every}. */

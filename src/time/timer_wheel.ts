@@ -5,20 +5,106 @@ import {
   requireLogger,
   requireNonEmptyString,
   requireOneOf,
-  requirePositive,
+  requireOptions,
+  show,
 } from "../internal/validate.ts";
+import { LogLimiter } from "../internal/log_limiter.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 import type { ClockTarget } from "./clock.ts";
 
 /**
- * Identifies a pending timer. It packs a slot index and a generation, so a
- * stale id (of a timer that already fired or was cancelled) never matches a
- * timer that later reuses the same slot. Ids are always `> 0`.
+ * The shortest period a periodic timer may have, in milliseconds (1 µs):
+ * `TimerWheel.schedule`, `Driver.every` and every other period of the kernel
+ * (an executor's tick, a periodic task) reject a shorter one with a
+ * `RangeError`. A period must also be large enough to move the time it starts
+ * from in floating point (`t + periodMs > t`): at 1e15 ms the spacing of
+ * doubles is 0.125 ms, so a 0.01 ms period cannot advance it and is rejected.
+ */
+export const MIN_PERIOD_MS = 0.001;
+
+/**
+ * The most missed ticks a `"burst"` timer runs back to back when it falls
+ * behind: after a longer stall the older ticks are skipped (and counted in
+ * {@linkcode TimerWheelStats.skippedTicks}), so catching up after a huge gap
+ * stays bounded instead of freezing the process.
+ */
+export const MAX_BURST_TICKS = 10_000;
+
+/**
+ * How many ticks either side of its origin a wheel can hold: 2^52, about
+ * 142,000 years at the default 1 ms tick.
+ */
+const MAX_TICKS = 2 ** 52;
+
+/** The longest tick a wheel may have, in milliseconds (one hour). */
+const MAX_TICK_MS = 3_600_000;
+
+/**
+ * Throws a `RangeError` unless `value` is a period a timer can run with: a
+ * finite number `>= MIN_PERIOD_MS` that moves `atMs` forward in floating
+ * point. Every period of the kernel is checked with it.
+ *
+ * @param action What the caller was doing, e.g. `"schedule a periodic timer"`.
+ * @param name The parameter as the caller wrote it, e.g. `"periodMs"`.
+ * @param value The period in milliseconds.
+ * @param atMs The time the period starts from (the first deadline).
+ * @returns The period.
+ * @throws {TypeError} when `value` is not a number.
+ * @throws {RangeError} when `value` is not finite, below `MIN_PERIOD_MS`, or
+ * too small to advance `atMs`.
+ *
+ * @example Periods that can and cannot run
+ * ```ts
+ * import { requirePeriod } from "./timer_wheel.ts";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ *
+ * assertEquals(requirePeriod("run", "periodMs", 0.5, 0), 0.5);
+ * assertThrows(() => requirePeriod("run", "periodMs", 1e-12, 0), RangeError, ">= 0.001");
+ * assertThrows(() => requirePeriod("run", "periodMs", 0.01, 1e15), RangeError, "advance the time");
+ * ```
+ */
+export function requirePeriod(action: string, name: string, value: unknown, atMs = 0): number {
+  const v = requireFinite(action, name, value);
+  if (!(v >= MIN_PERIOD_MS)) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be >= ${MIN_PERIOD_MS} (MIN_PERIOD_MS): current value is ${v}`,
+    );
+  }
+  if (!(atMs + v > atMs)) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be large enough to advance the time ${
+        formatMs(atMs)
+      } in floating point (at least ${formatMs(spacingAt(atMs))}): current value is ${v}`,
+    );
+  }
+  return v;
+}
+
+/** The spacing of doubles around `t`, an upper bound of the smallest `p` with `t + p > t`. */
+function spacingAt(t: number): number {
+  return Math.max(Number.MIN_VALUE, Math.abs(t) * Number.EPSILON);
+}
+
+function formatMs(t: number): string {
+  return Number.isInteger(t) && Math.abs(t) < 1e21 ? t.toFixed(0) : String(t);
+}
+
+/**
+ * Identifies a pending timer: a positive integer below 2^53. It packs a slot
+ * index and a generation, so a stale id (of a timer that already fired or
+ * was cancelled) never matches a timer that later reuses the same slot until
+ * that slot has been reused 2^27 - 1 times. The generation is mixed with a
+ * key of its wheel, so another wheel treats the id as unknown: `cancel`
+ * returns `false`, `has` returns `false`. (For two wheels whose timers were
+ * scheduled in step this always holds; otherwise a foreign id matches a
+ * timer only if its generation bits happen to line up with the other key,
+ * a chance of about 1 in 2^27 per lookup.)
  */
 export type TimerId = number;
 
 /**
- * Called when a timer fires.
+ * Called when a timer fires. It may return a promise: a rejection is
+ * contained and counted like a throw (see {@linkcode TimerWheelOptions.onError}).
  *
  * @param deadline The exact deadline this fire is for, in milliseconds. For a
  * periodic timer the k-th deadline is `first + k * periodMs`.
@@ -30,7 +116,10 @@ export type TimerCallback = (deadline: number, id: TimerId) => void;
  * What a periodic timer does when it falls behind (its next deadline is
  * already in the past when it fires, after a stall):
  *
- * - `"burst"`: run every missed tick, back to back, until caught up.
+ * - `"burst"`: run every missed tick, back to back, until caught up; at most
+ *   {@linkcode MAX_BURST_TICKS} (10,000) of them: after a longer stall the
+ *   older ticks are skipped and counted in
+ *   {@linkcode TimerWheelStats.skippedTicks}.
  * - `"delay"`: restart the period from the time of the late fire.
  * - `"skip"`: jump to the next deadline that is not in the past, counting
  *   each skipped tick in {@linkcode TimerWheelStats.skippedTicks}.
@@ -44,7 +133,9 @@ export const MISSED_TICK_POLICIES: readonly MissedTickPolicy[] = ["burst", "dela
 export interface ScheduleOptions {
   /**
    * Makes the timer periodic with this period in milliseconds; deadlines are
-   * `deadline + k * periodMs`, free of drift.
+   * `deadline + k * periodMs`, free of drift. At least
+   * {@linkcode MIN_PERIOD_MS} (0.001), and large enough to move the deadline
+   * in floating point.
    */
   periodMs?: number;
   /**
@@ -58,8 +149,10 @@ export interface ScheduleOptions {
 /** Options for the {@linkcode TimerWheel} constructor. */
 export interface TimerWheelOptions {
   /**
-   * Width of a level-0 slot in milliseconds. Deadlines are still exact: the
-   * slot only groups timers; they fire in `(deadline, insertion)` order.
+   * Width of a level-0 slot in milliseconds, in `[0.001, 3600000]`.
+   * Deadlines are still exact: the slot only groups timers; they fire in
+   * `(deadline, insertion)` order. The wheel holds deadlines up to 2^52
+   * ticks either side of `origin`.
    *
    * @default {1}
    */
@@ -84,10 +177,12 @@ export interface TimerWheelOptions {
    */
   initialCapacity?: number;
   /**
-   * Receives an error thrown by a timer callback. The wheel and the other
-   * timers carry on either way, and the error is counted in
-   * {@linkcode TimerWheelStats.callbackErrors}. By default the first error
-   * and then every 1000th are logged with `logger.error`.
+   * Receives an error thrown by a timer callback, the reason of a promise a
+   * callback returned that rejected, or an error thrown by `onSchedule`. The
+   * wheel and the other timers carry on either way, and the error is counted
+   * in {@linkcode TimerWheelStats.callbackErrors}. By default errors are
+   * logged with `logger.error`, at most one line per second of the wheel's
+   * time (the next line says how many were left out).
    */
   onError?: (error: unknown, id: TimerId) => void;
   /**
@@ -104,7 +199,8 @@ export interface TimerWheelOptions {
   name?: string;
   /**
    * Called on every successful schedule with the new timer's deadline, so a
-   * driver can wake earlier when needed. Keep it cheap.
+   * driver can wake earlier when needed. Keep it cheap. If it throws, the
+   * timer stays scheduled and the error goes to `onError`.
    */
   onSchedule?: (deadline: number) => void;
 }
@@ -119,7 +215,7 @@ export interface TimerWheelStats {
   cancelled: number;
   /** Periodic ticks skipped by the `"skip"` policy. */
   skippedTicks: number;
-  /** Callbacks that threw. */
+  /** Callbacks that threw or returned a promise that rejected (and `onSchedule` hooks that threw). */
   callbackErrors: number;
   /** Entries moved from a higher level to a lower one. */
   cascades: number;
@@ -134,7 +230,16 @@ const MAX_INDEX_BITS = 26;
 const INDEX_SPACE = 2 ** MAX_INDEX_BITS;
 const MAX_CAPACITY = INDEX_SPACE;
 const MAX_GENERATION = 2 ** 27 - 1;
+const MAX_ID = 2 ** 53;
 const TWO_32 = 2 ** 32;
+
+// Each wheel mixes its own key into the generation bits of its ids. Keys are
+// an odd multiple of a counter modulo 2^27, so the next 2^27 wheels all get
+// distinct keys, spread over the whole range.
+let wheelsCreated = 0;
+function nextWheelKey(): number {
+  return Math.imul(++wheelsCreated, 0x9e3779b1) & MAX_GENERATION;
+}
 
 // Where an entry lives (`#loc`); values >= 0 are a slot index.
 const LOC_FREE = -1;
@@ -186,8 +291,11 @@ export class TimerWheel implements ClockTarget {
   readonly #tickMs: number;
   readonly #levels: number;
   readonly #origin: number;
-  readonly #onError: (error: unknown, id: TimerId) => void;
-  readonly #logger: Logger;
+  readonly #minDeadline: number;
+  readonly #maxDeadline: number;
+  readonly #key = nextWheelKey();
+  readonly #onError: ((error: unknown, id: TimerId) => void) | undefined;
+  readonly #log: LogLimiter;
   readonly #name: string;
   readonly #onSchedule: ((deadline: number) => void) | undefined;
   /** `64 ** k` for each level, plus one more for the range of the top level. */
@@ -223,6 +331,8 @@ export class TimerWheel implements ClockTarget {
   #seqCounter = 0;
   #cachedNext = NaN;
   #advancing = false;
+  /** The latest time passed to `advance`: the clock of the log rate limit. */
+  #now: number;
   // Out-parameters of #findNextSlot (avoids allocating a result object).
   #foundLevel = -1;
   #foundSlot = -1;
@@ -239,12 +349,19 @@ export class TimerWheel implements ClockTarget {
    *
    * @param options Resolution, levels, origin, pool size, hooks, logger and name.
    * @throws {RangeError} when an option is out of range.
-   * @throws {TypeError} when a hook is not a function, `logger` has no
-   * `error` method or `name` is empty.
+   * @throws {TypeError} when `options` is not an object, a hook is not a
+   * function, `logger` is not a Logger or `name` is not a non-empty string.
    */
   constructor(options: TimerWheelOptions = {}) {
     const action = "create a TimerWheel";
-    this.#tickMs = requirePositive(action, "tickMs", options.tickMs ?? 1);
+    requireOptions(action, "options", options);
+    const tickMs = requireFinite(action, "tickMs", options.tickMs ?? 1);
+    if (!(tickMs >= MIN_PERIOD_MS && tickMs <= MAX_TICK_MS)) {
+      throw new RangeError(
+        `Cannot ${action} as 'tickMs' must be in [${MIN_PERIOD_MS}, ${MAX_TICK_MS}]: current value is ${tickMs}`,
+      );
+    }
+    this.#tickMs = tickMs;
     this.#levels = requireInteger(action, "levels", options.levels ?? 6, 1, 8);
     this.#origin = requireFinite(action, "origin", options.origin ?? 0);
     const initial = requireInteger(
@@ -255,18 +372,41 @@ export class TimerWheel implements ClockTarget {
       MAX_CAPACITY,
     );
     if (options.onError !== undefined) requireFunction(action, "onError", options.onError);
-    this.#logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
+    const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
     this.#name = requireNonEmptyString(action, "name", options.name ?? "wheel");
     if (options.onSchedule !== undefined) {
       requireFunction(action, "onSchedule", options.onSchedule);
     }
-    this.#onError = options.onError ?? this.#logError;
+    this.#onError = options.onError;
     this.#onSchedule = options.onSchedule;
+    this.#log = new LogLimiter(logger);
+    this.#now = this.#origin;
+    const range = MAX_TICKS * tickMs;
+    this.#minDeadline = Math.max(this.#origin - range, -Number.MAX_VALUE);
+    this.#maxDeadline = Math.min(this.#origin + range, Number.MAX_VALUE);
     this.#pow = new Float64Array(this.#levels + 1);
     for (let k = 0; k <= this.#levels; k++) this.#pow[k] = SLOTS ** k;
     this.#heads = new Int32Array(this.#levels * SLOTS).fill(-1);
     this.#occupied = new Uint32Array(this.#levels * 2);
     this.#grow(initial);
+  }
+
+  /**
+   * The earliest deadline this wheel can hold: 2^52 ticks before its origin.
+   * Deadlines in the past fire on the next advance anyway; this bound only
+   * keeps the wheel's arithmetic exact.
+   */
+  get minDeadlineMs(): number {
+    return this.#minDeadline;
+  }
+
+  /**
+   * The latest deadline this wheel can hold: 2^52 ticks after its origin
+   * (about 142,000 years at the default 1 ms tick). A periodic timer whose
+   * next deadline would lie beyond it ends.
+   */
+  get maxDeadlineMs(): number {
+    return this.#maxDeadline;
   }
 
   /** Number of pending timers. */
@@ -278,26 +418,38 @@ export class TimerWheel implements ClockTarget {
    * Schedules `callback` at the absolute time `deadlineMs`.
    *
    * A deadline at or before the last time passed to
-   * {@linkcode TimerWheel.advance} fires on the next advance.
+   * {@linkcode TimerWheel.advance} fires on the next advance. A periodic
+   * timer's period must be at least {@linkcode MIN_PERIOD_MS} (0.001 ms) and
+   * large enough to move `deadlineMs` in floating point; after a stall it
+   * catches up by its {@linkcode MissedTickPolicy} (a burst runs at most
+   * {@linkcode MAX_BURST_TICKS} missed ticks). A periodic timer whose next
+   * deadline would lie beyond {@linkcode TimerWheel.maxDeadlineMs} ends.
    *
-   * @param deadlineMs Absolute deadline in milliseconds (the clock's time).
-   * @param callback Called with `(deadline, id)` when the timer fires.
+   * @param deadlineMs Absolute deadline in milliseconds (the clock's time),
+   * within `[minDeadlineMs, maxDeadlineMs]`.
+   * @param callback Called with `(deadline, id)` when the timer fires; a
+   * promise it returns that rejects counts as a callback error.
    * @param options `periodMs` for a periodic timer, and its missed-tick policy.
    * @returns The timer's id, for {@linkcode TimerWheel.cancel}.
-   * @throws {TypeError} when `callback` is not a function or an option has the
-   * wrong type.
-   * @throws {RangeError} when `deadlineMs` is not finite or `periodMs` is not
-   * a finite number `> 0`.
+   * @throws {TypeError} when `callback` is not a function, `options` is not
+   * an object, or an option has the wrong type.
+   * @throws {RangeError} when `deadlineMs` is not finite or outside the
+   * wheel's range, or `periodMs` is below `MIN_PERIOD_MS` or too small to
+   * advance `deadlineMs`.
    */
   schedule(deadlineMs: number, callback: TimerCallback, options?: ScheduleOptions): TimerId {
     const action = "schedule a timer";
     requireFinite(action, "deadlineMs", deadlineMs);
+    if (deadlineMs > this.#maxDeadline || deadlineMs < this.#minDeadline) {
+      this.#outOfRange(deadlineMs);
+    }
     requireFunction(action, "callback", callback);
     let period = 0;
     let policy = POLICY_SKIP;
     if (options !== undefined) {
+      requireOptions(action, "options", options);
       if (options.periodMs !== undefined) {
-        period = requirePositive(action, "periodMs", options.periodMs);
+        period = requirePeriod(action, "periodMs", options.periodMs, deadlineMs);
       }
       if (options.missedTicks !== undefined) {
         policy = POLICY_CODE[
@@ -308,7 +460,9 @@ export class TimerWheel implements ClockTarget {
     if (this.#freeHead === -1) this.#grow(this.#capacity * 2);
     const i = this.#freeHead;
     this.#freeHead = this.#next[i]!;
-    const gen = this.#gen[i]! >= MAX_GENERATION ? 1 : this.#gen[i]! + 1;
+    let gen = this.#gen[i]! >= MAX_GENERATION ? 1 : this.#gen[i]! + 1;
+    // A generation equal to the key would make the id's generation bits 0.
+    if (gen === this.#key) gen = gen >= MAX_GENERATION ? 1 : gen + 1;
     this.#gen[i] = gen;
     this.#deadline[i] = deadlineMs;
     this.#base[i] = deadlineMs;
@@ -320,8 +474,23 @@ export class TimerWheel implements ClockTarget {
     this.#size++;
     this.#place(i);
     if (deadlineMs < this.#cachedNext) this.#cachedNext = deadlineMs;
-    if (this.#onSchedule !== undefined) this.#onSchedule(deadlineMs);
-    return gen * INDEX_SPACE + i;
+    const id = (gen ^ this.#key) * INDEX_SPACE + i;
+    if (this.#onSchedule !== undefined) {
+      try {
+        this.#onSchedule(deadlineMs);
+      } catch (error) {
+        this.#failed(error, id, "onSchedule hook", "threw");
+      }
+    }
+    return id;
+  }
+
+  #outOfRange(deadlineMs: number): never {
+    throw new RangeError(
+      `Cannot schedule a timer as 'deadlineMs' must be in [${formatMs(this.#minDeadline)}, ${
+        formatMs(this.#maxDeadline)
+      }] (2^52 ticks either side of the wheel's origin): current value is ${show(deadlineMs)}`,
+    );
   }
 
   /**
@@ -399,8 +568,11 @@ export class TimerWheel implements ClockTarget {
       throw new Error("Cannot advance the TimerWheel from inside one of its callbacks");
     }
     this.#advancing = true;
+    this.#now = now;
     const firedBefore = this.#fired;
-    const nowTick = this.#tickOf(now);
+    // Every deadline's tick is within about MAX_TICKS: a later `now` changes
+    // nothing more, and clamping keeps the tick arithmetic exact.
+    const nowTick = Math.min(this.#tickOf(now), Number.MAX_SAFE_INTEGER);
     try {
       for (;;) {
         while (this.#heapSize > 0 && this.#deadline[this.#heap[0]!]! <= now) this.#fireTop(now);
@@ -474,10 +646,14 @@ export class TimerWheel implements ClockTarget {
   // --- entries -------------------------------------------------------------
 
   #indexOf(id: TimerId): number {
-    if (typeof id !== "number" || !(id >= INDEX_SPACE) || !Number.isInteger(id)) return -1;
+    if (typeof id !== "number" || !(id >= INDEX_SPACE && id < MAX_ID) || !Number.isInteger(id)) {
+      return -1;
+    }
     const i = id % INDEX_SPACE;
     if (i >= this.#capacity) return -1;
-    if (this.#gen[i] !== (id - i) / INDEX_SPACE || this.#loc[i] === LOC_FREE) return -1;
+    if (this.#gen[i] !== (((id - i) / INDEX_SPACE) ^ this.#key) || this.#loc[i] === LOC_FREE) {
+      return -1;
+    }
     return i;
   }
 
@@ -688,55 +864,113 @@ export class TimerWheel implements ClockTarget {
     this.#cachedNext = NaN;
     const deadline = this.#deadline[i]!;
     const callback = this.#callbacks[i]!;
-    const id = this.#gen[i]! * INDEX_SPACE + i;
+    const id = (this.#gen[i]! ^ this.#key) * INDEX_SPACE + i;
     const period = this.#period[i]!;
-    if (period > 0) {
-      let k = this.#count[i]! + 1;
-      let next = this.#base[i]! + k * period;
-      if (next < now) {
-        const policy = this.#policy[i]!;
-        if (policy === POLICY_DELAY) {
-          this.#base[i] = now;
-          k = 1;
-          next = now + period;
-        } else if (policy === POLICY_SKIP) {
-          let target = Math.ceil((now - this.#base[i]!) / period);
-          if (this.#base[i]! + target * period < now) target++;
+    if (period > 0) this.#rearm(i, deadline, period, now);
+    else this.#release(i);
+    this.#fired++;
+    let result: unknown;
+    try {
+      result = callback(deadline, id);
+    } catch (error) {
+      this.#failed(error, id, "callback", "threw");
+      return;
+    }
+    if (result instanceof Promise) this.#watch(result, id);
+  }
+
+  /**
+   * Moves periodic entry `i`, which just fell due at `deadline`, to its next
+   * deadline by its missed-tick policy; ends it when that is out of range.
+   */
+  #rearm(i: number, deadline: number, period: number, now: number): void {
+    // Past the range every next deadline is out of range anyway; clamping
+    // keeps the arithmetic below finite.
+    const t = now < this.#maxDeadline ? now : this.#maxDeadline;
+    let base = this.#base[i]!;
+    let k = this.#count[i]! + 1;
+    let next = base + k * period;
+    if (next < t) {
+      const policy = this.#policy[i]!;
+      if (policy === POLICY_DELAY) {
+        base = t;
+        k = 1;
+        next = t + period;
+      } else if (policy === POLICY_SKIP) {
+        // The first tick at or after t, whatever the rounding of the division.
+        let target = Math.ceil((t - base) / period);
+        if (base + target * period < t) target++;
+        else if (target - 1 > k && base + (target - 1) * period >= t) target--;
+        if (target > k) {
           this.#skipped += target - k;
           k = target;
-          next = this.#base[i]! + k * period;
+          next = base + k * period;
+        }
+      } else {
+        // Burst: run at most MAX_BURST_TICKS of the missed ticks, the latest.
+        // `last` is the last tick at or before t, whatever the rounding.
+        let last = Math.floor((t - base) / period);
+        if (base + last * period > t) last--;
+        else if (base + (last + 1) * period <= t) last++;
+        if (last - k >= MAX_BURST_TICKS) {
+          const target = last - MAX_BURST_TICKS + 1;
+          this.#skipped += target - k;
+          k = target;
+          next = base + k * period;
         }
       }
-      this.#count[i] = k;
-      this.#deadline[i] = next;
-      this.#seq[i] = this.#seqCounter++;
-      this.#place(i);
-    } else {
-      this.#release(i);
     }
-    this.#fired++;
+    if (!(next > deadline)) {
+      // `base + k * period` no longer moves in floating point (k * period is
+      // below the spacing of doubles at this time): restart the period from
+      // here, at least one representable step later, so time always moves.
+      base = deadline + Math.max(period, Math.abs(deadline) * Number.EPSILON);
+      k = 0;
+      next = base;
+    }
+    if (!(next <= this.#maxDeadline)) {
+      this.#release(i);
+      return;
+    }
+    this.#base[i] = base;
+    this.#count[i] = k;
+    this.#deadline[i] = next;
+    this.#seq[i] = this.#seqCounter++;
+    this.#place(i);
+  }
+
+  /** Counts a rejection of the promise a callback returned, as a throw. */
+  #watch(promise: Promise<unknown>, id: TimerId): void {
     try {
-      callback(deadline, id);
+      // The intrinsic `then`: an overridden one could leave the rejection unhandled.
+      Promise.prototype.then.call(
+        promise,
+        undefined,
+        (error: unknown) => this.#failed(error, id, "callback", "rejected"),
+      );
     } catch (error) {
-      this.#errors++;
-      try {
-        this.#onError(error, id);
-      } catch {
-        // An error handler that throws must not break the wheel either.
-      }
+      this.#failed(error, id, "callback", "threw");
     }
   }
 
-  #logError = (error: unknown, id: TimerId): void => {
-    const n = this.#errors;
-    if (n === 1 || n % 1000 === 0) {
-      this.#logger.error(
-        `Timer callback of "${this.#name}" threw (timer ${id}, ${n} callback errors so far): ${
-          describe(error)
-        }`,
-      );
+  #failed(error: unknown, id: TimerId, what: string, how: string): void {
+    this.#errors++;
+    try {
+      if (this.#onError !== undefined) {
+        this.#onError(error, id);
+      } else {
+        this.#log.error(
+          "callback",
+          this.#now,
+          `Timer ${what} of "${this.#name}" ${how} (timer ${id}, ${this.#errors} callback errors so far): ${
+            describe(error)
+          }`,
+        );
+      }
+    } catch {
+      // An error handler or logger that throws must not break the wheel either.
     }
-  };
+  }
 
   // --- heap of due-tick entries, ordered by (deadline, seq) ----------------
 

@@ -1,5 +1,12 @@
-import type { ClockTarget, SteppedClock } from "./clock.ts";
-import { requireInteger, requireNonNegative } from "../internal/validate.ts";
+import { type ClockTarget, requireClockTarget, type SteppedClock } from "./clock.ts";
+import { ChronetixError } from "../errors.ts";
+import { requireInteger, requireNonNegative, requireOptions } from "../internal/validate.ts";
+
+/**
+ * How many steps in a row one `advance` may take at the same instant before
+ * it gives up on a target that keeps reporting due work without firing it.
+ */
+const MAX_STEPS_AT_ONE_INSTANT = 100_000;
 
 /** Options for {@linkcode VirtualClock.runUntilIdle}. */
 export interface RunUntilIdleOptions {
@@ -58,8 +65,10 @@ export class VirtualClock implements SteppedClock {
    *
    * @param target The target, typically a `TimerWheel`.
    * @returns A disposable that detaches the target.
+   * @throws {TypeError} when `target` has no `nextDeadline` or `advance` method.
    */
   attach(target: ClockTarget): Disposable {
+    requireClockTarget("attach to the VirtualClock", "target", target);
     this.#targets.push(target);
     return {
       [Symbol.dispose]: () => {
@@ -74,11 +83,14 @@ export class VirtualClock implements SteppedClock {
    *
    * @param ms Milliseconds to advance by.
    * @returns The number of distinct deadlines stepped through.
-   * @throws {RangeError} when `ms` is negative or not finite.
+   * @throws {RangeError} when `ms` is negative, not finite, or would take
+   * the time past the largest finite number.
+   * @throws {ChronetixError} (`E_TARGET_STUCK`) when an attached target keeps
+   * reporting work due without firing it.
    */
   advance(ms: number): number {
-    requireNonNegative("advance the VirtualClock", "ms", ms);
-    return this.advanceTo(this.#now + ms);
+    const action = "advance the VirtualClock";
+    return this.advanceTo(this.#later(action, ms));
   }
 
   /**
@@ -88,6 +100,8 @@ export class VirtualClock implements SteppedClock {
    * @returns The number of distinct deadlines stepped through.
    * @throws {RangeError} when `t` is before `now()` or not finite.
    * @throws {Error} when called from inside a callback that this clock fired.
+   * @throws {ChronetixError} (`E_TARGET_STUCK`) when an attached target keeps
+   * reporting work due without firing it.
    */
   advanceTo(t: number): number {
     requireNonNegative("advance the VirtualClock", "t", t);
@@ -110,11 +124,11 @@ export class VirtualClock implements SteppedClock {
    * @throws {Error} when called from inside a callback that this clock fired.
    */
   stall(ms: number): number {
-    requireNonNegative("stall the VirtualClock", "ms", ms);
+    const later = this.#later("stall the VirtualClock", ms);
     if (this.#stepping) {
       throw new Error("Cannot advance the VirtualClock from inside a callback it fired");
     }
-    this.#now += ms;
+    this.#now = later;
     return this.#step(this.#now, Infinity);
   }
 
@@ -144,7 +158,18 @@ export class VirtualClock implements SteppedClock {
    * @throws {RangeError} when `ms` is negative or not finite.
    */
   spend(ms: number): void {
-    this.#now += requireNonNegative("spend time on the VirtualClock", "ms", ms);
+    this.#now = this.#later("spend time on the VirtualClock", ms);
+  }
+
+  /** Returns `now + ms`, checking `ms` and that the sum stays finite. */
+  #later(action: string, ms: number): number {
+    const t = this.#now + requireNonNegative(action, "ms", ms);
+    if (!Number.isFinite(t)) {
+      throw new RangeError(
+        `Cannot ${action} as 'ms' must keep the time finite: current value is ${ms} (now is ${this.#now})`,
+      );
+    }
+    return t;
   }
 
   /**
@@ -152,10 +177,12 @@ export class VirtualClock implements SteppedClock {
    *
    * @param options Step limit.
    * @returns The number of distinct deadlines stepped through.
+   * @throws {TypeError} when `options` is not an object.
    * @throws {RangeError} when work is still pending after `maxSteps` steps
    * (for example a periodic timer that is never cancelled).
    */
   runUntilIdle(options: RunUntilIdleOptions = {}): number {
+    requireOptions("run the VirtualClock until idle", "options", options);
     const maxSteps = requireInteger(
       "run the VirtualClock until idle",
       "maxSteps",
@@ -166,7 +193,7 @@ export class VirtualClock implements SteppedClock {
     const steps = this.#step(Infinity, maxSteps);
     if (this.#nextDeadline() !== Infinity) {
       throw new RangeError(
-        `Cannot run the VirtualClock until idle as work is still pending after ${maxSteps} steps: a periodic timer is probably still active`,
+        `Cannot run the VirtualClock until idle as work is still pending after ${maxSteps} steps ('maxSteps'): a periodic timer is probably still active`,
       );
     }
     return steps;
@@ -187,11 +214,23 @@ export class VirtualClock implements SteppedClock {
     }
     this.#stepping = true;
     let steps = 0;
+    let sameInstant = 0;
     try {
       while (steps < maxSteps) {
         const next = this.#nextDeadline();
-        if (next > limit || next === Infinity) break;
-        if (next > this.#now) this.#now = next;
+        if (!(next <= limit) || next === Infinity) break;
+        if (next > this.#now) {
+          this.#now = next;
+          sameInstant = 0;
+        } else if (++sameInstant > MAX_STEPS_AT_ONE_INSTANT) {
+          // A wheel fires all its due work in one advance; only a target
+          // that reports work it never fires gets here. Stop instead of
+          // spinning forever.
+          throw new ChronetixError(
+            "E_TARGET_STUCK",
+            `Cannot advance the VirtualClock as a target still reports work due at ${next} after ${MAX_STEPS_AT_ONE_INSTANT} steps at ${this.#now}`,
+          );
+        }
         steps++;
         // Every target due at this instant fires, in attach order.
         for (const target of [...this.#targets]) {

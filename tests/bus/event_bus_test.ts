@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { EventBus } from "../../src/bus/event_bus.ts";
 import { EventScope } from "../../src/bus/event_scope.ts";
 import { Topic } from "../../src/bus/topic.ts";
@@ -161,6 +161,7 @@ Deno.test("EventBus exports chronetix_bus_* metrics per topic, labelled with its
       ["chronetix_bus_handler_errors_total", ["bus", "topic"]],
       ["chronetix_bus_rejected_total", ["bus", "topic"]],
       ["chronetix_bus_queue_depth", ["bus", "topic"]],
+      ["chronetix_bus_hook_errors_total", ["bus"]],
     ],
   );
 });
@@ -349,4 +350,183 @@ Deno.test("EventScope.whenIdle() does not resolve while an async handler runs", 
   open();
   await done;
   assertEquals(idle, true);
+});
+
+// deno-lint-ignore no-explicit-any
+const loose = (value: unknown): any => value;
+
+Deno.test("Topic.subscribe() rejects a scope that is not an EventScope and stays usable", () => {
+  const { bus } = quietBus();
+  const topic = bus.topic<number>("t");
+  let calls = 0;
+  topic.subscribe(() => void calls++);
+  assertThrows(
+    () => topic.subscribe(() => {}, { scope: loose({}) }),
+    TypeError,
+    "Cannot subscribe to a topic as 'scope' must be an EventScope: current value is {}",
+  );
+  assertEquals(topic.subscribers, 1);
+  assertEquals(topic.publish(1), 1);
+  assertEquals(calls, 1);
+});
+
+Deno.test("Topic.subscribe() rejects a signal that is not an AbortSignal without subscribing", () => {
+  const { bus } = quietBus();
+  const topic = bus.topic<number>("t");
+  let calls = 0;
+  assertThrows(
+    () => topic.subscribe(() => void calls++, { signal: loose({}) }),
+    TypeError,
+    "Cannot subscribe to a topic as 'signal' must be an AbortSignal: current value is {}",
+  );
+  assertThrows(
+    () => topic.subscribe(() => void calls++, { signal: loose({ aborted: false }) }),
+    TypeError,
+    "'signal'",
+  );
+  assertEquals(topic.subscribers, 0);
+  topic.publish(1);
+  assertEquals(calls, 0);
+});
+
+Deno.test("Topic.enqueue() rejects a scope that is not an EventScope and strands nothing", () => {
+  const { bus } = quietBus();
+  const topic = bus.topic<number>("t");
+  const seen: number[] = [];
+  topic.subscribe((n) => void seen.push(n));
+  topic.enqueue(1);
+  assertThrows(
+    () => topic.enqueue(2, { scope: loose({ owner: "fake" }) }),
+    TypeError,
+    "Cannot enqueue an event as 'scope' must be an EventScope",
+  );
+  topic.enqueue(3);
+  assertEquals([bus.queued, topic.stats().queued], [2, 2]);
+  assertEquals(bus.drain(), 2);
+  assertEquals(seen, [1, 3]);
+  assertEquals([bus.queued, topic.stats().queued], [0, 0]);
+});
+
+Deno.test("EventBus contains a throwing onHandlerError hook, counts and logs it", async () => {
+  const lines: string[] = [];
+  const metrics = new MetricsRegistry({ selfMetrics: false });
+  using bus = new EventBus({
+    name: "main",
+    metrics,
+    logger: recorder(lines),
+    clock: new VirtualClock(),
+    onHandlerError: () => {
+      throw new Error("hook broke");
+    },
+  });
+  const topic = bus.topic<number>("t");
+  const seen: number[] = [];
+  topic.subscribe(() => {
+    throw new Error("handler broke");
+  });
+  topic.subscribe(() => Promise.reject(new Error("async handler broke")));
+  topic.subscribe((n) => void seen.push(n));
+  assertEquals(topic.publish(1), 3);
+  assertEquals(seen, [1], "the handlers after the failing one still ran");
+  for (let i = 0; i < 3; i++) await Promise.resolve();
+  assertEquals(topic.stats().handlerErrors, 2);
+  assertEquals(bus.stats().hookErrors, 2);
+  assertEquals(lines, [
+    'error: The onHandlerError hook of bus "main" threw: hook broke (handler error on topic "t": handler broke)',
+  ]);
+  assertStringIncludes(metrics.exposeText(), 'chronetix_bus_hook_errors_total{bus="main"} 2\n');
+});
+
+Deno.test("EventBus contains a throwing onQueued hook: the event stays queued", () => {
+  const lines: string[] = [];
+  using bus = new EventBus({
+    logger: recorder(lines),
+    clock: new VirtualClock(),
+    onQueued: () => {
+      throw new Error("host broke");
+    },
+  });
+  const topic = bus.topic<number>("t");
+  const seen: number[] = [];
+  topic.subscribe((n) => void seen.push(n));
+  assertEquals(topic.enqueue(1), true);
+  assertEquals(topic.enqueue(2), true);
+  assertEquals([bus.queued, topic.stats().queued], [2, 2]);
+  assertEquals(bus.stats().hookErrors, 1);
+  assertEquals(lines, ['error: The onQueued hook of bus "bus" threw: host broke']);
+  assertEquals(bus.drain(), 2);
+  assertEquals(seen, [1, 2]);
+});
+
+Deno.test("EventBus.drain() returns even when a handler re-enqueues on every delivery", () => {
+  let notified = 0;
+  const { bus } = quietBus({ onQueued: () => void notified++ });
+  const topic = bus.topic<number>("loop");
+  const seen: number[] = [];
+  topic.subscribe((n) => {
+    seen.push(n);
+    topic.enqueue(n + 1);
+  });
+  topic.enqueue(0);
+  topic.enqueue(100);
+  assertEquals(notified, 1);
+  assertEquals(bus.drain(), 2, "only the events queued when it started");
+  assertEquals(seen, [0, 100]);
+  assertEquals(bus.queued, 2);
+  assertEquals(notified, 2, "onQueued again: events remain for the next drain");
+  assertEquals(bus.drain(1), 1);
+  assertEquals(notified, 2, "a drain the caller bounded does not notify");
+  assertEquals(bus.drain(), 2);
+  assertEquals(seen, [0, 100, 1, 101, 2]);
+});
+
+Deno.test("EventBus and its topics name the parameter of a null or hostile argument", async (t) => {
+  const { bus } = quietBus();
+  const topic = bus.topic<number>("t");
+  const cases: [string, () => unknown, string][] = [
+    ["new EventBus(null)", () => new EventBus(loose(null)), "options"],
+    ["new EventBus(5)", () => new EventBus(loose(5)), "options"],
+    ["clock: {}", () => new EventBus({ clock: loose({}) }), "clock"],
+    ["clock: null", () => new EventBus({ clock: loose(null) }), "clock"],
+    ["metrics: 5", () => new EventBus({ metrics: loose(5) }), "metrics"],
+    ["metrics: {}", () => new EventBus({ metrics: loose({}) }), "metrics"],
+    ["name: Symbol", () => new EventBus({ name: loose(Symbol("b")) }), "name"],
+    ["name: lone surrogate", () => new EventBus({ name: "\uD800" }), "name"],
+    ["queueCap: '5'", () => new EventBus({ queueCap: loose("5") }), "queueCap"],
+    ["queueCap: 10n", () => new EventBus({ queueCap: loose(10n) }), "queueCap"],
+    ["onHandlerError: {}", () => new EventBus({ onHandlerError: loose({}) }), "onHandlerError"],
+    ["topic(null)", () => bus.topic(loose(null)), "name"],
+    ["topic(Symbol)", () => bus.topic(loose(Symbol("t"))), "name"],
+    ["topic(lone surrogate)", () => bus.topic("\uDC00"), "name"],
+    ["drain('x')", () => bus.drain(loose("x")), "max"],
+    ["drain(-1)", () => bus.drain(-1), "max"],
+    ["drain(NaN)", () => bus.drain(NaN), "max"],
+    ["drain(1.5)", () => bus.drain(1.5), "max"],
+    ["subscribe(null)", () => topic.subscribe(loose(null)), "handler"],
+    ["subscribe(f, null)", () => topic.subscribe(() => {}, loose(null)), "options"],
+    ["subscribe(f, 5)", () => topic.subscribe(() => {}, loose(5)), "options"],
+    [
+      "subscribe(f, { scope: null })",
+      () => topic.subscribe(() => {}, { scope: loose(null) }),
+      "scope",
+    ],
+    ["enqueue(e, null)", () => topic.enqueue(1, loose(null)), "options"],
+    ["enqueue(e, 'x')", () => topic.enqueue(1, loose("x")), "options"],
+    ["enqueue priority '1'", () => topic.enqueue(1, { priority: loose("1") }), "priority"],
+    ["enqueue priority Symbol", () => topic.enqueue(1, { priority: loose(Symbol()) }), "priority"],
+    ["enqueue priority 1n", () => topic.enqueue(1, { priority: loose(1n) }), "priority"],
+    ["enqueue scope 5", () => topic.enqueue(1, { scope: loose(5) }), "scope"],
+    ["new EventScope(null)", () => new EventScope(loose(null)), "owner"],
+    ["new EventScope(Symbol)", () => new EventScope(loose(Symbol("o"))), "owner"],
+  ];
+  for (const [label, call, parameter] of cases) {
+    await t.step(label, () => {
+      const error = assertThrows(call);
+      const message = (error as Error).message;
+      assertEquals(error instanceof TypeError || error instanceof RangeError, true, message);
+      assertEquals(message.startsWith("Cannot "), true, message);
+      assertStringIncludes(message, `'${parameter}'`);
+    });
+  }
+  assertEquals([bus.queued, topic.subscribers, bus.stats().topics.length], [0, 0, 1]);
 });

@@ -80,15 +80,15 @@ Deno.test("DataPort.recycle() rejects a frame not received, recycled twice or of
   assertThrows(
     () => a.recycle(queued),
     RangeError,
-    "Cannot recycle frame as it has not been received yet",
+    "Cannot recycle frame as 'meta' has not been received yet",
   );
   const meta = receiveOrFail(a);
-  assertThrows(() => b.recycle(meta), RangeError, "it is not a frame in flight on this port");
+  assertThrows(() => b.recycle(meta), RangeError, "'meta' is not a frame in flight on this port");
   a.recycle(meta);
   assertThrows(
     () => a.recycle(meta),
     RangeError,
-    "Cannot recycle frame as it was already recycled",
+    "Cannot recycle frame as 'meta' was already recycled",
   );
   assertThrows(() => a.recycle(12345 as FrameMeta), RangeError, "not a frame in flight");
   assertEquals(a.credit, 4, "rejected recycles return no credit");
@@ -105,7 +105,7 @@ Deno.test("DataPort.send() returns WOULD_BLOCK when the allocator is full, and r
   assertThrows(
     () => port.send(new Uint8Array(1025)),
     RangeError,
-    "Cannot send a frame of 1025 bytes as the largest block is 1024 bytes",
+    "Cannot send a frame as 'bytes' is longer than the largest block (1024 bytes): current length is 1025",
   );
   assertThrows(
     () => port.send([1, 2] as unknown as Uint8Array),
@@ -324,4 +324,172 @@ Deno.test("DataPort exports chronetix_dataport_* metrics per port name until it 
   port.close();
   const after = metrics.exposeText();
   assert(after.includes('chronetix_dataport_frames_sent_total{port="camera"} 3'), after);
+});
+
+Deno.test("DataPort keeps accepting frames of every size class on a default allocator", () => {
+  using port = new DataPort();
+  for (const size of [1, 100, 200, 400, 800, 1600, 100_000, 1 << 20, 1]) {
+    const meta = port.send(new Uint8Array(size));
+    assert(meta !== WOULD_BLOCK, `a ${size}-byte frame was refused with full credit`);
+    port.recycle(receiveOrFail(port));
+  }
+  assertEquals(port.stats().wouldBlockMemory, 0);
+  assert(port.allocator.stats().slabsReclaimed > 0);
+});
+
+Deno.test("DataPort tells WOULD_BLOCK for memory from WOULD_BLOCK for credit", async () => {
+  const allocator = new SlabAllocator({ slabs: 1, slabSize: 1024, sizeClasses: [256, 1024] });
+  using port = new DataPort({ credit: 2, allocator });
+  assertEquals(port.wouldBlockReason, undefined);
+  const held = sendOrFail(port, new Uint8Array(1000));
+  assertEquals(port.send(new Uint8Array(10)), WOULD_BLOCK);
+  assertEquals(port.wouldBlockReason, "memory");
+  const memory = port.whenWritable();
+  assertEquals(await settled(memory), false);
+  port.recycle(receiveOrFail(port));
+  assertEquals(held, held);
+  assertEquals(await memory, "ready", "freeing memory wakes the producer");
+  assertEquals(port.wouldBlockReason, undefined);
+  sendOrFail(port, new Uint8Array(10));
+  sendOrFail(port, new Uint8Array(10));
+  assertEquals(port.send(new Uint8Array(10)), WOULD_BLOCK);
+  assertEquals(port.wouldBlockReason, "credit");
+  assertEquals(port.stats().wouldBlockMemory, 1);
+  assertEquals(port.stats().wouldBlockCredit, 1);
+});
+
+Deno.test("DataPort.whenWritable() wakes when a shared allocator frees memory held elsewhere", async () => {
+  const allocator = new SlabAllocator({ slabs: 1, slabSize: 4096, sizeClasses: [1024, 4096] });
+  using a = new DataPort({ credit: 8, allocator });
+  using b = new DataPort({ credit: 8, allocator });
+  const blocks = [1, 2, 3, 4].map(() => sendOrFail(a, new Uint8Array(1000)));
+  assertEquals(b.send(new Uint8Array(4000)), WOULD_BLOCK);
+  assertEquals(b.wouldBlockReason, "memory");
+  const writable = b.whenWritable();
+  for (const _ of blocks.slice(0, 3)) a.recycle(receiveOrFail(a));
+  assertEquals(await settled(writable), false, "the slab is not empty yet");
+  a.recycle(receiveOrFail(a));
+  assertEquals(await writable, "ready");
+  const direct = allocator.alloc(4000);
+  assert(direct !== -1);
+  assertEquals(b.send(new Uint8Array(4000)), WOULD_BLOCK);
+  const again = b.whenWritable();
+  allocator.free(direct); // memory the application held itself
+  assertEquals(await again, "ready");
+  sendOrFail(b, new Uint8Array(4000));
+});
+
+Deno.test("DataPort.send() of a detached buffer throws a clean error and leaks no block", () => {
+  using port = new DataPort({ credit: 4 });
+  const bytes = new Uint8Array(16);
+  structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+  assertThrows(() => port.send(bytes), TypeError, "'bytes'");
+  assertEquals(port.allocator.stats().blocksInUse, 0);
+  assertEquals(port.credit, 4);
+  assertEquals(port.stats().framesSent, 0);
+});
+
+Deno.test("DataPort.view(), lengthOf() and offsetOf() reject a frame of another port", () => {
+  const allocator = new SlabAllocator({ slabs: 1, slabSize: 4096 });
+  using a = new DataPort({ credit: 4, allocator });
+  using b = new DataPort({ credit: 4, allocator });
+  const meta = sendOrFail(a, Uint8Array.of(1, 2, 3));
+  assertEquals(a.lengthOf(meta), 3);
+  assertThrows(() => b.view(meta), RangeError, "not a frame in flight on this port");
+  assertThrows(() => b.lengthOf(meta), RangeError, "not a frame in flight on this port");
+  assertThrows(() => b.offsetOf(meta), RangeError, "not a frame in flight on this port");
+});
+
+Deno.test("DataPort rejects null and hostile arguments with errors naming them, state unchanged", async (t) => {
+  const cases: [string, () => unknown, ErrorConstructor, string][] = [
+    ["options null", () => new DataPort(null as never), TypeError, "'options'"],
+    ["options 'x'", () => new DataPort("x" as never), TypeError, "'options'"],
+    ["credit Symbol", () => new DataPort({ credit: Symbol() as never }), TypeError, "'credit'"],
+    ["credit BigInt", () => new DataPort({ credit: 4n as never }), TypeError, "'credit'"],
+    ["metrics 5", () => new DataPort({ metrics: 5 as never }), TypeError, "'metrics'"],
+    ["metrics {}", () => new DataPort({ metrics: {} as never }), TypeError, "'metrics'"],
+    ["logger {}", () => new DataPort({ logger: {} as never }), TypeError, "'logger'"],
+  ];
+  for (const [name, make, type, text] of cases) {
+    await t.step(name, () => void assertThrows(make, type, text));
+  }
+  const allocator = new SlabAllocator({ slabs: 2, slabSize: 4096 });
+  using port = new DataPort({ credit: 4, allocator });
+  const meta = sendOrFail(port, Uint8Array.of(1));
+  const methods: [string, () => unknown, ErrorConstructor, string][] = [
+    ["send null", () => port.send(null as never), TypeError, "'bytes'"],
+    ["send undefined", () => port.send(undefined as never), TypeError, "'bytes'"],
+    ["send Symbol", () => port.send(Symbol() as never), TypeError, "'bytes'"],
+    ["send array", () => port.send([1, 2] as never), TypeError, "'bytes'"],
+    [
+      "send fake",
+      () => port.send(Object.create(Uint8Array.prototype) as never),
+      TypeError,
+      "'bytes'",
+    ],
+    ["send Int8Array", () => port.send(new Int8Array(4) as never), TypeError, "'bytes'"],
+    ["recycle Symbol", () => port.recycle(Symbol() as never), RangeError, "not a frame"],
+    ["recycle BigInt", () => port.recycle(10n as never), RangeError, "not a frame"],
+    ["view null", () => port.view(null as never), RangeError, "not a frame"],
+    ["lengthOf valueOf", () => port.lengthOf({ valueOf: () => meta } as never), RangeError, "not"],
+    ["onFrame 5", () => port.onFrame(5 as never), TypeError, "'callback'"],
+    ["whenWritable null", () => port.whenWritable(null as never), TypeError, "'options'"],
+    [
+      "whenWritable timeoutMs Symbol",
+      () => port.whenWritable({ timeoutMs: Symbol() as never }),
+      TypeError,
+      "'timeoutMs'",
+    ],
+  ];
+  for (const [name, call, type, text] of methods) {
+    await t.step(name, () => void assertThrows(call, type, text));
+  }
+  assertEquals(port.stats().framesSent, 1, "no rejected call sent a frame");
+  assertEquals(port.credit, 3);
+  assertEquals(allocator.stats().blocksInUse, 1);
+  // A subclass that lies about its length must not write past its block.
+  class Liar extends Uint8Array {
+    override get length(): number {
+      return 1;
+    }
+  }
+  const liar = sendOrFail(port, new Liar(100).fill(9));
+  assertEquals(port.lengthOf(liar), 100, "the frame is as long as its bytes");
+});
+
+Deno.test("DataPort.onFrame() counts a callback's rejected promise like a throw and recycles its frame", async () => {
+  const lines: string[] = [];
+  const log = (m: string) => void lines.push(m);
+  using port = new DataPort({
+    credit: 4,
+    name: "async",
+    logger: { error: log, warn: log, info: log },
+  });
+  let kept: FrameMeta | undefined;
+  using _consumer = port.onFrame(async (meta, view) => {
+    await Promise.resolve();
+    if (view[0] === 1) throw new Error("async consumer bug");
+    kept = meta; // holds frame 2 and recycles it later
+  });
+  sendOrFail(port, Uint8Array.of(1));
+  sendOrFail(port, Uint8Array.of(2));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(port.stats().consumerErrors, 1);
+  assertEquals(port.credit, 3, "the rejected frame was recycled, the kept one was not");
+  assert(lines[0]!.includes("async consumer bug"), lines[0]);
+  port.recycle(kept!);
+  assertEquals(port.credit, 4);
+});
+
+Deno.test("DataPort.whenWritable() ends with closed when its shared allocator closes", async () => {
+  const allocator = new SlabAllocator({ slabs: 1, slabSize: 1024, sizeClasses: [1024] });
+  using port = new DataPort({ credit: 4, allocator });
+  sendOrFail(port, new Uint8Array(10));
+  assertEquals(port.send(new Uint8Array(10)), WOULD_BLOCK);
+  const waiting = port.whenWritable();
+  allocator.close();
+  assertEquals(await waiting, "closed");
+  assertEquals(await port.whenWritable(), "closed");
+  assertEquals(port.wouldBlockReason, "memory");
+  assertThrows(() => port.send(new Uint8Array(10)), ClosedError, "the SlabAllocator is closed");
 });

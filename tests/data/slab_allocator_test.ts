@@ -9,6 +9,7 @@ import {
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { VirtualClock } from "../../src/time/virtual_clock.ts";
 import { mulberry32, testSeeds } from "../_util/prng.ts";
+import { SlabCore } from "../../src/data/_slab_core.ts";
 
 interface LiveBlock {
   handle: BlockHandle;
@@ -127,7 +128,7 @@ Deno.test("SlabAllocator.free() tells a double free from a stale or foreign hand
   const slab = new SlabAllocator({ slabs: 1, slabSize: 4096 });
   const a = allocOrFail(slab, 10);
   slab.free(a);
-  assertThrows(() => slab.free(a), RangeError, "Cannot free block as it was already freed");
+  assertThrows(() => slab.free(a), RangeError, "Cannot free block as 'handle' was already freed");
   const b = allocOrFail(slab, 10); // reuses the block: `a` is now stale
   assertEquals(slab.offsetOf(b), 0);
   assertThrows(() => slab.free(a), RangeError, "stale or from another allocator");
@@ -136,9 +137,13 @@ Deno.test("SlabAllocator.free() tells a double free from a stale or foreign hand
   if (!slab.owns(foreign)) {
     assertThrows(() => slab.free(foreign), RangeError, "stale or from another allocator");
   }
-  assertThrows(() => slab.free(-1 as BlockHandle), RangeError, "it is not a block handle");
-  assertThrows(() => slab.offsetOf(a), RangeError, "Cannot read block as it is stale");
-  assertThrows(() => slab.view(-1 as BlockHandle), RangeError, "Cannot view block as it is not");
+  assertThrows(() => slab.free(-1 as BlockHandle), RangeError, "'handle' is not a block handle");
+  assertThrows(() => slab.offsetOf(a), RangeError, "Cannot read block as 'handle' is stale");
+  assertThrows(
+    () => slab.view(-1 as BlockHandle),
+    RangeError,
+    "Cannot view block as 'handle' is not",
+  );
   assertEquals(
     slab.stats().rejectedFrees,
     slab.owns(foreign) ? 3 : 4,
@@ -152,7 +157,7 @@ Deno.test("slabCore() gives owners block indexes and states without a public met
   const slab = new SlabAllocator({ slabs: 1, slabSize: 4096 });
   const core = slabCore(slab);
   assertEquals(slabCore(slab), core, "one core per allocator");
-  assertEquals(core.word.length, 4096 / 64, "one word per possible block index");
+  assertEquals(core.granules, 4096 / 64, "one entry per possible block index");
   const a = allocOrFail(slab, 100); // a 128-byte block
   assertEquals(core.lastIndex, slab.blockIndex(a));
   assertEquals(core.liveIndex(a), slab.offsetOf(a) / 64);
@@ -206,7 +211,7 @@ Deno.test("SlabAllocator.alloc() rejects bad sizes with clear errors and returns
   assertThrows(
     () => slab.alloc(1025),
     RangeError,
-    "Cannot allocate 1025 bytes as the largest size class is 1024 bytes",
+    "Cannot allocate a block as 'size' must be at most the largest size class (1024 bytes): current value is 1025",
   );
   assertThrows(
     () => slab.alloc(0),
@@ -224,8 +229,12 @@ Deno.test("SlabAllocator.alloc() rejects bad sizes with clear errors and returns
   slab.free(b);
   assertEquals(slab.stats().largestFreeBlock, 1024);
   assertEquals(slab.stats().freeBlocks, 1);
-  assertEquals(slab.alloc(1), NO_BLOCK, "a slab serves one size class");
+  const c = allocOrFail(slab, 1); // b's slab was empty: reclaimed for the 64-byte class
+  assertEquals(slab.stats().slabsReclaimed, 1);
+  assertEquals(slab.sizeOf(c), 64);
+  assertEquals(slab.stats().largestFreeBlock, 64, "a's slab is full, c's serves 64 bytes");
   slab.free(a);
+  slab.free(c);
 });
 
 Deno.test("SlabAllocator() rejects bad options", async (t) => {
@@ -316,4 +325,133 @@ Deno.test("SlabAllocator shares its buffer and exports chronetix_alloc_* metrics
   assert(text.includes('chronetix_alloc_fragmentation_ratio{allocator="frames"} 0.25'), text);
   assert(text.includes('chronetix_alloc_capacity_bytes{allocator="frames"} 4096'), text);
   assert(text.includes('chronetix_alloc_allocations_total{allocator="frames"} 1'), text);
+});
+
+Deno.test("SlabAllocator returns an empty slab to the pool for another size class", () => {
+  using slab = new SlabAllocator({ slabs: 1, slabSize: 1 << 20 });
+  slab.free(allocOrFail(slab, 1)); // the only slab went to the 64-byte class
+  assertEquals(slab.stats().blocksInUse, 0);
+  const big = slab.alloc(slab.maxBlockSize);
+  assert(big !== NO_BLOCK, "an empty slab serves any size class");
+  assertEquals(slab.sizeOf(big), 1 << 20);
+  const stats = slab.stats();
+  assertEquals(stats.slabsReclaimed, 1);
+  assertEquals(stats.slabsInUse, 1);
+  assertEquals(slab.alloc(1), NO_BLOCK, "the slab is now the 1 MiB class's");
+  slab.free(big);
+  assertEquals(slab.stats().largestFreeBlock, 1 << 20);
+  const small = allocOrFail(slab, 1);
+  assertEquals(slab.stats().slabsReclaimed, 2);
+  slab.free(small);
+});
+
+Deno.test("SlabAllocator keeps a stale handle invalid across 100,000 reuses of its block", () => {
+  using slab = new SlabAllocator(); // 65,536 blocks of 64 bytes: the old handles wrapped at 16,384
+  const stale = allocOrFail(slab, 1);
+  const block = slab.blockIndex(stale);
+  slab.free(stale);
+  let current = allocOrFail(slab, 1);
+  const blocks = new Set<number>();
+  for (let i = 0; i < 100_000; i++) {
+    blocks.add(slab.blockIndex(current));
+    assert(current !== stale, `reuse ${i} gave the stale handle back`);
+    slab.free(current);
+    current = allocOrFail(slab, 1);
+  }
+  assert(blocks.has(block), "the stale handle's block was reused");
+  assertThrows(() => slab.free(stale), RangeError, "stale");
+  assertEquals(slab.owns(stale), false);
+  assertEquals(slab.owns(current), true, "the new owner's block is untouched");
+  const stats = slab.stats();
+  assertEquals(stats.blocksInUse, 1);
+  assertEquals(stats.quarantinedBlocks, 3, "each block parks after 32,767 allocations");
+  assertEquals(stats.quarantineReleases, 0);
+  slab.free(current);
+});
+
+Deno.test("SlabCore parks a block at its last generation and reuses it only when memory runs short", () => {
+  // 4 blocks of 1 KiB, 2 generation bits: a block parks after its 3rd allocation.
+  const core = new SlabCore({
+    slabs: 1,
+    slabSize: 4096,
+    classes: [1024],
+    granuleBits: 2,
+    generationBits: 2,
+    sampleEvery: 1,
+    clock: new VirtualClock(),
+  });
+  const first = core.alloc(1);
+  const handles = [first];
+  core.free(first);
+  for (let i = 0; i < 2; i++) {
+    const h = core.alloc(1);
+    assertEquals(core.lastIndex, 0, "LIFO reuse of block 0");
+    handles.push(h);
+    core.free(h);
+  }
+  assertEquals(core.parkedCount, 1, "block 0 was freed at its last generation");
+  const others = [core.alloc(1), core.alloc(1), core.alloc(1)];
+  assertEquals(others.map((h) => core.liveIndex(h)).sort(), [1, 2, 3], "block 0 is not reused");
+  assertEquals(handles.map((h) => core.handleState(h)), ["stale", "stale", "freed"]);
+  const wrapped = core.alloc(1); // no other room: the oldest parked block comes back
+  assertEquals(core.liveIndex(wrapped), 0);
+  assertEquals(core.quarantineReleases, 1);
+  assertEquals(core.parkedCount, 0);
+  assert(!handles.includes(wrapped), "generation 0 was never handed out before");
+  assertEquals(core.alloc(1), -1);
+});
+
+Deno.test("SlabAllocator rejects null and hostile arguments with errors naming them", async (t) => {
+  const cases: [string, () => unknown, ErrorConstructor, string][] = [
+    ["options null", () => new SlabAllocator(null as never), TypeError, "'options'"],
+    ["options 5", () => new SlabAllocator(5 as never), TypeError, "'options'"],
+    ["slabs Symbol", () => new SlabAllocator({ slabs: Symbol() as never }), TypeError, "'slabs'"],
+    [
+      "slabSize BigInt",
+      () => new SlabAllocator({ slabSize: 10n as never }),
+      TypeError,
+      "'slabSize'",
+    ],
+    [
+      "sizeClasses 5",
+      () => new SlabAllocator({ sizeClasses: 5 as never }),
+      TypeError,
+      "'sizeClasses'",
+    ],
+    [
+      "sizeClasses {}",
+      () => new SlabAllocator({ sizeClasses: {} as never }),
+      TypeError,
+      "'sizeClasses'",
+    ],
+    ["shared 'yes'", () => new SlabAllocator({ shared: "yes" as never }), TypeError, "'shared'"],
+    ["clock {}", () => new SlabAllocator({ clock: {} as never }), TypeError, "'clock'"],
+    ["clock NaN", () => new SlabAllocator({ clock: { now: () => NaN } }), TypeError, "'clock'"],
+    ["metrics 5", () => new SlabAllocator({ metrics: 5 as never }), TypeError, "'metrics'"],
+    ["name Symbol", () => new SlabAllocator({ name: Symbol() as never }), TypeError, "'name'"],
+  ];
+  for (const [name, make, type, text] of cases) {
+    await t.step(name, () => void assertThrows(make, type, text));
+  }
+  using slab = new SlabAllocator({ slabs: 1, slabSize: 4096 });
+  const block = allocOrFail(slab, 64);
+  const methods: [string, () => unknown, ErrorConstructor, string][] = [
+    ["alloc Symbol", () => slab.alloc(Symbol() as never), TypeError, "'size'"],
+    ["alloc BigInt", () => slab.alloc(10n as never), TypeError, "'size'"],
+    ["alloc valueOf", () => slab.alloc({ valueOf: () => 8 } as never), TypeError, "'size'"],
+    ["free Symbol", () => slab.free(Symbol() as never), RangeError, "not a block handle"],
+    ["free BigInt", () => slab.free(10n as never), RangeError, "not a block handle"],
+    ["offsetOf null", () => slab.offsetOf(null as never), RangeError, "not a block handle"],
+    ["sizeOf valueOf", () => slab.sizeOf({ valueOf: () => block } as never), RangeError, "not a"],
+    ["view length NaN", () => slab.view(block, NaN), RangeError, "'length'"],
+    ["view length Symbol", () => slab.view(block, Symbol() as never), TypeError, "'length'"],
+    ["view length 65", () => slab.view(block, 65), RangeError, "'length'"],
+  ];
+  for (const [name, call, type, text] of methods) {
+    await t.step(name, () => void assertThrows(call, type, text));
+  }
+  assertEquals(slab.owns(Symbol() as never), false);
+  assertEquals(slab.owns(10n as never), false);
+  assertEquals(slab.stats().blocksInUse, 1, "no call changed the allocator");
+  assertEquals(slab.view(block, 10).length, 10);
 });

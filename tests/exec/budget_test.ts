@@ -56,6 +56,25 @@ Deno.test("BudgetTracker.observe() waits out the cooldown before it moves again"
 
 Deno.test("resolveBudgetPolicy() fills defaults and rejects out-of-range fields", () => {
   assertEquals(resolveBudgetPolicy(), { escalateAfter: 3, recoverAfter: 20, cooldownMs: 1000 });
-  assertThrows(() => resolveBudgetPolicy({ recoverAfter: 0 }), RangeError, "'recoverAfter'");
-  assertThrows(() => resolveBudgetPolicy({ cooldownMs: -1 }), RangeError, "'cooldownMs'");
+  assertThrows(
+    () => resolveBudgetPolicy({ recoverAfter: 0 }),
+    RangeError,
+    "Cannot set the budget policy as 'policy.recoverAfter' must be an integer in [1, 1000000000]",
+  );
+  assertThrows(() => resolveBudgetPolicy({ cooldownMs: -1 }), RangeError, "'policy.cooldownMs'");
+  assertThrows(
+    () =>
+      resolveBudgetPolicy(
+        { escalateAfter: "3" as unknown as number },
+        "create an Executor",
+        "budget",
+      ),
+    TypeError,
+    "Cannot create an Executor as 'budget.escalateAfter' must be a finite number",
+  );
+  assertThrows(
+    () => resolveBudgetPolicy(null as unknown as undefined, "create an Executor", "budget"),
+    TypeError,
+    "Cannot create an Executor as 'budget' must be an object: current value is null",
+  );
 });

@@ -6,6 +6,7 @@ import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { OffloadPool } from "../../src/exec/offload_pool.ts";
 import { VirtualClock } from "../../src/time/virtual_clock.ts";
 import { ClosedError } from "../../src/errors.ts";
+import { MAX_BURST_TICKS, MIN_PERIOD_MS } from "../../src/time/timer_wheel.ts";
 import { recordingLogger, SILENT_LOGGER } from "../_util/logger.ts";
 
 function setup(options: Omit<ExecutorOptions, "clock" | "driver"> = {}) {
@@ -344,12 +345,12 @@ Deno.test("Executor rejects bad input with clear errors", () => {
     [
       () => executor.periodic({ name: "b", periodMs: 0, run }),
       RangeError,
-      "'periodMs' must be > 0: current value is 0",
+      "'periodMs' must be >= 0.001 (MIN_PERIOD_MS): current value is 0",
     ],
     [
       () => executor.periodic({ name: "b", periodMs: -1, run }),
       RangeError,
-      "'periodMs' must be > 0",
+      "'periodMs' must be >= 0.001",
     ],
     [() => executor.periodic({ name: "b", periodMs: NaN, run }), RangeError, "finite number"],
     [
@@ -394,12 +395,12 @@ Deno.test("Executor rejects bad input with clear errors", () => {
     ],
     [() => new Executor({ maxRunnable: 0 }), RangeError, "'maxRunnable' must be an integer"],
     [() => new Executor({ name: "" }), TypeError, "'name' must be a non-empty string"],
-    [() => new Executor({ tick: { fixedMs: 0 } }), RangeError, "'tick.fixedMs' must be > 0"],
+    [() => new Executor({ tick: { fixedMs: 0 } }), RangeError, "'tick.fixedMs' must be >= 0.001"],
     [() => new Executor({ tick: "fixed" as "adaptive" }), TypeError, "'tick' must be"],
     [
       () => new Executor({ budget: { escalateAfter: 0 } }),
       RangeError,
-      "'escalateAfter' must be an integer",
+      "'budget.escalateAfter' must be an integer",
     ],
     [
       () => new Executor({ clock: new VirtualClock() }).onEvent({ name: "e", topic: "t", run }),
@@ -418,6 +419,67 @@ Deno.test("Executor with a fixed tick releases on tick boundaries only", () => {
   clock.advance(12);
   // Releases at 3, 6, 9, 12 are noticed at ticks 4, 8, 12, 12.
   assertEquals(starts, [4, 8, 12, 12]);
+});
+
+Deno.test("Executor with a fixed tick applies missedTicks to releases a late tick missed", async (t) => {
+  const stalled = (missedTicks: "skip" | "delay" | "burst") => {
+    const { clock, executor } = setup({ tick: { fixedMs: 10 } });
+    const releases: number[] = [];
+    const task = executor.periodic({
+      name: "p",
+      periodMs: 5,
+      missedTicks,
+      queueCap: 64,
+      run: (ctx) => void releases.push(ctx.release),
+    });
+    executor.once({ name: "hog", delayMs: 10, run: () => clock.spend(33) }); // tick 10 ends at 43
+    clock.advance(60);
+    executor.close();
+    return { releases, stats: task.stats() };
+  };
+  await t.step("skip: releases older than one tick are skipped and counted", () => {
+    const { releases, stats } = stalled("skip");
+    // The tick due at 20 fires at 43: 15..30 are more than a tick old.
+    assertEquals(releases, [5, 10, 35, 40, 45, 50, 55, 60]);
+    assertEquals(stats.skippedTicks, 4);
+  });
+  await t.step("delay: one late release, then the period restarts from the tick", () => {
+    const { releases, stats } = stalled("delay");
+    assertEquals(releases, [5, 10, 15, 48, 53, 58]);
+    assertEquals(stats.skippedTicks, 0);
+  });
+  await t.step("burst: every missed release runs", () => {
+    const { releases, stats } = stalled("burst");
+    assertEquals(releases, [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60]);
+    assertEquals(stats.skippedTicks, 0);
+  });
+});
+
+Deno.test("Executor bounds the catch-up after a huge stall, on a fixed tick and on the adaptive one", async (t) => {
+  for (const tick of [{ fixedMs: 1 }, "adaptive"] as const) {
+    await t.step(typeof tick === "string" ? tick : "fixed", () => {
+      const { clock, executor } = setup({ tick });
+      using _ = executor;
+      const burst = executor.periodic({
+        name: "burst",
+        periodMs: MIN_PERIOD_MS,
+        missedTicks: "burst",
+        run: () => {},
+      });
+      const skip = executor.periodic({ name: "skip", periodMs: MIN_PERIOD_MS, run: () => {} });
+      clock.stall(1e9); // 10^12 periods: a loop over them would never end
+      clock.advance(1); // then 1,000 more periods, on time
+      const periods = (1e9 + 1) / MIN_PERIOD_MS;
+      for (const task of [burst, skip]) {
+        const s = task.stats();
+        // Every period released or skipped (0.001 is not exact in binary: allow rounding).
+        assert(Math.abs(s.releases + s.skippedTicks - periods) <= 2, `${s.name}: ${s.releases}`);
+        assertEquals(s.runs + s.dropped["task-cap"] + s.queued, s.releases, s.name);
+      }
+      assert(burst.stats().releases <= MAX_BURST_TICKS + 2001, String(burst.stats().releases));
+      assert(skip.stats().releases <= 2002, String(skip.stats().releases));
+    });
+  }
 });
 
 Deno.test("Executor.close() cancels tasks, aborts their signals and reports once", () => {

@@ -24,6 +24,7 @@ import { OffloadPool } from "../../src/exec/offload_pool.ts";
 import type { OffloadPoolOptions } from "../../src/exec/offload_types.ts";
 import { recordingLogger, SILENT_LOGGER } from "../_util/logger.ts";
 import { Gate } from "./_fixtures/jobs/gate.ts";
+import { show } from "../../src/internal/validate.ts";
 
 const job = (name: string) => new URL(`./_fixtures/jobs/${name}.ts`, import.meta.url);
 const JOBS = {
@@ -33,11 +34,32 @@ const JOBS = {
   block: job("block"),
   crash: job("crash"),
   fail: job("fail"),
+  exit: job("exit"),
+  closeSelf: job("close_self"),
+  blockLater: job("block_later"),
+  env: job("env"),
+  oom: job("oom"),
   missing: job("does_not_exist"),
 };
 
 function pool(options: Partial<OffloadPoolOptions> = {}): OffloadPool {
   return new OffloadPool({ jobs: JOBS, workers: 2, logger: SILENT_LOGGER, ...options });
+}
+
+/**
+ * Fails the test instead of hanging it when `promise` never settles: a safety
+ * net far beyond any healthy run, not a timing assertion.
+ */
+async function settles<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const net = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within 60 s`)), 60_000);
+  });
+  try {
+    return await Promise.race([promise, net]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A driver on virtual time: timeouts and grace periods end only when the test advances it. */
@@ -117,7 +139,7 @@ Deno.test("OffloadPool.submit() of an unregistered job rejects, logs it rate-lim
   using _driver = driver;
   await using p = pool({ logger, driver, name: "render" });
   const message =
-    'Cannot submit job "nope" to offload pool "render" as it is not registered: known jobs are "square", "fill", "hang", "block", "crash", "fail", "missing"';
+    `Cannot submit job "nope" to offload pool "render" as 'job' is not registered: known jobs are "square", "fill", "hang", "block", "crash", "fail", "exit", "closeSelf", "blockLater", "env", "oom", "missing"`;
   await assertRejects(() => p.submit("nope", 1), TypeError, message);
   clock.advance(9_999);
   await assertRejects(() => p.submit("nope", 1), TypeError, message);
@@ -176,7 +198,8 @@ Deno.test("OffloadPool.submit() rejects an already aborted signal with its reaso
     Error,
     "never mind",
   );
-  assertEquals([p.stats().cancelled, p.stats().submitted], [1, 0]);
+  // Counted as submitted and cancelled, so that the outcomes add up to the submits.
+  assertEquals([p.stats().cancelled, p.stats().submitted], [1, 1]);
 });
 
 Deno.test("OffloadPool.submit() rejects submits past the queue cap instead of buffering them", async () => {
@@ -347,28 +370,295 @@ Deno.test("OffloadPool exports distinct series for two pools on one registry", a
   assertStringIncludes(text, 'chronetix_offload_workers_alive{pool="a"} 0\n');
 });
 
-Deno.test("OffloadPool() rejects bad options", () => {
-  const bad: [Partial<OffloadPoolOptions>, ErrorConstructor, string][] = [
-    [{ jobs: {} }, TypeError, "'jobs' is empty"],
-    [{ jobs: { a: 3 as unknown as string } }, TypeError, 'job "a" must be a module URL'],
-    [{ workers: 0 }, RangeError, "'workers' must be an integer in [1, 256]"],
-    [{ timeoutMs: 0 }, RangeError, "'timeoutMs' must be > 0"],
-    [{ queueCap: -1 }, RangeError, "'queueCap' must be an integer"],
-    [{ name: "" }, TypeError, "'name'"],
-    [
-      { logger: (() => {}) as unknown as OffloadPoolOptions["logger"] },
-      TypeError,
-      "'logger' must be a Logger",
-    ],
+/** Calls `fn` and returns what it threw (or what its promise rejected with). */
+async function thrown(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("Expected the call to throw");
+}
+
+/** The counters that say what the pool did: none may move on a caller mistake. */
+function counters(p: OffloadPool): number[] {
+  const s = p.stats();
+  return [
+    s.submitted,
+    s.completed,
+    s.failed,
+    s.timedOut,
+    s.crashed,
+    s.cancelled,
+    s.rejected,
+    s.queued,
+    s.inFlight,
   ];
-  for (const [options, type, text] of bad) {
-    let error: unknown;
-    try {
-      pool(options);
-    } catch (e) {
-      error = e;
-    }
+}
+
+Deno.test("OffloadPool() rejects bad options, naming the option", async () => {
+  const bad: [unknown, ErrorConstructor, string][] = [
+    [null, TypeError, "'options' must be an object: current value is null"],
+    [undefined, TypeError, "'options' must be an object: current value is undefined"],
+    [5, TypeError, "'options' must be an object"],
+    [{ jobs: null }, TypeError, "'jobs' must be an object of job module URLs"],
+    [{ jobs: 5 }, TypeError, "'jobs' must be an object of job module URLs"],
+    [{ jobs: {} }, TypeError, "'jobs' is empty"],
+    [
+      { jobs: { a: 3 } },
+      TypeError,
+      "'jobs' must map each job name to a module URL: job \"a\" is 3",
+    ],
+    [{ jobs: { a: "" } }, TypeError, "'jobs' must map each job name to a module URL"],
+    [{ workers: 0 }, RangeError, "'workers' must be an integer in [1, 256]"],
+    [{ workers: 1e9 }, RangeError, "'workers' must be an integer in [1, 256]"],
+    [{ workers: 2n }, TypeError, "'workers' must be a finite number: current value is 2n"],
+    [{ timeoutMs: 0 }, RangeError, "'timeoutMs' must be > 0"],
+    [{ timeoutMs: NaN }, RangeError, "'timeoutMs' must be a finite number: current value is NaN"],
+    [{ timeoutMs: Symbol("t") }, TypeError, "'timeoutMs' must be a finite number"],
+    [{ queueCap: -1 }, RangeError, "'queueCap' must be an integer"],
+    [{ batch: 0.5 }, RangeError, "'batch' must be an integer"],
+    [{ name: "" }, TypeError, "'name'"],
+    [{ name: Symbol("n") }, TypeError, "'name' must be a non-empty string"],
+    [{ logger: () => {} }, TypeError, "'logger' must be a Logger"],
+    [{ permissions: 5 }, TypeError, "'permissions' must be"],
+    [{ permissions: "all" }, TypeError, "'permissions' must be"],
+    [{ permissions: { net: 5 } }, TypeError, "'permissions.net' must be"],
+    [{ permissions: { bogus: true } }, TypeError, "'permissions' has an unknown key \"bogus\""],
+    [{ permissions: null }, TypeError, "'permissions' must be"],
+    [{ driver: {} }, TypeError, "'driver' must be a Driver"],
+    [{ metrics: 5 }, TypeError, "'metrics' must be a MetricsRegistry"],
+    [{ resourceLimits: 5 }, TypeError, "'resourceLimits' must be an object"],
+    [{ resourceLimits: null }, TypeError, "'resourceLimits' must be an object"],
+    [{ resourceLimits: { maxHeapMb: 4 } }, RangeError, "'resourceLimits.maxHeapMb' must be"],
+    [{ resourceLimits: { maxHeapMb: "64" } }, TypeError, "'resourceLimits.maxHeapMb' must be"],
+  ];
+  for (const [overrides, type, text] of bad) {
+    const options = overrides !== null && typeof overrides === "object"
+      ? { jobs: JOBS, logger: SILENT_LOGGER, workers: 1, ...overrides }
+      : overrides;
+    const error = await thrown(() => new OffloadPool(options as OffloadPoolOptions));
+    assertInstanceOf(error, type, `${show(overrides)}: ${error}`);
+    assertStringIncludes(error.message, text);
+    assertMatch(error.message, /^Cannot create an OffloadPool as /);
+  }
+});
+
+Deno.test("OffloadPool.submit() rejects a transfer that is not a list of transferables, naming 'transfer'", async () => {
+  await using p = pool();
+  const buffer = new ArrayBuffer(8);
+  const detached = new ArrayBuffer(8);
+  structuredClone(detached, { transfer: [detached] });
+  const bad: unknown[] = [
+    5,
+    [5],
+    "ab",
+    {},
+    null,
+    [new SharedArrayBuffer(8)],
+    [buffer, buffer],
+    [detached],
+    [new Uint8Array(4)],
+  ];
+  for (const transfer of bad) {
+    const error = await thrown(() =>
+      p.submit("square", 3, { transfer: transfer as Transferable[] })
+    );
+    assertInstanceOf(error, TypeError, show(transfer));
+    assertMatch(error.message, /^Cannot submit job "square" as 'transfer' must be /);
+  }
+  assertEquals(buffer.byteLength, 8, "nothing was transferred");
+  assertEquals(counters(p), [0, 0, 0, 0, 0, 0, 0, 0, 0], "nothing was counted or dispatched");
+  assertEquals(await p.submit("square", 3), 9, "the pool runs on");
+});
+
+Deno.test("OffloadPool.submit() rejects bad arguments cleanly, naming them, and counts nothing", async () => {
+  await using p = pool();
+  const bad: [() => Promise<unknown>, ErrorConstructor, string][] = [
+    [() => p.submit(5 as unknown as string), TypeError, "'job' must be a non-empty string"],
+    [() => p.submit(Symbol("s") as unknown as string), TypeError, "'job' must be"],
+    [() => p.submit(10n as unknown as string), TypeError, "'job' must be"],
+    [() => p.submit("square", () => 3), TypeError, "'input' must be a value that can be cloned"],
+    [() => p.submit("square", Symbol("x")), TypeError, "'input' must be a value that can be"],
+    [() => p.submit("square", 1, null as never), TypeError, "'options' must be an object"],
+    [() => p.submit("square", 1, 5 as never), TypeError, "'options' must be an object"],
+    [() => p.submit("square", 1, { signal: {} as never }), TypeError, "'signal' must be an"],
+    [() => p.submit("square", 1, { signal: 5 as never }), TypeError, "'signal' must be an"],
+  ];
+  for (const [call, type, text] of bad) {
+    const error = await thrown(call);
+    assertInstanceOf(error, type);
+    assertStringIncludes(error.message, text);
+    assertMatch(error.message, /^Cannot submit /);
+  }
+  assertEquals(counters(p), [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assertEquals(p.stats().lastError, undefined, "a caller mistake is the caller's to handle");
+  assertEquals(await p.submit("square", 2n), 4n, "a BigInt can be cloned");
+});
+
+Deno.test("OffloadPool.submit() fails only the job whose input cannot be cloned, not its batch", async () => {
+  await using p = pool({ workers: 1 });
+  const [a, b, c] = await Promise.allSettled([
+    p.submit<number>("square", 2),
+    p.submit<number>("square", { nested: () => 1 }),
+    p.submit<number>("square", 3),
+  ]);
+  assertEquals([a, c], [{ status: "fulfilled", value: 4 }, { status: "fulfilled", value: 9 }]);
+  assertEquals(b.status, "rejected");
+  const error = (b as PromiseRejectedResult).reason;
+  assertInstanceOf(error, TypeError);
+  assertMatch(
+    error.message,
+    /^Cannot submit job "square" as 'input' must be a value that can be cloned/,
+  );
+  const stats = p.stats();
+  assertEquals([stats.submitted, stats.completed, stats.failed], [3, 2, 1]);
+});
+
+Deno.test("OffloadPool.close() rejects bad options and stays open", async () => {
+  await using p = pool();
+  for (
+    const [options, type, text] of [
+      [null, TypeError, "'options' must be an object"],
+      [5, TypeError, "'options' must be an object"],
+      [{ graceMs: NaN }, RangeError, "'graceMs' must be a finite number"],
+      [{ graceMs: -1 }, RangeError, "'graceMs' must be >= 0"],
+      [{ graceMs: 1n }, TypeError, "'graceMs' must be a finite number"],
+    ] as const
+  ) {
+    const error = await thrown(() => p.close(options as never));
     assertInstanceOf(error, type);
     assertStringIncludes(error.message, text);
   }
+  assertEquals(await p.submit("square", 7), 49, "still open");
+});
+
+Deno.test("OffloadPool fails a job whose worker ends itself at once, as crashed", async (t) => {
+  // On a virtual clock that never advances, no timeout can fail these jobs.
+  const { driver } = virtualDriver();
+  using _driver = driver;
+  await using p = pool({ workers: 1, driver });
+  await t.step("Deno.exit(3)", async () => {
+    const error = await settles(assertRejects(() => p.submit("exit", 3), OffloadJobError), "exit");
+    assertEquals(error.code, "E_WORKER_CRASHED");
+    assertStringIncludes(error.message, "exited with code 3");
+  });
+  await t.step("self.close()", async () => {
+    const error = await settles(
+      assertRejects(() => p.submit("closeSelf"), OffloadJobError),
+      "close",
+    );
+    assertEquals(error.code, "E_WORKER_CRASHED");
+    assertStringIncludes(error.message, "exited with code 0");
+  });
+  assertEquals(await settles(p.submit("square", 5), "square"), 25);
+  const stats = p.stats();
+  assertEquals([stats.crashed, stats.timedOut, stats.stuckWorkers], [2, 0, 0]);
+  assertEquals([stats.workersReplaced, stats.workersAlive], [2, 1]);
+});
+
+Deno.test("OffloadPool sends a job to an idle worker rather than behind a busy one", async () => {
+  const { driver } = virtualDriver();
+  using _driver = driver;
+  await using p = pool({ workers: 2, driver });
+  using gate = new Gate();
+  const blocked = p.submit("block", gate.input, { transfer: gate.transfer });
+  const quick = p.submit<number>("square", 3); // in the same tick: one job per idle worker
+  assertEquals(await settles(quick, "the first quick job"), 9);
+  await gate.reported("started");
+  assertEquals(await settles(p.submit<number>("square", 4), "the second quick job"), 16);
+  gate.release();
+  assertEquals(await blocked, "released");
+});
+
+Deno.test("OffloadPool times out an async job while sync jobs keep the worker busy", async () => {
+  const { clock, driver } = virtualDriver();
+  using _driver = driver;
+  await using p = pool({ workers: 1, timeoutMs: 40, driver }); // sweeps every 10 ms
+  using hung = new Gate();
+  const hanging = p.submit("hang", hung.input, { transfer: hung.transfer });
+  const timedOut = assertRejects(() => hanging, OffloadTimeoutError);
+  await hung.reported("started");
+  // A different sync job runs at every sweep, as on a busy worker.
+  for (let i = 0; i < 6 && p.stats().timedOut === 0; i++) {
+    using gate = new Gate();
+    const busy = p.submit("block", gate.input, { transfer: gate.transfer });
+    await gate.reported("started");
+    clock.advance(10);
+    gate.release();
+    await busy;
+  }
+  const error = await settles(timedOut, "the hung job");
+  assertEquals(error.job, "hang");
+  await hung.reported("aborted");
+  assertEquals([p.stats().timedOut, p.stats().workersReplaced], [1, 0]);
+});
+
+Deno.test("OffloadPool replaces a worker that stopped answering (an async job blocking it)", async () => {
+  const { clock, driver } = virtualDriver();
+  using _driver = driver;
+  const logger = recordingLogger();
+  await using p = pool({ workers: 1, timeoutMs: 40, driver, logger });
+  using gate = new Gate();
+  const stuck = p.submit("blockLater", gate.input, { transfer: gate.transfer });
+  await gate.reported("started"); // blocked in a continuation: no job on record runs
+  clock.advance(50);
+  await assertRejects(() => stuck, OffloadTimeoutError);
+  assertEquals(p.stats().workersReplaced, 0, "the abort may still be answered");
+  clock.advance(50);
+  const stats = p.stats();
+  assertEquals([stats.workersReplaced, stats.stuckWorkers, stats.workersAlive], [1, 1, 1]);
+  assertEquals(await settles(p.submit("square", 8), "a job on the new worker"), 64);
+  assertEquals(logger.lines.length, 1, logger.lines.join("\n"));
+  assertMatch(logger.lines[0]!, /replaced a worker as it stopped answering for over 40 ms/);
+});
+
+Deno.test("OffloadPool runs jobs with only the permissions asked for, and contains them too", async () => {
+  const logger = recordingLogger();
+  const fixtures = new URL("./_fixtures/", import.meta.url);
+  await using p = pool({
+    workers: 1,
+    permissions: { read: [fixtures] },
+    resourceLimits: { maxHeapMb: 32 },
+    logger,
+  });
+  assertEquals(await p.submit("env"), "prompt", "no env permission in the job worker");
+  assertEquals(
+    Deno.permissions.querySync({ name: "env" }).state,
+    "granted",
+    "the test keeps its own",
+  );
+  const oom = await settles(assertRejects(() => p.submit("oom"), OffloadJobError), "oom");
+  assertEquals(oom.code, "E_WORKER_OUT_OF_MEMORY");
+  assertEquals(
+    oom.message,
+    "Cannot finish job \"oom\" as its worker ran out of heap: the limit is 32 MB ('resourceLimits.maxHeapMb')",
+  );
+  const exit = await settles(assertRejects(() => p.submit("exit", 3), OffloadJobError), "exit");
+  assertEquals(exit.code, "E_WORKER_CRASHED");
+  assertEquals(await p.submit("square", 6), 36);
+  const stats = p.stats();
+  assertEquals([stats.oomKills, stats.crashed, stats.workersReplaced], [1, 2, 2]);
+  assertEquals(logger.lines, [
+    'error: Offload pool "offload" replaced a worker as it ran out of heap (the limit is 32 MB)',
+    'error: Offload pool "offload" replaced a worker as it exited with code 3',
+  ]);
+});
+
+Deno.test("OffloadPool runs jobs on a closed driver: nothing escapes its dispatch", async () => {
+  // Arming the timeout sweep throws on a closed driver; before, that error
+  // escaped the dispatch microtask and ended the process.
+  const { driver } = virtualDriver();
+  driver.close();
+  const logger = recordingLogger();
+  const p = pool({ workers: 1, driver, logger });
+  assertEquals(await p.submit("square", 2), 4);
+  assertStringIncludes(p.stats().lastError?.message ?? "", "closed");
+  assertEquals(logger.lines.length, 1, logger.lines.join("\n"));
+  using gate = new Gate();
+  const hung = p.submit("hang", gate.input, { transfer: gate.transfer });
+  await gate.reported("started");
+  // No timer can end the grace period: what is left is cut off at once.
+  assertEquals(await p.close({ graceMs: 60_000 }), { drained: 0, cutOff: 1 });
+  await assertRejects(() => hung, ClosedError);
 });

@@ -1,8 +1,11 @@
 import { assertEquals, assertMatch, assertNotEquals, assertThrows } from "@std/assert";
 import {
+  blobWorkerDataUrl,
   blobWorkerSource,
   blobWorkerUrl,
   createBlobWorker,
+  scopedPermissions,
+  type WorkerPermissions,
 } from "../../src/internal/blob_worker.ts";
 
 /** Posts back its arguments and whether it may read the environment. */
@@ -73,4 +76,36 @@ Deno.test("blobWorkerSource() rejects a main that is not a function and argument
     "its arguments must be JSON values: current value is undefined",
   );
   assertThrows(() => blobWorkerSource(() => 0, [() => 1]), TypeError, "must be JSON values");
+});
+
+Deno.test("createBlobWorker() needs no unstable flag unless the permissions are scoped", async () => {
+  // Any `deno` Worker option without --unstable-worker-options ends the
+  // process with code 70: so it is passed only for scoped permissions.
+  const fixture = new URL("./_fixtures/blob_worker_no_flag.ts", import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-config", "--allow-read=.", fixture.pathname],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const err = new TextDecoder().decode(stderr);
+  assertEquals(code, 0, err);
+  assertEquals(new TextDecoder().decode(stdout), "hello undefined\nhello inherit\n");
+});
+
+Deno.test("scopedPermissions() is true only for permissions narrower than the parent's", () => {
+  assertEquals(
+    [undefined, "inherit", "none", {}, { env: true }].map((p) =>
+      scopedPermissions(p as WorkerPermissions | undefined)
+    ),
+    [false, false, true, true, true],
+  );
+});
+
+Deno.test("blobWorkerDataUrl() serves a program as a data: URL, one per distinct source", async () => {
+  const source = blobWorkerSource(echo, ["data", [7]]);
+  const url = blobWorkerDataUrl(source);
+  assertMatch(url, /^data:text\/javascript,/);
+  assertEquals(blobWorkerDataUrl(source), url);
+  assertEquals(await (await fetch(url)).text(), source);
 });

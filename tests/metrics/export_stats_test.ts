@@ -271,3 +271,93 @@ Deno.test("exportKeyedStats() rejects bad arguments", () => {
     "'metrics' must be an array",
   );
 });
+
+// deno-lint-ignore no-explicit-any
+const loose = (value: unknown): any => value;
+
+Deno.test("exportStats() and exportKeyedStats() name the parameter of a hostile argument", async (t) => {
+  const r = registry();
+  const stats = () => ({ depth: 0, sent: 0, dropped: 0 });
+  const items = () => [];
+  const cases: [string, () => unknown, string][] = [
+    ["registry: 5", () => exportStats(loose(5), stats, METRICS), "registry"],
+    ["registry: {}", () => exportStats(loose({}), stats, METRICS), "registry"],
+    [
+      "registry: null (keyed)",
+      () => exportKeyedStats(loose(null), items, BY_TOPIC, KEYED),
+      "registry",
+    ],
+    ["metrics: 5", () => exportStats(r, stats, loose(5)), "metrics"],
+    ["metrics: [null]", () => exportStats(r, stats, loose([null])), "metrics[0]"],
+    ["metrics: [5]", () => exportKeyedStats(r, items, BY_TOPIC, loose([5])), "metrics[0]"],
+    [
+      "metric name: Symbol",
+      () => exportStats(r, stats, [{ ...METRICS[0]!, name: loose(Symbol("n")) }]),
+      "name",
+    ],
+    [
+      "metric value: not a function",
+      () => exportStats(r, stats, [{ ...METRICS[0]!, value: loose(5) }]),
+      "metrics[0].value",
+    ],
+    [
+      "metric labels: value not a string",
+      () => exportStats(r, stats, [{ ...METRICS[0]!, labels: loose({ reason: 5 }) }]),
+      "metrics[0].labels",
+    ],
+    ["options: null", () => exportStats(r, stats, METRICS, loose(null)), "options"],
+    ["options: 5 (keyed)", () => exportKeyedStats(r, items, BY_TOPIC, KEYED, loose(5)), "options"],
+    [
+      "options.labels: value not a string",
+      () => exportStats(r, stats, METRICS, { labels: loose({ pool: Symbol("p") }) }),
+      "options.labels",
+    ],
+    [
+      "options.labels: lone surrogate",
+      () => exportStats(r, stats, METRICS, { labels: { pool: "\uD800" } }),
+      "options.labels",
+    ],
+    ["key: null", () => exportKeyedStats(r, items, loose(null), KEYED), "key"],
+    [
+      "key.label: Symbol",
+      () => exportKeyedStats(r, items, { label: loose(Symbol("k")), of: BY_TOPIC.of }, KEYED),
+      "key.label",
+    ],
+  ];
+  for (const [label, call, parameter] of cases) {
+    await t.step(label, () => {
+      const error = assertThrows(call);
+      const message = (error as Error).message;
+      assertEquals(error instanceof TypeError || error instanceof RangeError, true, message);
+      assertEquals(message.startsWith("Cannot "), true, message);
+      assertStringIncludes(message, `'${parameter}'`);
+    });
+  }
+  assertEquals(r.inventory(), [], "nothing registered by a rejected call");
+});
+
+Deno.test("exportStats() registers nothing when a later metric is rejected", () => {
+  const r = registry();
+  const stats = () => ({ depth: 0, sent: 0, dropped: 0 });
+  assertThrows(
+    () => exportStats(r, stats, [...METRICS, { ...METRICS[0]!, name: "chronetix_bad" }]),
+    TypeError,
+  );
+  assertThrows(
+    () => exportStats(r, stats, [...METRICS, { ...METRICS[0]!, help: "Another help" }]),
+    TypeError,
+    "already registered with a different declaration",
+  );
+  assertEquals(r.inventory(), []);
+  using _ok = exportStats(r, stats, METRICS);
+  assertEquals(r.inventory().length, 3);
+});
+
+Deno.test("exportStats() sets a gauge to NaN when its value is not a number", () => {
+  const r = registry();
+  const snapshot = { depth: loose("deep"), sent: 1, dropped: 0 };
+  using _export = exportStats(r, () => snapshot, METRICS);
+  const text = r.exposeText();
+  assertStringIncludes(text, "chronetix_demo_depth NaN\n");
+  assertStringIncludes(text, "chronetix_demo_sent_total 1\n");
+});

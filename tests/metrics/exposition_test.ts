@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { negotiateExpositionFormat } from "../../src/metrics/exposition.ts";
 import { everyKindRegistry } from "./_fixture.ts";
@@ -115,4 +115,14 @@ Deno.test("negotiateExpositionFormat() follows the Accept header", () => {
   assertEquals(negotiateExpositionFormat("*/*"), "prometheus");
   assertEquals(negotiateExpositionFormat(""), "prometheus");
   assertEquals(negotiateExpositionFormat(undefined), "prometheus");
+});
+
+Deno.test("negotiateExpositionFormat() rejects an Accept header that is not a string", () => {
+  for (const accept of [5, {}, Symbol("a"), 1n, ["text/plain"], true]) {
+    assertThrows(
+      () => negotiateExpositionFormat(accept as unknown as string),
+      TypeError,
+      "Cannot negotiate the exposition format as 'accept' must be a string, null or undefined",
+    );
+  }
 });

@@ -37,6 +37,31 @@ Deno.test("checkMetricSpec() names each breach", async (t) => {
       "'ms' is not a base unit: use 'seconds'",
     ],
     ["kilobytes", { name: "chronetix_port_kilobytes", type: "gauge", help: "x" }, "use 'bytes'"],
+    [
+      "abbreviated unit (promtool lint)",
+      { name: "chronetix_timer_lateness_s", type: "gauge", help: "x" },
+      "'s' is an abbreviated unit: use 'seconds'",
+    ],
+    [
+      "abbreviated unit in the subsystem",
+      { name: "chronetix_b_pending", type: "gauge", help: "x" },
+      "'b' is an abbreviated unit: use 'bytes'",
+    ],
+    [
+      "type in the name (promtool lint)",
+      { name: "chronetix_timer_gauge", type: "gauge", help: "x" },
+      "must not hold the metric type 'gauge'",
+    ],
+    [
+      "histogram suffix on a gauge (promtool lint)",
+      { name: "chronetix_timer_fires_count", type: "gauge", help: "x" },
+      "a gauge name must not end with '_count', which histograms use",
+    ],
+    [
+      "camelCase label (promtool lint)",
+      { name: "chronetix_timer_pending", type: "gauge", help: "x", labelNames: ["timerName"] },
+      'label name "timerName" is camelCase',
+    ],
     ["unit mismatch", {
       name: "chronetix_timer_lateness",
       type: "gauge",

@@ -50,15 +50,15 @@ Deno.test("Counter, Gauge and Histogram handles update their series", () => {
   depth.dec(3);
   assertEquals(depth.value, 3);
   const lat = h.labels();
-  for (const v of [0.05, 0.1, 0.5, 2, -1]) lat.observe(v);
-  assertEquals([lat.count, lat.sum], [5, 1.65]);
-  assertThrows(() => lat.observe(NaN), RangeError, "it is NaN");
+  for (const v of [0.05, 0.1, 0.5, 2, 0]) lat.observe(v);
+  assertEquals([lat.count, lat.sum], [5, 2.65]);
+  assertThrows(() => lat.observe(NaN), RangeError, "'value' must be a finite number");
   const samples = r.flatten().filter((s) => s.name.startsWith("chronetix_demo_latency"));
   assertEquals(samples.map((s) => [s.name, s.labels.le, s.value]), [
     ["chronetix_demo_latency_seconds_bucket", "0.1", 3], // le is inclusive: 0.1 counts
     ["chronetix_demo_latency_seconds_bucket", "1", 4],
     ["chronetix_demo_latency_seconds_bucket", "+Inf", 5],
-    ["chronetix_demo_latency_seconds_sum", undefined, 1.65],
+    ["chronetix_demo_latency_seconds_sum", undefined, 2.65],
     ["chronetix_demo_latency_seconds_count", undefined, 5],
   ]);
 });
@@ -138,7 +138,7 @@ Deno.test("MetricsRegistry limits can be set per family and are validated", () =
 
 Deno.test("MetricsRegistry collectors run before each scrape and a throwing one is contained", () => {
   const logs: string[] = [];
-  const r = registry({ logger: recorder(logs) });
+  const r = new MetricsRegistry({ logger: recorder(logs) });
   const depth = r.gauge({ name: "chronetix_demo_queue_depth", help: "Queue depth" }).labels();
   let queue = 3;
   using _ = r.addCollector(() => depth.set(queue));
@@ -147,10 +147,18 @@ Deno.test("MetricsRegistry collectors run before each scrape and a throwing one 
   });
   assert(r.exposeText().includes("chronetix_demo_queue_depth 3\n"));
   queue = 7;
-  assertEquals(r.flatten().find((s) => s.name === "chronetix_demo_queue_depth")?.value, 7);
-  assertEquals(logs.length, 2);
+  const samples = r.flatten();
+  assertEquals(samples.find((s) => s.name === "chronetix_demo_queue_depth")?.value, 7);
+  assertEquals(
+    samples.find((s) => s.name === "chronetix_metrics_collector_errors_total")?.value,
+    2,
+    "every throw is counted",
+  );
+  assertEquals(logs.length, 1, "logged at most once a second");
   assert(
-    logs[0]!.startsWith("warn: Metrics collector threw") && logs[0]!.includes("broken collector"),
+    logs[0]!.startsWith("error: Metrics collector threw") &&
+      logs[0]!.includes("Error: broken collector"),
+    logs[0],
   );
   assertThrows(() => r.addCollector("x" as unknown as () => void), TypeError, "'collect'");
 });
@@ -184,13 +192,207 @@ Deno.test("MetricsRegistry.inventory() lists every declaration", () => {
     "chronetix_metrics_series",
     "chronetix_metrics_cardinality_soft_limit_exceeded",
     "chronetix_metrics_overflow_total",
+    "chronetix_metrics_collector_errors_total",
     "chronetix_demo_latency_seconds",
   ]);
-  assertEquals(r.inventory()[3], {
+  assertEquals(r.inventory()[4], {
     name: "chronetix_demo_latency_seconds",
     type: "histogram",
     unit: "seconds",
     help: "Latency",
     labels: ["op"],
   });
+});
+
+// deno-lint-ignore no-explicit-any
+const loose = (value: unknown): any => value;
+
+Deno.test("MetricsRegistry rejects a metric name that is not a string", () => {
+  const r = registry();
+  assertThrows(
+    () => r.counter({ name: loose(["chronetix_demo_events_total"]), help: "Events" }),
+    TypeError,
+    "Cannot register a counter as 'name' must be a non-empty string: current value is [\"chronetix_demo_events_total\"]",
+  );
+  assertThrows(
+    () => r.gauge({ name: loose(Symbol("n")), help: "Events" }),
+    TypeError,
+    "'name' must be a non-empty string: current value is Symbol(n)",
+  );
+  assertThrows(
+    () => r.gauge({ name: loose({ toString: () => "chronetix_demo_depth" }), help: "Depth" }),
+    TypeError,
+    "'name'",
+  );
+  assertEquals(r.inventory(), []);
+  assertEquals(r.exposeText(), "");
+});
+
+Deno.test("MetricsRegistry rejects HELP, unit and label names that are not strings", () => {
+  const r = registry();
+  const base = { name: "chronetix_demo_depth_seconds", help: "Depth" };
+  assertThrows(() => r.gauge({ ...base, help: loose(5) }), TypeError, "'help'");
+  assertThrows(() => r.gauge({ ...base, help: "bad \uD800" }), TypeError, "'help'");
+  assertThrows(() => r.gauge({ ...base, unit: loose(Symbol("u")) }), TypeError, "'unit'");
+  assertThrows(
+    () => r.gauge({ ...base, labelNames: loose([Symbol("l")]) }),
+    TypeError,
+    "'labelNames'",
+  );
+  assertThrows(() => r.gauge({ ...base, labelNames: loose([5]) }), TypeError, "'labelNames'");
+  assertEquals(r.inventory(), []);
+});
+
+Deno.test("MetricsRegistry names the parameter of a null, non-iterable or non-number option", async (t) => {
+  const r = registry();
+  const cases: [string, () => unknown, string][] = [
+    ["new MetricsRegistry(null)", () => new MetricsRegistry(loose(null)), "options"],
+    ["new MetricsRegistry(5)", () => new MetricsRegistry(loose(5)), "options"],
+    ["softLimit: {}", () => new MetricsRegistry({ softLimit: loose({}) }), "softLimit"],
+    ["hardLimit: '5'", () => new MetricsRegistry({ hardLimit: loose("5") }), "hardLimit"],
+    ["logger: {}", () => new MetricsRegistry({ logger: loose({}) }), "logger"],
+    ["selfMetrics: 'no'", () => new MetricsRegistry({ selfMetrics: loose("no") }), "selfMetrics"],
+    ["counter(null)", () => r.counter(loose(null)), "options"],
+    ["gauge(5)", () => r.gauge(loose(5)), "options"],
+    ["histogram(undefined)", () => r.histogram(loose(undefined)), "options"],
+    [
+      "labelNames: null",
+      () => r.counter({ name: "chronetix_demo_a_total", help: "A", labelNames: loose(null) }),
+      "labelNames",
+    ],
+    [
+      "labelNames: 5",
+      () => r.counter({ name: "chronetix_demo_a_total", help: "A", labelNames: loose(5) }),
+      "labelNames",
+    ],
+    [
+      "labelNames: 'ab'",
+      () => r.counter({ name: "chronetix_demo_a_total", help: "A", labelNames: loose("ab") }),
+      "labelNames",
+    ],
+    [
+      "buckets: null",
+      () => r.histogram({ name: "chronetix_demo_a_seconds", help: "A", buckets: loose(null) }),
+      "buckets",
+    ],
+    [
+      "buckets: 5",
+      () => r.histogram({ name: "chronetix_demo_a_seconds", help: "A", buckets: loose(5) }),
+      "buckets",
+    ],
+    [
+      "buckets: [Symbol]",
+      () =>
+        r.histogram({ name: "chronetix_demo_a_seconds", help: "A", buckets: loose([Symbol()]) }),
+      "buckets",
+    ],
+    [
+      "buckets: [1n]",
+      () => r.histogram({ name: "chronetix_demo_a_seconds", help: "A", buckets: loose([1n, 2n]) }),
+      "buckets",
+    ],
+    [
+      "buckets: ['1', '2']",
+      () =>
+        r.histogram({ name: "chronetix_demo_a_seconds", help: "A", buckets: loose(["1", "2"]) }),
+      "buckets",
+    ],
+    [
+      "family softLimit: {}",
+      () => r.counter({ name: "chronetix_demo_a_total", help: "A", softLimit: loose({}) }),
+      "softLimit",
+    ],
+    [
+      "family hardLimit: null",
+      () => r.counter({ name: "chronetix_demo_a_total", help: "A", hardLimit: loose(null) }),
+      "hardLimit",
+    ],
+    ["addCollector(null)", () => r.addCollector(loose(null)), "collect"],
+    ["expose('xml')", () => r.expose(loose("xml")), "format"],
+    ["exposeText(5)", () => r.exposeText(loose(5)), "format"],
+    ["flattenInto(null)", () => r.flattenInto(loose(null)), "buffer"],
+    ["flattenInto({})", () => r.flattenInto(loose({})), "buffer"],
+  ];
+  for (const [label, call, parameter] of cases) {
+    await t.step(label, () => {
+      const error = assertThrows(call);
+      assert(
+        error instanceof TypeError || error instanceof RangeError,
+        `${label}: ${(error as Error).name}`,
+      );
+      const message = (error as Error).message;
+      assert(message.startsWith("Cannot "), `${label}: ${message}`);
+      assert(message.includes(`'${parameter}'`), `${label}: ${message}`);
+    });
+  }
+  assertEquals(r.inventory(), []);
+});
+
+Deno.test("SampleBuffer.reserve() rejects a size that is not a non-negative integer", () => {
+  const buffer = new SampleBuffer();
+  assertThrows(() => buffer.reserve(Infinity), RangeError, "'n'");
+  assertThrows(() => buffer.reserve(loose("abc")), TypeError, "'n'");
+  assertThrows(() => buffer.reserve(-1), RangeError, "'n'");
+  buffer.reserve(100);
+  assert(buffer.values.length >= 100);
+  buffer.values = loose(null);
+  const r = registry();
+  r.counter({ name: "chronetix_demo_events_total", help: "Events" });
+  assertThrows(() => r.flattenInto(buffer), TypeError, "'buffer.values' must be a Float64Array");
+});
+
+Deno.test("MetricsRegistry rejects a family whose sample names clash with another family's", async (t) => {
+  const pairs: [string, (r: MetricsRegistry) => void, (r: MetricsRegistry) => void, string][] = [
+    [
+      "gauge x_count after histogram x",
+      (r) => r.histogram({ name: "chronetix_demo_x", help: "X" }),
+      (r) => r.gauge({ name: "chronetix_demo_x_count", help: "X" }),
+      "a gauge name must not end with '_count'",
+    ],
+    [
+      "histogram x after histogram x_sum",
+      (r) => r.histogram({ name: "chronetix_demo_x_sum", help: "X" }),
+      (r) => r.histogram({ name: "chronetix_demo_x", help: "X" }),
+      "its sample name 'chronetix_demo_x_sum' would clash with metric 'chronetix_demo_x_sum'",
+    ],
+    [
+      "histogram x after histogram x_bucket",
+      (r) => r.histogram({ name: "chronetix_demo_x_bucket", help: "X" }),
+      (r) => r.histogram({ name: "chronetix_demo_x", help: "X" }),
+      "would clash with metric 'chronetix_demo_x_bucket'",
+    ],
+    [
+      "gauge x after counter x_total (one OpenMetrics family name)",
+      (r) => r.counter({ name: "chronetix_demo_x_total", help: "X" }),
+      (r) => r.gauge({ name: "chronetix_demo_x", help: "X" }),
+      "its sample name 'chronetix_demo_x' would clash with metric 'chronetix_demo_x_total'",
+    ],
+    [
+      "counter x_count_total after histogram x",
+      (r) => r.histogram({ name: "chronetix_demo_x", help: "X" }),
+      (r) => r.counter({ name: "chronetix_demo_x_count_total", help: "X" }),
+      "would clash with metric 'chronetix_demo_x'",
+    ],
+    [
+      "counter x_total after gauge x",
+      (r) => r.gauge({ name: "chronetix_demo_x", help: "X" }),
+      (r) => r.counter({ name: "chronetix_demo_x_total", help: "X" }),
+      "would clash with metric 'chronetix_demo_x'",
+    ],
+    [
+      "gauge x_created after counter x_total",
+      (r) => r.counter({ name: "chronetix_demo_x_total", help: "X" }),
+      (r) => r.gauge({ name: "chronetix_demo_x_created", help: "X" }),
+      "would clash with metric 'chronetix_demo_x_total'",
+    ],
+  ];
+  for (const [label, first, second, message] of pairs) {
+    await t.step(label, () => {
+      const r = registry();
+      first(r);
+      const before = r.exposeText("openmetrics");
+      assertThrows(() => second(r), TypeError, message);
+      assertEquals(r.exposeText("openmetrics"), before);
+    });
+  }
 });

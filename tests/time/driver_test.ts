@@ -1,4 +1,10 @@
-import { assert, assertEquals, assertInstanceOf, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import type { Clock } from "../../src/time/clock.ts";
 import { ClosedError } from "../../src/errors.ts";
 import { Driver } from "../../src/time/driver.ts";
@@ -321,7 +327,7 @@ Deno.test("Driver rejects bad input and use after close", () => {
   assertThrows(
     () => driver.every(0, noop),
     RangeError,
-    "Cannot schedule a periodic timer as 'periodMs' must be > 0: current value is 0",
+    "Cannot schedule a periodic timer as 'periodMs' must be >= 0.001 (MIN_PERIOD_MS): current value is 0",
   );
   assertThrows(() => driver.every(1, noop, { delayMs: -2 }), RangeError, "'delayMs'");
   assertThrows(() => driver.every(1, noop, { firstAtMs: NaN }), RangeError, "'firstAtMs'");
@@ -468,7 +474,7 @@ Deno.test("Driver.close() is idempotent, resolves whenIdle() and rejects later u
 });
 
 Deno.test("Driver logs timer callback errors through its logger, with its name", async (t) => {
-  await t.step("the first error and then every 1000th", () => {
+  await t.step("at most one line a second of the driver's clock", () => {
     const clock = new VirtualClock();
     const logger = recordingLogger();
     using driver = new Driver({ clock, logger, name: "control" });
@@ -477,13 +483,14 @@ Deno.test("Driver logs timer callback errors through its logger, with its name",
       throw new Error("bad task");
     });
     driver.every(1, () => ok++);
-    clock.advance(1000);
-    assertEquals(ok, 1000);
-    assertEquals(driver.stats().wheel.callbackErrors, 1000);
-    assertEquals(logger.lines.length, 2);
+    clock.advance(2000);
+    assertEquals(ok, 2000);
+    assertEquals(driver.stats().wheel.callbackErrors, 2000);
+    assertEquals(logger.lines.length, 2); // at 1 ms and at 1001 ms
     assert(logger.lines[0]!.startsWith(`error: Timer callback of "control" threw (timer `));
     assert(logger.lines[0]!.includes("1 callback errors so far): Error: bad task"));
-    assert(logger.lines[1]!.includes("1000 callback errors so far): Error: bad task"));
+    assert(logger.lines[1]!.includes("1001 callback errors so far): Error: bad task"));
+    assert(logger.lines[1]!.endsWith("(999 similar lines not logged)"));
   });
 
   await t.step("a wheel onError takes the errors instead", () => {
@@ -523,4 +530,160 @@ Deno.test("Driver metrics of two drivers on one registry are told apart by the d
     assertEquals(family.labels[0], "driver", family.name);
     assert(!/p\d|quantile|percentile/.test(family.name + family.labels.join()), family.name);
   }
+});
+
+// --- issue 10: reliability ---------------------------------------------------
+
+Deno.test("Driver contains and counts a callback that returns a rejected promise, in stats and metrics", async () => {
+  const clock = new VirtualClock();
+  const metrics = new MetricsRegistry();
+  const logger = recordingLogger();
+  using driver = new Driver({ clock, metrics, logger, name: "io" });
+  let ok = 0;
+  driver.every(1, async () => {
+    await null;
+    throw new Error("async task failed");
+  });
+  driver.every(1, () => ok++);
+  driver.after(2, () => Promise.reject(new TypeError("rejected at once")));
+  clock.advance(3);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(ok, 3);
+  assertEquals(driver.stats().wheel.callbackErrors, 4);
+  assertStringIncludes(
+    metrics.exposeText(),
+    'chronetix_timer_callback_errors_total{driver="io"} 4\n',
+  );
+  assertEquals(logger.lines.length, 1); // rate-limited: one line a second
+  assert(logger.lines[0]!.startsWith(`error: Timer callback of "io" rejected (timer `));
+});
+
+Deno.test("Driver.every() rejects periods below MIN_PERIOD_MS and periods the clock cannot advance by", () => {
+  const noop = () => {};
+  using driver = new Driver({ clock: new VirtualClock(1e6) });
+  for (const periodMs of [1e-12, 1e-15, 0.0005]) {
+    assertThrows(
+      () => driver.every(periodMs, noop),
+      RangeError,
+      `Cannot schedule a periodic timer as 'periodMs' must be >= 0.001 (MIN_PERIOD_MS): current value is ${periodMs}`,
+    );
+  }
+  using late = new Driver({ clock: new VirtualClock(3e15) });
+  assertThrows(
+    () => late.every(0.1, noop),
+    RangeError,
+    "Cannot schedule a periodic timer as 'periodMs' must be large enough to advance the time",
+  );
+  assertThrows(() => late.every(1, noop, { delayMs: 1e300 }), RangeError, "'delayMs'");
+  assertThrows(() => late.after(1e300, noop), RangeError, "'delayMs'");
+  assertThrows(() => late.at(-1e300, noop), RangeError, "'atMs'");
+  assertThrows(() => late.every(1, noop, { firstAtMs: 1e300 }), RangeError, "'firstAtMs'");
+  assertEquals([driver.pending, late.pending, late.latenessClasses()], [0, 0, []]);
+  // The smallest period runs, 1000 fires per virtual millisecond.
+  let fires = 0;
+  driver.every(0.001, () => void fires++);
+  (driver.clock as VirtualClock).advance(1);
+  assert(fires >= 999 && fires <= 1001, String(fires));
+});
+
+Deno.test("Driver rejects hostile options and arguments with errors naming them, changing nothing", () => {
+  const noop = () => {};
+  const cases: [() => unknown, ErrorConstructor | TypeErrorConstructor, string][] = [
+    [
+      () => new Driver(null as unknown as undefined),
+      TypeError,
+      "Cannot create a Driver as 'options' must be an object: current value is null",
+    ],
+    [() => new Driver(5 as unknown as undefined), TypeError, "'options'"],
+    [
+      () => new Driver({ clock: {} as Clock }),
+      TypeError,
+      "Cannot create a Driver as 'clock' must be a Clock with a now() method: current value is {}",
+    ],
+    [
+      () => new Driver({ clock: { now: () => NaN } }),
+      TypeError,
+      "Cannot create a Driver as 'clock' must return a finite number from now(): current value is NaN",
+    ],
+    [() => new Driver({ clock: { now: () => "5" as unknown as number } }), TypeError, "'clock'"],
+    [
+      () =>
+        new Driver({
+          clock: {
+            now: () => {
+              throw new Error("broken clock");
+            },
+          },
+        }),
+      TypeError,
+      "'clock'",
+    ],
+    [() => new Driver({ clock: 5 as unknown as Clock }), TypeError, "'clock'"],
+    [
+      () => new Driver({ metrics: 5 as unknown as MetricsRegistry }),
+      TypeError,
+      "Cannot create a Driver as 'metrics' must be a MetricsRegistry: current value is 5",
+    ],
+    [() => new Driver({ name: 5 as unknown as string }), TypeError, "'name'"],
+    [() => new Driver({ logger: 5 as unknown as undefined }), TypeError, "'logger'"],
+    [
+      () => new Driver({ wheel: null as unknown as undefined }),
+      TypeError,
+      "Cannot create a Driver as 'wheel' must be an object: current value is null",
+    ],
+    [
+      () => new Driver({ host: 5 as unknown as DriverHost }),
+      TypeError,
+      "Cannot create a Driver as 'host' must be a DriverHost with setTimeout, clearTimeout and createWaker methods: current value is 5",
+    ],
+    [
+      () => new Driver({ keepWarm: "yes" as unknown as boolean }),
+      TypeError,
+      "Cannot create a Driver as 'keepWarm' must be a boolean: current value is \"yes\"",
+    ],
+    [() => new Driver({ profile: Symbol("p") as unknown as "balanced" }), TypeError, "'profile'"],
+    [() => new Driver({ wheel: { tickMs: 10n as unknown as number } }), TypeError, "'tickMs'"],
+  ];
+  for (const [fn, type, message] of cases) assertThrows(fn, type, message);
+  const clock = new VirtualClock();
+  using driver = new Driver({ clock });
+  const bad: [() => unknown, string][] = [
+    [
+      () => driver.every(1, noop, null as unknown as undefined),
+      "Cannot schedule a periodic timer as 'options' must be an object: current value is null",
+    ],
+    [
+      () => driver.after(1, noop, null as unknown as undefined),
+      "Cannot schedule a timer as 'options' must be an object: current value is null",
+    ],
+    [() => driver.at(1, noop, 5 as unknown as undefined), "'options'"],
+    [() => driver.every(Symbol() as unknown as number, noop), "'periodMs'"],
+    [() => driver.every(10n as unknown as number, noop), "'periodMs'"],
+    [() => driver.after(Symbol() as unknown as number, noop), "'delayMs'"],
+    [
+      () => driver.every(1, noop, { missedTicks: "never" as "skip", latenessClass: "x" }),
+      "'missedTicks'",
+    ],
+    [() => driver.every(1, noop, { latenessClass: 5 as unknown as string }), "'latenessClass'"],
+    [
+      () => driver.lateness(5 as unknown as string),
+      "Cannot read the lateness of a class as 'latenessClass' must be a string: current value is 5",
+    ],
+  ];
+  for (const [fn, message] of bad) {
+    const error = assertThrows(fn);
+    assert(error instanceof TypeError || error instanceof RangeError, String(error));
+    assertStringIncludes((error as Error).message, message);
+  }
+  // Nothing was half-registered: no timer, no lateness class.
+  assertEquals([driver.pending, driver.latenessClasses()], [0, []]);
+});
+
+Deno.test("Driver on a stepped clock whose attach() returns no disposable is rejected", () => {
+  const clock = { now: () => 0, attach: () => 5 as unknown as Disposable };
+  assertThrows(
+    () => new Driver({ clock }),
+    TypeError,
+    "Cannot create a Driver as 'clock' must return a Disposable from attach(): current value is 5",
+  );
 });

@@ -93,3 +93,32 @@ Deno.test("LatencyHistogram.quantile() rejects quantiles outside [0, 1]", () => 
   assertThrows(() => h.quantile(1.5), RangeError, "'q' must be in [0, 1]: current value is 1.5");
   assertThrows(() => h.quantile(NaN), RangeError, "'q'");
 });
+
+// --- issue 10: reliability ---------------------------------------------------
+
+Deno.test("LatencyHistogram.record() rejects values that are not finite numbers, changing nothing", () => {
+  const h = new LatencyHistogram();
+  h.record(2);
+  for (const bad of ["5", undefined, null, {}, Symbol("x"), 5n]) {
+    assertThrows(() => h.record(bad as unknown as number), TypeError, "'ms'");
+  }
+  assertThrows(
+    () => h.record(NaN),
+    RangeError,
+    "Cannot record a latency as 'ms' must be a finite number: current value is NaN",
+  );
+  assertThrows(() => h.record(Infinity), RangeError, "'ms'");
+  assertThrows(() => h.quantile(Symbol() as unknown as number), TypeError, "'q'");
+  const s = h.snapshot();
+  assertEquals([s.count, s.mean, s.ewma, s.min, s.max], [1, 2, 2, 2, 2]);
+});
+
+Deno.test("LatencyHistogram stays consistent with extreme values: no NaN, mean within [min, max]", () => {
+  const h = new LatencyHistogram();
+  for (const v of [-1e308, 1e308, 1e308, 0, -1e308]) h.record(v);
+  const s = h.snapshot();
+  for (const [k, v] of Object.entries(s)) assert(!Number.isNaN(v), `${k} is NaN`);
+  assert(s.mean >= s.min && s.mean <= s.max, `mean ${s.mean}`);
+  assert(s.ewma >= s.min && s.ewma <= s.max, `ewma ${s.ewma}`);
+  assertEquals([s.count, s.min, s.max], [5, -1e308, 1e308]);
+});

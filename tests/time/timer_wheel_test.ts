@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStrictEquals, assertThrows, fail } from "@std/assert";
-import { TimerWheel } from "../../src/time/timer_wheel.ts";
+import { MAX_BURST_TICKS, MIN_PERIOD_MS, TimerWheel } from "../../src/time/timer_wheel.ts";
 import { mulberry32, testSeeds } from "../_util/prng.ts";
 import { recordingLogger } from "../_util/logger.ts";
 
@@ -267,31 +267,6 @@ Deno.test("TimerWheel contains a throwing callback and counts it", () => {
   assertEquals(wheel.size, 1);
 });
 
-Deno.test("TimerWheel logs callback errors to its logger without an onError: the 1st, then every 1000th", () => {
-  const logger = recordingLogger();
-  const wheel = new TimerWheel({ logger, name: "io" });
-  const id = wheel.schedule(1, () => {
-    throw new RangeError("out of range");
-  }, { periodMs: 1, missedTicks: "burst" });
-  wheel.advance(2000);
-  assertEquals(wheel.callbackErrors, 2000);
-  assertEquals(logger.lines.length, 3);
-  const [first, second, third] = logger.lines;
-  assert(
-    first!.startsWith(
-      `error: Timer callback of "io" threw (timer ${id}, 1 callback errors so far): RangeError: out of range\n`,
-    ),
-  );
-  assert(second!.includes("(timer " + id + ", 1000 callback errors so far)"));
-  assert(third!.includes(", 2000 callback errors so far)"));
-  assertThrows(
-    () => new TimerWheel({ logger: {} as unknown as typeof logger }),
-    TypeError,
-    "Cannot create a TimerWheel as 'logger' must be a Logger with error, warn and info methods: current value is {}",
-  );
-  assertThrows(() => new TimerWheel({ name: "" }), TypeError, "'name'");
-});
-
 Deno.test("TimerWheel reuses its entries: no growth in steady state", () => {
   const wheel = new TimerWheel({ initialCapacity: 64 });
   for (let round = 0; round < 1000; round++) {
@@ -322,7 +297,7 @@ Deno.test("TimerWheel rejects bad input with clear errors", () => {
   assertThrows(
     () => wheel.schedule(1, noop, { periodMs: 0 }),
     RangeError,
-    "Cannot schedule a timer as 'periodMs' must be > 0: current value is 0",
+    "Cannot schedule a timer as 'periodMs' must be >= 0.001 (MIN_PERIOD_MS): current value is 0",
   );
   assertThrows(() => wheel.schedule(1, noop, { periodMs: -1 }), RangeError, "'periodMs'");
   assertThrows(() => wheel.schedule(1, noop, { periodMs: NaN }), RangeError, "'periodMs'");
@@ -332,7 +307,12 @@ Deno.test("TimerWheel rejects bad input with clear errors", () => {
     `'missedTicks' must be one of "burst", "delay", "skip"`,
   );
   assertThrows(() => wheel.advance(NaN), RangeError, "'now'");
-  assertThrows(() => new TimerWheel({ tickMs: 0 }), RangeError, "'tickMs' must be > 0");
+  assertThrows(
+    () => new TimerWheel({ tickMs: 0 }),
+    RangeError,
+    "'tickMs' must be in [0.001, 3600000]",
+  );
+  assertThrows(() => new TimerWheel({ tickMs: 3_600_001 }), RangeError, "'tickMs'");
   assertThrows(() => new TimerWheel({ levels: 9 }), RangeError, "'levels' must be an integer");
   assertThrows(() => new TimerWheel({ initialCapacity: 0 }), RangeError, "'initialCapacity'");
   assertEquals(wheel.size, 0);
@@ -435,4 +415,249 @@ Deno.test("TimerWheel matches a sorted-list reference model over 100,000 random 
       fail(`Reference model mismatch with CHRONETIX_SEED=${seed}: ${error}`);
     }
   }
+});
+
+// --- issue 10: reliability ---------------------------------------------------
+
+/** Lets promise reactions and one macrotask turn run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+Deno.test("TimerWheel counts and reports a callback that returns a rejected promise like a throw", async () => {
+  const errors: [unknown, number][] = [];
+  const wheel = new TimerWheel({ onError: (error, id) => void errors.push([error, id]) });
+  const { fired, at } = recorder();
+  const failing = wheel.schedule(1, () => Promise.reject(new Error("async boom")));
+  wheel.schedule(1, async () => {
+    await null;
+    throw new RangeError("later");
+  });
+  wheel.schedule(2, at("next"));
+  wheel.advance(5);
+  await settle();
+  assertEquals(fired, ["next"]);
+  assertEquals(wheel.callbackErrors, 2);
+  assertEquals(wheel.stats().callbackErrors, 2);
+  assertEquals(errors.map(([e]) => (e as Error).message), ["async boom", "later"]);
+  assertEquals(errors[0]![1], failing);
+  // A promise that fulfils is no error.
+  wheel.schedule(6, () => Promise.resolve(5));
+  wheel.advance(6);
+  await settle();
+  assertEquals(wheel.callbackErrors, 2);
+});
+
+Deno.test("TimerWheel logs callback errors through its logger at most once a second of its time", async () => {
+  const logger = recordingLogger();
+  const wheel = new TimerWheel({ logger, name: "io" });
+  const id = wheel.schedule(1, () => {
+    throw new RangeError("out of range");
+  }, { periodMs: 1 });
+  for (let t = 1; t <= 2000; t++) wheel.advance(t);
+  assertEquals(wheel.callbackErrors, 2000);
+  assertEquals(logger.lines.length, 2); // at 1 ms and at 1001 ms
+  const [first, second] = logger.lines;
+  assert(
+    first!.startsWith(
+      `error: Timer callback of "io" threw (timer ${id}, 1 callback errors so far): RangeError: out of range\n`,
+    ),
+  );
+  assert(second!.includes(`(timer ${id}, 1001 callback errors so far)`), second);
+  assert(second!.endsWith("(999 similar lines not logged)"), second);
+  wheel.cancel(id);
+  wheel.schedule(3500, () => Promise.reject("no stack"));
+  wheel.advance(3500);
+  await settle();
+  assertEquals(wheel.callbackErrors, 2001);
+  assertEquals(logger.lines.length, 3);
+  assert(logger.lines[2]!.startsWith(`error: Timer callback of "io" rejected (timer `));
+  assert(logger.lines[2]!.includes("2001 callback errors so far): no stack"), logger.lines[2]);
+  assertThrows(
+    () => new TimerWheel({ logger: {} as unknown as typeof logger }),
+    TypeError,
+    "Cannot create a TimerWheel as 'logger' must be a Logger with error, warn and info methods: current value is {}",
+  );
+  assertThrows(() => new TimerWheel({ name: "" }), TypeError, "'name'");
+});
+
+Deno.test("TimerWheel.schedule() rejects periods below MIN_PERIOD_MS or too small to advance the deadline", () => {
+  assertEquals(MIN_PERIOD_MS, 0.001);
+  const wheel = new TimerWheel();
+  const noop = () => {};
+  for (const periodMs of [1e-12, 1e-300, 0.000999, 0, -1]) {
+    assertThrows(
+      () => wheel.schedule(1, noop, { periodMs }),
+      RangeError,
+      `Cannot schedule a timer as 'periodMs' must be >= 0.001 (MIN_PERIOD_MS): current value is ${periodMs}`,
+    );
+  }
+  // 1e15 + 0.01 rounds back to 1e15: the timer would never leave its deadline.
+  assertThrows(
+    () => wheel.schedule(1e15, noop, { periodMs: 0.01 }),
+    RangeError,
+    "'periodMs' must be large enough to advance the time 1000000000000000",
+  );
+  // 4e15 + 0.1 === 4e15 as well; -1e308 is outside the wheel's range altogether.
+  assertThrows(() => wheel.schedule(4e15, noop, { periodMs: 0.1 }), RangeError, "'periodMs'");
+  assertThrows(
+    () => wheel.schedule(-1e308, noop, { periodMs: 0.5, missedTicks: "burst" }),
+    RangeError,
+    "'deadlineMs'",
+  );
+  assertEquals(wheel.size, 0);
+  wheel.schedule(1e15, noop, { periodMs: 0.25 });
+  assertEquals(wheel.size, 1);
+});
+
+Deno.test("TimerWheel periodic timers always move forward, even where floating point cannot add the period", () => {
+  for (const policy of ["skip", "delay", "burst"] as const) {
+    const wheel = new TimerWheel();
+    const deadlines: number[] = [];
+    const id = wheel.schedule(0, (d) => void deadlines.push(d), {
+      periodMs: 0.1,
+      missedTicks: policy,
+    });
+    // 3e15 + 0.1 === 3e15: the k-th deadline stops moving once k * 0.1 is
+    // below the spacing of doubles there.
+    wheel.advance(3e15);
+    assert(deadlines.length <= MAX_BURST_TICKS + 2, `${policy}: ${deadlines.length} fires`);
+    for (let i = 1; i < deadlines.length; i++) {
+      assert(deadlines[i]! > deadlines[i - 1]!, `${policy}: deadlines must increase`);
+    }
+    assert(wheel.deadlineOf(id) > 3e15, policy);
+    assertEquals(wheel.nextDeadline(), wheel.deadlineOf(id));
+    wheel.advance(3e15 + 10);
+    assert(wheel.deadlineOf(id) > 3e15 + 10, policy);
+  }
+});
+
+Deno.test("TimerWheel bounds a burst catch-up to MAX_BURST_TICKS and counts the rest as skipped", () => {
+  const wheel = new TimerWheel();
+  let fires = 0;
+  let last = NaN;
+  const id = wheel.schedule(0, (d) => {
+    fires++;
+    last = d;
+  }, { periodMs: 0.001, missedTicks: "burst" });
+  wheel.advance(1e9); // 1e12 ticks behind: unbounded, this would never return
+  assertEquals(fires, MAX_BURST_TICKS + 1); // the tick at 0, then the last MAX_BURST_TICKS
+  assertEquals(last, 1e9);
+  const skipped = wheel.skippedTicks;
+  assertEquals(fires + skipped, 1e12 + 1);
+  assert(wheel.deadlineOf(id) > 1e9);
+  // A burst within the bound runs every tick.
+  const small = new TimerWheel();
+  let n = 0;
+  small.schedule(0, () => void n++, { periodMs: 1, missedTicks: "burst" });
+  small.advance(MAX_BURST_TICKS);
+  assertEquals([n, small.skippedTicks], [MAX_BURST_TICKS + 1, 0]);
+});
+
+Deno.test("TimerWheel rejects deadlines beyond its range and ticks too fine to count", () => {
+  const wheel = new TimerWheel({ tickMs: 1 });
+  assertEquals([wheel.minDeadlineMs, wheel.maxDeadlineMs], [-(2 ** 52), 2 ** 52]);
+  assertThrows(
+    () => wheel.schedule(1e308, () => {}),
+    RangeError,
+    "Cannot schedule a timer as 'deadlineMs' must be in [-4503599627370496, 4503599627370496] (2^52 ticks either side of the wheel's origin): current value is 1e+308",
+  );
+  assertThrows(() => wheel.schedule(-1e308, () => {}), RangeError, "'deadlineMs'");
+  wheel.schedule(2 ** 52, () => {});
+  wheel.schedule(-(2 ** 52), () => {});
+  wheel.schedule(2 ** 52 - 0.5, () => {}, { periodMs: 1, missedTicks: "burst" });
+  // The periodic one fires at 2^52 - 0.5 and 2^52, then leaves the range and ends.
+  assertEquals(wheel.advance(1e308), 4);
+  assertEquals(wheel.size, 0);
+  const shifted = new TimerWheel({ origin: 1e6, tickMs: 0.5 });
+  assertEquals(shifted.maxDeadlineMs, 1e6 + 2 ** 51);
+  assertThrows(
+    () => new TimerWheel({ tickMs: 1e-300 }),
+    RangeError,
+    "Cannot create a TimerWheel as 'tickMs' must be in [0.001, 3600000]: current value is 1e-300",
+  );
+  // A periodic timer whose next deadline leaves the range ends.
+  const edge = new TimerWheel();
+  const id = edge.schedule(2 ** 52 - 1, () => {}, { periodMs: 10 });
+  edge.advance(2 ** 52);
+  assertEquals([edge.has(id), edge.size], [false, 0]);
+});
+
+Deno.test("TimerWheel.cancel() ignores the id of another wheel", () => {
+  const a = new TimerWheel();
+  const b = new TimerWheel();
+  const { fired, at } = recorder();
+  const idB = b.schedule(10, at("b"));
+  const idA = a.schedule(10, at("a"));
+  assertEquals(b.cancel(idA), false);
+  assertEquals([b.has(idA), b.deadlineOf(idA)], [false, NaN]);
+  assertEquals(a.cancel(idB), false);
+  assertEquals([b.has(idB), a.has(idA)], [true, true]);
+  // Wheels used in step, slot for slot and generation for generation.
+  const wheels = Array.from({ length: 50 }, () => new TimerWheel({ initialCapacity: 4 }));
+  for (let round = 0; round < 20; round++) {
+    const ids = wheels.map((w) => w.schedule(round, () => {}));
+    for (let i = 0; i < wheels.length; i++) {
+      for (let j = 0; j < wheels.length; j++) {
+        if (i !== j) assertEquals(wheels[i]!.has(ids[j]!), false);
+      }
+    }
+    for (const w of wheels) w.advance(round);
+  }
+  b.advance(10);
+  a.advance(10);
+  assertEquals(fired, ["b", "a"]);
+});
+
+Deno.test("TimerWheel rejects hostile options and arguments with errors naming them", () => {
+  const noop = () => {};
+  assertThrows(
+    () => new TimerWheel(null as unknown as undefined),
+    TypeError,
+    "Cannot create a TimerWheel as 'options' must be an object: current value is null",
+  );
+  assertThrows(() => new TimerWheel(5 as unknown as undefined), TypeError, "'options'");
+  assertThrows(() => new TimerWheel({ name: 5 as unknown as string }), TypeError, "'name'");
+  assertThrows(() => new TimerWheel({ logger: 5 as unknown as undefined }), TypeError, "'logger'");
+  assertThrows(
+    () => new TimerWheel({ tickMs: Symbol("x") as unknown as number }),
+    TypeError,
+    "Cannot create a TimerWheel as 'tickMs' must be a finite number: current value is Symbol(x)",
+  );
+  assertThrows(() => new TimerWheel({ levels: 10n as unknown as number }), TypeError, "'levels'");
+  const wheel = new TimerWheel();
+  assertThrows(
+    () => wheel.schedule(1, noop, null as unknown as undefined),
+    TypeError,
+    "Cannot schedule a timer as 'options' must be an object: current value is null",
+  );
+  assertThrows(() => wheel.schedule(1n as unknown as number, noop), TypeError, "'deadlineMs'");
+  assertThrows(
+    () => wheel.schedule(1, noop, { periodMs: Symbol() as unknown as number }),
+    TypeError,
+    "'periodMs'",
+  );
+  assertThrows(() => wheel.advance(Symbol() as unknown as number), TypeError, "'now'");
+  for (const id of [null, undefined, "1", Symbol(), 5n, {}, -0]) {
+    assertEquals(wheel.cancel(id as unknown as number), false);
+    assertEquals(wheel.has(id as unknown as number), false);
+    assertEquals(wheel.deadlineOf(id as unknown as number), NaN);
+  }
+  assertEquals(wheel.size, 0);
+});
+
+Deno.test("TimerWheel contains a throwing onSchedule hook: the timer stays scheduled and the caller gets its id", () => {
+  const errors: unknown[] = [];
+  const wheel = new TimerWheel({
+    onSchedule: () => {
+      throw new Error("hook");
+    },
+    onError: (e) => void errors.push(e),
+  });
+  let fired = 0;
+  const id = wheel.schedule(1, () => void fired++);
+  assertEquals(wheel.has(id), true);
+  assertEquals((errors[0] as Error).message, "hook");
+  wheel.advance(1);
+  assertEquals(fired, 1);
 });

@@ -1,4 +1,5 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { ChronetixError } from "../../src/errors.ts";
 import { Driver } from "../../src/time/driver.ts";
 import { TimerWheel } from "../../src/time/timer_wheel.ts";
 import { VirtualClock } from "../../src/time/virtual_clock.ts";
@@ -46,7 +47,7 @@ Deno.test("VirtualClock.runUntilIdle() drains one-shots and refuses to spin fore
   assertThrows(
     () => clock.runUntilIdle({ maxSteps: 5 }),
     RangeError,
-    "work is still pending after 5 steps",
+    "work is still pending after 5 steps ('maxSteps')",
   );
   assertEquals(clock.now(), 125);
 });
@@ -88,4 +89,58 @@ Deno.test("VirtualClock rejects bad input and re-entrant advances", () => {
   clock.advance(5);
   assert(inner instanceof Error);
   assertEquals(inner.message, "Cannot advance the VirtualClock from inside a callback it fired");
+});
+
+// --- issue 10: reliability ---------------------------------------------------
+
+Deno.test("VirtualClock rejects hostile arguments with errors naming them, changing nothing", () => {
+  const clock = new VirtualClock(1e308);
+  assertThrows(
+    () => clock.advance(1e308),
+    RangeError,
+    "Cannot advance the VirtualClock as 'ms' must keep the time finite: current value is 1e+308",
+  );
+  assertThrows(() => clock.stall(1e308), RangeError, "'ms' must keep the time finite");
+  assertThrows(() => clock.spend(1e308), RangeError, "'ms' must keep the time finite");
+  assertEquals(clock.now(), 1e308);
+  const small = new VirtualClock();
+  assertThrows(
+    () => small.runUntilIdle(null as unknown as undefined),
+    TypeError,
+    "Cannot run the VirtualClock until idle as 'options' must be an object: current value is null",
+  );
+  assertThrows(
+    () => small.attach(5 as unknown as TimerWheel),
+    TypeError,
+    "Cannot attach to the VirtualClock as 'target' must be a ClockTarget with nextDeadline and advance methods: current value is 5",
+  );
+  assertThrows(() => small.attach(null as unknown as TimerWheel), TypeError, "'target'");
+  assertThrows(() => small.advance(Symbol() as unknown as number), TypeError, "'ms'");
+  assertThrows(() => small.advance(5n as unknown as number), TypeError, "'ms'");
+  assertThrows(() => new VirtualClock(Symbol() as unknown as number), TypeError, "'startMs'");
+  assertEquals(small.advance(5), 0);
+  assertEquals(small.now(), 5);
+});
+
+Deno.test("VirtualClock.advance() stops with an error on a target that never clears its due work", () => {
+  const clock = new VirtualClock();
+  let calls = 0;
+  using _ = clock.attach({ nextDeadline: () => 1, advance: () => void calls++ });
+  const error = assertThrows(() => clock.advance(5), ChronetixError);
+  assertEquals((error as ChronetixError).code, "E_TARGET_STUCK");
+  assertStringIncludes(
+    (error as Error).message,
+    "Cannot advance the VirtualClock as a target still reports work due at 1 after",
+  );
+  assert(calls > 0);
+  // The clock is usable again afterwards.
+  _[Symbol.dispose]();
+  assertEquals(clock.advance(1), 0);
+});
+
+Deno.test("VirtualClock with a 1e-12 ms periodic driver timer: rejected instead of looping forever", () => {
+  const clock = new VirtualClock(1e6);
+  using driver = new Driver({ clock });
+  assertThrows(() => driver.every(1e-12, () => {}), RangeError, "'periodMs'");
+  assertEquals(clock.advance(1), 0);
 });

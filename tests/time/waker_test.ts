@@ -219,13 +219,38 @@ Deno.test("Driver falls back to setTimeout after its waker's Worker crashed", ()
     assertEquals(FakeWorker.created.length, 2);
     assertEquals(host.delays, []);
     FakeWorker.created[1]!.fail("crashed");
-    // The next arming (here for an earlier deadline) sees the failed waker.
+    // The crash wakes the driver, which re-arms with a setTimeout at once.
+    assertEquals(host.delays, [Math.floor(10 - 1.5)]);
+    // Later arming (here for an earlier deadline) sees the failed waker too.
     driver.after(5, (deadline) => void fired.push(deadline)); // due at 15
-    assertEquals(host.delays, [Math.floor(5 - 1.5)]);
+    assertEquals(host.delays, [Math.floor(10 - 1.5), Math.floor(5 - 1.5)]);
     clock.t = 15;
     host.fireTimer();
     clock.t = 20;
     host.fireTimer();
     assertEquals(fired, [10, 15, 20]);
     assertEquals(FakeWorker.created.length, 2);
+  }));
+
+Deno.test("Driver re-arms with setTimeout at once when the waker Worker it waits on crashes", () =>
+  withFakeWorker(true, async () => {
+    const clock = new ManualClock();
+    const host = new WorkerWakerHost();
+    using driver = new Driver({ clock, host, profile: "balanced" });
+    const fired: number[] = [];
+    driver.after(10, (deadline) => void fired.push(deadline));
+    // The waker is ready: the driver waits on it alone, with no setTimeout.
+    assertEquals([host.timers.size, FakeWorker.created.length], [0, 1]);
+    const leadBefore = driver.stats().wakes.leadMs;
+    clock.t = 2;
+    FakeWorker.created[0]!.fail("crashed");
+    // The crash itself re-arms the driver, which can only use setTimeout now.
+    assertEquals(host.timers.size, 1, "a setTimeout backstop must be armed");
+    assertEquals(host.delays, [Math.floor(8 - 1.5)]);
+    assertEquals(driver.stats().wakes.leadMs, leadBefore); // a crash is no latency sample
+    clock.t = 10;
+    host.fireTimer();
+    assertEquals(fired, [10]);
+    assertEquals(FakeWorker.created.length, 1);
+    await Promise.resolve();
   }));

@@ -7,6 +7,7 @@ import { RingWriter } from "../../../src/data/ring_writer.ts";
 import { WOULD_BLOCK } from "../../../src/data/backpressure.ts";
 import { ClosedError } from "../../../src/errors.ts";
 import { checkFrame, writeFrame } from "./ring_frames.ts";
+import { mulberry32 } from "../../_util/prng.ts";
 
 /** The first message of a ring test worker. */
 export interface RingWorkerTask {
@@ -19,6 +20,12 @@ export interface RingWorkerTask {
   stopAfter?: number;
   /** produce: how many frames to send. */
   frames?: number;
+  /** consume: stall at random, about once in `stallEvery` frames, for up to `maxStallMs`. */
+  stallSeed?: number;
+  stallEvery?: number;
+  maxStallMs?: number;
+  /** The largest frame (see ring_frames.ts). */
+  maxLength?: number;
 }
 
 /** What a ring test worker reports. */
@@ -44,8 +51,13 @@ function consume(task: RingWorkerTask): RingWorkerReport {
   const bad: string[] = [];
   let expected = 0;
   const stopAfter = task.stopAfter ?? Infinity;
+  const random = mulberry32(task.stallSeed ?? 1);
+  const stallChance = task.stallEvery === undefined ? 0 : 1 / task.stallEvery;
   const onFrame = (slot: Uint8Array, length: number, seq: number) => {
-    const problem = checkFrame(slot, length, expected);
+    if (stallChance > 0 && random() < stallChance) {
+      Atomics.wait(nap, 0, 0, random() * (task.maxStallMs ?? 1));
+    }
+    const problem = checkFrame(slot, length, expected, task.maxLength);
     if (problem !== undefined && bad.length < 10) bad.push(problem);
     if (seq !== expected && bad.length < 10) bad.push(`seq ${seq} where ${expected} was expected`);
     expected++;
@@ -66,7 +78,7 @@ function produce(task: RingWorkerTask): RingWorkerReport {
   let sent = 0;
   try {
     for (; sent < task.frames!; sent++) {
-      const length = writeFrame(frame, sent);
+      const length = writeFrame(frame, sent, task.maxLength);
       while (writer.send(frame.subarray(0, length)) === WOULD_BLOCK) {
         if (writer.waitWritable() === "closed") throw new ClosedError("ring's reader", "send");
       }
