@@ -75,7 +75,8 @@ const WAKE_MODES = ["far", "near", "imminent", "early"] as const;
 const SOURCE_METRICS: readonly StatMetric<DriverMetricSource>[] = [
   {
     name: "chronetix_timer_callback_errors_total",
-    help: "Timer callbacks that threw; the other timers kept running",
+    help:
+      "Timer callbacks that threw or returned a promise that rejected; the other timers kept running",
     type: "counter",
     value: (s) => s.wheel.callbackErrors,
   },
