@@ -6,6 +6,7 @@
 // is dropped without `close()` stops beating and is in time presumed dead.
 
 import { ChronetixError } from "../errors.ts";
+import { requireInteger } from "../internal/validate.ts";
 import { MONOTONIC_CLOCK } from "../time/clock.ts";
 import { holdEventLoop } from "./_hold_event_loop.ts";
 import {
@@ -51,6 +52,31 @@ export function startBeat<E extends object>(
     else queueMicrotask(tick);
   };
   tick();
+}
+
+/**
+ * Throws unless `epoch` names the current end of `role`: a smaller one was
+ * already replaced (`E_TAKEN_OVER`), a larger one never existed.
+ *
+ * @param views The ring.
+ * @param role The side to take over.
+ * @param epoch The epoch the caller means to replace.
+ */
+export function requireCurrentEpoch(views: RingViews, role: RingRole, epoch: number): void {
+  const action = `take over the ring's ${role.side}`;
+  requireInteger(action, "epoch", epoch, 0, 2 ** 28);
+  const current = Atomics.load(views.header, role.end) >>> 3;
+  if (epoch < current) {
+    throw new ChronetixError(
+      "E_TAKEN_OVER",
+      `Cannot ${action} as 'epoch' is stale: that ${role.side} was already replaced, the ${role.side}'s epoch is ${current}: current value is ${epoch}`,
+    );
+  }
+  if (epoch > current) {
+    throw new RangeError(
+      `Cannot ${action} as 'epoch' must be its ${role.side}'s epoch (${current}): current value is ${epoch}`,
+    );
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ChronetixError, ClosedError } from "../errors.ts";
+import { ClosedError } from "../errors.ts";
 import {
   requireFunction,
   requireInteger,
@@ -30,7 +30,7 @@ import {
   WRITER_WAITING,
 } from "./_ring_layout.ts";
 import { ringSide, type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
-import { startBeat, takeOver } from "./_ring_liveness.ts";
+import { requireCurrentEpoch, startBeat, takeOver } from "./_ring_liveness.ts";
 import type { WaitOptions, WaitResult } from "./backpressure.ts";
 import { waitSignal } from "./_waiters.ts";
 import {
@@ -196,19 +196,7 @@ export class RingReader {
     readerOptions(options);
     const abort = waitSignal(TAKEOVER_ACTION, options);
     const views = ringViews(READER_ROLE, buffer);
-    requireInteger(TAKEOVER_ACTION, "epoch", epoch, 0, 2 ** 28);
-    const current = Atomics.load(views.header, READER_END) >>> 3;
-    if (epoch < current) {
-      throw new ChronetixError(
-        "E_TAKEN_OVER",
-        `Cannot ${TAKEOVER_ACTION} as 'epoch' is stale: that reader was already replaced, the reader's epoch is ${current}: current value is ${epoch}`,
-      );
-    }
-    if (epoch > current) {
-      throw new RangeError(
-        `Cannot ${TAKEOVER_ACTION} as 'epoch' must be its reader's epoch (${current}): current value is ${epoch}`,
-      );
-    }
+    requireCurrentEpoch(views, READER_ROLE, epoch);
     claimed = await takeOver(views, READER_ROLE, epoch, abort);
     try {
       return new RingReader(buffer, options);

@@ -1,7 +1,7 @@
-import { ChronetixError, ClosedError } from "../errors.ts";
+import { ClosedError } from "../errors.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
-import { requireInteger, requireLogger, requireOptions, show } from "../internal/validate.ts";
+import { requireLogger, requireOptions, show } from "../internal/validate.ts";
 import { exportStats } from "../metrics/export_stats.ts";
 import {
   BYTES_SENT,
@@ -31,7 +31,7 @@ import {
   WRITER_ROLE,
 } from "./_ring_layout.ts";
 import { type RingSide, ringSide, type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
-import { startBeat, takeOver } from "./_ring_liveness.ts";
+import { requireCurrentEpoch, startBeat, takeOver } from "./_ring_liveness.ts";
 import { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
 import { requireBytes, requireMetrics, requireName } from "./_checks.ts";
 import { waitSignal } from "./_waiters.ts";
@@ -250,19 +250,7 @@ export class RingWriter {
     writerOptions(options);
     const abort = waitSignal(TAKEOVER_ACTION, options);
     const views = ringViews(WRITER_ROLE, buffer);
-    requireInteger(TAKEOVER_ACTION, "epoch", epoch, 0, 2 ** 28);
-    const current = Atomics.load(views.header, WRITER_END) >>> 3;
-    if (epoch < current) {
-      throw new ChronetixError(
-        "E_TAKEN_OVER",
-        `Cannot ${TAKEOVER_ACTION} as 'epoch' is stale: that writer was already replaced, the writer's epoch is ${current}: current value is ${epoch}`,
-      );
-    }
-    if (epoch > current) {
-      throw new RangeError(
-        `Cannot ${TAKEOVER_ACTION} as 'epoch' must be its writer's epoch (${current}): current value is ${epoch}`,
-      );
-    }
+    requireCurrentEpoch(views, WRITER_ROLE, epoch);
     claimed = await takeOver(views, WRITER_ROLE, epoch, abort);
     try {
       return new RingWriter(buffer, options);

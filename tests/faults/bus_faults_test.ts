@@ -1,40 +1,11 @@
 // Bus faults that could kill or hang the process, each in its own process:
 // the fault is contained and counted, the other work keeps running, and the
 // process exits by itself.
+import { runFixture as run } from "./_run_fixture.ts";
 import { assert, assertEquals } from "@std/assert";
 
-const FIXTURE = new URL("./_fixtures/bus_faults.ts", import.meta.url).pathname;
-
-interface Outcome {
-  code: number;
-  report: Record<string, unknown>;
-  stderr: string;
-}
-
-async function runFixture(mode: string): Promise<Outcome> {
-  // A safety net only: the fixture ends by its own logic; past this it hangs.
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 120_000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read=.", FIXTURE, mode],
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout).trim().split("\n");
-    const stderr = new TextDecoder().decode(out.stderr);
-    let report: Record<string, unknown> = {};
-    try {
-      report = JSON.parse(stdout.at(-1) ?? "{}");
-    } catch {
-      report = { unparsed: stdout };
-    }
-    return { code: out.code, report, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const FIXTURE = new URL("./_fixtures/bus_faults.ts", import.meta.url);
+const runFixture = (...args: string[]) => run(FIXTURE, ...args);
 
 Deno.test("EventBus survives an onHandlerError hook that throws, also for async rejections", async () => {
   const { code, report, stderr } = await runFixture("handler-error-hook");

@@ -3,40 +3,11 @@
 // terminated) or hangs inside a callback; the other end finds out within the
 // ring's liveness timeout, counts exactly, keeps the rest of the program
 // running, and the process exits by itself.
+import { runFixture as run } from "./_run_fixture.ts";
 import { assert, assertEquals } from "@std/assert";
 
-const FIXTURE = new URL("./_fixtures/data_ring_faults.ts", import.meta.url).pathname;
-
-interface Outcome {
-  code: number;
-  report: Record<string, unknown>;
-  stderr: string;
-}
-
-async function runFixture(...args: string[]): Promise<Outcome> {
-  // A safety net only: the fixture ends by its own logic; past this it hangs.
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 120_000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--no-lock", "--allow-read=.", FIXTURE, ...args],
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout).trim().split("\n");
-    const stderr = new TextDecoder().decode(out.stderr);
-    let report: Record<string, unknown> = {};
-    try {
-      report = JSON.parse(stdout.at(-1) ?? "{}");
-    } catch {
-      report = { unparsed: stdout };
-    }
-    return { code: out.code, report, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const FIXTURE = new URL("./_fixtures/data_ring_faults.ts", import.meta.url);
+const runFixture = (...args: string[]) => run(FIXTURE, ...args);
 
 Deno.test("RingWriter.whenWritable() ends with closed when the reader's Worker is terminated; the process exits", async () => {
   const { code, report, stderr } = await runFixture("dead-reader");

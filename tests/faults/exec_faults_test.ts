@@ -5,39 +5,11 @@
 // failure is counted in stats and in the metrics text, shutdown completes and
 // the process exits 0 by itself. A hang fails on the 120 s safety net only;
 // nothing here asserts a speed.
+import { runFixture as run } from "./_run_fixture.ts";
 import { assert, assertEquals } from "@std/assert";
 
-const FIXTURE = new URL("./_fixtures/exec_faults.ts", import.meta.url).pathname;
-
-interface Outcome {
-  code: number;
-  report: Record<string, unknown>;
-  stderr: string;
-}
-
-async function runFixture(mode: string): Promise<Outcome> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 120_000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--no-lock", "--allow-read=.", FIXTURE, mode],
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout).trim().split("\n");
-    const stderr = new TextDecoder().decode(out.stderr);
-    let report: Record<string, unknown> = {};
-    try {
-      report = JSON.parse(stdout.at(-1) ?? "{}");
-    } catch {
-      report = { unparsed: stdout };
-    }
-    return { code: out.code, report, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const FIXTURE = new URL("./_fixtures/exec_faults.ts", import.meta.url);
+const runFixture = (...args: string[]) => run(FIXTURE, ...args);
 
 interface TaskFigures {
   runs: number;
