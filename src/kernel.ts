@@ -1,5 +1,6 @@
 import { type Clock, isSteppedClock, MONOTONIC_CLOCK } from "./time/clock.ts";
-import { Driver, type DriverStats } from "./time/driver.ts";
+import { Driver } from "./time/driver.ts";
+import type { DriverStats } from "./time/driver_types.ts";
 import type { PrecisionProfile } from "./time/precision.ts";
 import type { TimerId } from "./time/timer_wheel.ts";
 import { EventBus, type EventBusStats } from "./bus/event_bus.ts";

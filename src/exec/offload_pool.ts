@@ -6,7 +6,8 @@ import type {
   OffloadStats,
   SubmitOptions,
 } from "./offload_types.ts";
-import { Driver, type Timer } from "../time/driver.ts";
+import { Driver } from "../time/driver.ts";
+import type { Timer } from "../time/timer.ts";
 import {
   requireNonEmptyString,
   requireNonNegative,

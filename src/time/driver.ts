@@ -1,6 +1,5 @@
 import { ClosedError } from "../errors.ts";
-import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
-import type { MetricsRegistry } from "../metrics/registry.ts";
+import { CONSOLE_LOGGER } from "../logger.ts";
 import {
   requireFinite,
   requireFunction,
@@ -15,7 +14,6 @@ import {
   type Clock,
   isSteppedClock,
   MONOTONIC_CLOCK,
-  MonotonicClock,
   requireClock,
   type SteppedClock,
 } from "./clock.ts";
@@ -36,8 +34,6 @@ import {
   requirePeriod,
   type TimerId,
   TimerWheel,
-  type TimerWheelOptions,
-  type TimerWheelStats,
 } from "./timer_wheel.ts";
 import type { DriverCallback, EveryOptions, Timer, TimerOptions } from "./timer.ts";
 import { DriverMetrics, requireRegistry } from "./_driver_metrics.ts";
@@ -48,95 +44,8 @@ import {
   type TimerOwner,
 } from "./_driver_timer.ts";
 import { LeadEstimator } from "./_lead_estimator.ts";
-import { WorkerWaker } from "./_waker.ts";
-
-export type { DriverCallback, EveryOptions, Timer, TimerOptions } from "./timer.ts";
-
-/** Options for the {@linkcode Driver} constructor. */
-export interface DriverOptions {
-  /**
-   * The clock. A stepped clock (`VirtualClock`) drives the timers itself as
-   * it advances; any other clock must read the `performance.now()` timeline.
-   *
-   * @default {MONOTONIC_CLOCK}
-   */
-  clock?: Clock;
-  /**
-   * How to trade CPU for lateness.
-   *
-   * @default {"balanced"}
-   */
-  profile?: PrecisionProfile;
-  /**
-   * Options of the underlying {@linkcode TimerWheel}. Its `name` and
-   * `logger` are the driver's; `onSchedule` and `origin` are set by the
-   * driver.
-   */
-  wheel?: Omit<TimerWheelOptions, "onSchedule" | "origin" | "name" | "logger">;
-  /** Real-time facilities; replace only in tests of the driver itself. */
-  host?: DriverHost;
-  /**
-   * Keep the waker Worker running while idle, until {@linkcode Driver.close}.
-   * Deno builds a Worker synchronously, which blocks the main thread for
-   * about 10 ms, so a bursty long-running service avoids paying that at the
-   * start of every busy period. While kept warm, the worker keeps the process
-   * alive: close the driver on shutdown.
-   *
-   * @default {false}
-   */
-  keepWarm?: boolean;
-  /**
-   * Registry to report into: lateness histograms and fires per class, wake-ups
-   * by mode, spin time, lead, pending timers, skipped ticks and callback
-   * errors (see `docs/metrics.md`). Fires update pre-allocated slots through
-   * handles; everything else is read by a collector at scrape time.
-   */
-  metrics?: MetricsRegistry;
-  /**
-   * The `driver` label of this driver's metrics and its name in log lines.
-   *
-   * @default {"driver"}
-   */
-  name?: string;
-  /**
-   * Where timer callback errors (throws and rejected promises) are logged
-   * with `logger.error`, at most one line a second, unless `wheel.onError`
-   * takes them; also where a failed waker Worker is reported.
-   *
-   * @default {CONSOLE_LOGGER}
-   */
-  logger?: Logger;
-}
-
-/** Wake-up counts of a {@linkcode Driver}, by mode. */
-export interface DriverWakeStats {
-  /** `setTimeout` waits armed. */
-  far: number;
-  /** Waker-Worker (or fallback) waits armed. */
-  near: number;
-  /** Spins on the clock. */
-  imminent: number;
-  /** Wake-ups that found nothing due yet (early `setTimeout` fires included). */
-  early: number;
-  /** Total milliseconds spent spinning. */
-  spinMs: number;
-  /** Waker Worker starts. */
-  wakerStarts: number;
-  /** Current lead of near wake-ups in milliseconds (adapted to measured latency). */
-  leadMs: number;
-}
-
-/** A snapshot of a {@linkcode Driver}'s state. */
-export interface DriverStats {
-  /** The precision profile. */
-  profile: PrecisionProfile;
-  /** Whether the driver runs on a stepped (virtual) clock. */
-  virtual: boolean;
-  /** Wake-ups by mode. */
-  wakes: DriverWakeStats;
-  /** The wheel's counters. */
-  wheel: TimerWheelStats;
-}
+import { attachTo, defaultHost } from "./_default_host.ts";
+import type { DriverOptions, DriverStats, DriverWakeStats } from "./driver_types.ts";
 
 const LOOP_BUDGET_MS = 20;
 /** Never recorded into: the snapshot of a class that has not been seen. */
@@ -719,29 +628,4 @@ export class Driver implements Disposable {
     this.#armedMode = "idle";
     this.#armedDeadline = Infinity;
   }
-}
-
-/** Attaches the wheel to a stepped clock, checking that it can be detached again. */
-function attachTo(action: string, clock: SteppedClock, wheel: TimerWheel): Disposable {
-  const detach: unknown = clock.attach(wheel);
-  const dispose = typeof detach === "object" && detach !== null
-    ? (detach as Partial<Disposable>)[Symbol.dispose]
-    : undefined;
-  if (typeof dispose !== "function") {
-    throw new TypeError(
-      `Cannot ${action} as 'clock' must return a Disposable from attach(): current value is ${
-        show(detach)
-      }`,
-    );
-  }
-  return detach as Disposable;
-}
-
-function defaultHost(clock: Clock, profile: PrecisionProfile, logger: Logger): DriverHost {
-  const useWorker = profile !== "efficient" && clock instanceof MonotonicClock;
-  return {
-    setTimeout: (callback, delayMs) => Number(setTimeout(callback, delayMs)),
-    clearTimeout: (id) => clearTimeout(id),
-    createWaker: (onWake) => useWorker ? new WorkerWaker(onWake, logger) : undefined,
-  };
 }

@@ -32,13 +32,6 @@ export {
 } from "./timer_wheel.ts";
 export { LatencyHistogram, type LatencySnapshot } from "./latency_histogram.ts";
 export type { PrecisionProfile } from "./precision.ts";
-export {
-  Driver,
-  type DriverCallback,
-  type DriverOptions,
-  type DriverStats,
-  type DriverWakeStats,
-  type EveryOptions,
-  type Timer,
-  type TimerOptions,
-} from "./driver.ts";
+export { Driver } from "./driver.ts";
+export type { DriverOptions, DriverStats, DriverWakeStats } from "./driver_types.ts";
+export type { DriverCallback, EveryOptions, Timer, TimerOptions } from "./timer.ts";

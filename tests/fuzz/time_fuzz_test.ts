@@ -11,7 +11,8 @@
 // reject are counted.
 import { assert, assertEquals } from "@std/assert";
 import { check, cleanCall, fc, hostile, maybe } from "./_hostile.ts";
-import { Driver, type DriverOptions } from "../../src/time/driver.ts";
+import { Driver } from "../../src/time/driver.ts";
+import type { DriverOptions } from "../../src/time/driver_types.ts";
 import type { DriverHost } from "../../src/time/driver_host.ts";
 import { MonotonicClock } from "../../src/time/clock.ts";
 import { LatencyHistogram } from "../../src/time/latency_histogram.ts";
