@@ -11,23 +11,8 @@ import { WOULD_BLOCK } from "../../src/data/backpressure.ts";
 import { DataPort, type FrameMeta } from "../../src/data/data_port.ts";
 import { NO_BLOCK, SlabAllocator } from "../../src/data/slab_allocator.ts";
 import { writeFrame } from "./_fixtures/ring_frames.ts";
-import type { RingWorkerReport, RingWorkerTask } from "./_fixtures/ring_worker.ts";
+import { startWorker } from "./_fixtures/start_ring_worker.ts";
 import { mulberry32, testSeeds } from "../_util/prng.ts";
-
-/** Starts the ring test worker on `task`; resolves with its report. */
-function startWorker(task: RingWorkerTask): Promise<RingWorkerReport> {
-  const worker = new Worker(new URL("./_fixtures/ring_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  const { promise, resolve, reject } = Promise.withResolvers<RingWorkerReport>();
-  worker.onmessage = ({ data }) => resolve(data);
-  worker.onerror = (event) => {
-    event.preventDefault();
-    reject(new Error(`Ring test worker failed: ${event.message}`));
-  };
-  worker.postMessage(task);
-  return promise.finally(() => worker.terminate());
-}
 
 /** Sends frames `0..frames-1`, awaiting credit when the ring is full. */
 async function produce(writer: RingWriter, frames: number, maxLength: number): Promise<number> {

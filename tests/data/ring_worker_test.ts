@@ -6,22 +6,7 @@ import { RingReader } from "../../src/data/ring_reader.ts";
 import { RingWriter } from "../../src/data/ring_writer.ts";
 import { WOULD_BLOCK } from "../../src/data/backpressure.ts";
 import { checkFrame, writeFrame } from "./_fixtures/ring_frames.ts";
-import type { RingWorkerReport, RingWorkerTask } from "./_fixtures/ring_worker.ts";
-
-/** Starts the ring test worker on `task`; resolves with its report. */
-function startWorker(task: RingWorkerTask): Promise<RingWorkerReport> {
-  const worker = new Worker(new URL("./_fixtures/ring_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  const { promise, resolve, reject } = Promise.withResolvers<RingWorkerReport>();
-  worker.onmessage = ({ data }) => resolve(data);
-  worker.onerror = (event) => {
-    event.preventDefault();
-    reject(new Error(`Ring test worker failed: ${event.message}`));
-  };
-  worker.postMessage(task);
-  return promise.finally(() => worker.terminate());
-}
+import { startWorker } from "./_fixtures/start_ring_worker.ts";
 
 /** Sends frames `0..frames-1`, awaiting credit when the ring is full; stops early on ClosedError. */
 async function produce(writer: RingWriter, frames: number): Promise<number> {
