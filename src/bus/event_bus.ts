@@ -1,3 +1,4 @@
+import { requireName } from "../internal/validate.ts";
 import { LogLimiter } from "../internal/log_limiter.ts";
 import {
   type MetricsRegistry,
@@ -9,7 +10,6 @@ import {
   requireFunction,
   requireInteger,
   requireLogger,
-  requireNonEmptyString,
   requireOptions,
   show,
 } from "../internal/validate.ts";
@@ -203,7 +203,7 @@ export class EventBus {
     requireOptions(action, "options", options);
     // Each option is read once, and all are checked before anything is made.
     const { name, logger, clock, queueCap, onHandlerError, metrics, onQueued } = options;
-    this.name = requireLabelText(action, "name", name ?? "bus");
+    this.name = requireName(action, "name", name ?? "bus");
     this.#cap = requireInteger(action, "queueCap", queueCap ?? 65536, 1, 2 ** 30);
     this.#logger = requireLogger(action, "logger", logger ?? CONSOLE_LOGGER);
     this.#clock = clock === undefined ? MONOTONIC_CLOCK : requireClock(action, "clock", clock);
@@ -261,7 +261,7 @@ export class EventBus {
     if (this.#closed) throw new ClosedError("EventBus", "get a topic");
     let topic = this.#topics.get(name);
     if (topic === undefined) {
-      requireLabelText("get a topic", "name", name);
+      requireName("get a topic", "name", name);
       topic = createTopic(name, this.#queue);
       this.#topics.set(name, topic);
     }
@@ -482,19 +482,6 @@ function describe(error: unknown): string {
   } catch {
     return show(error);
   }
-}
-
-/** A name that is also a metrics label value: a non-empty string of well-formed Unicode. */
-function requireLabelText(action: string, name: string, value: unknown): string {
-  const text = requireNonEmptyString(action, name, value);
-  if (!text.isWellFormed()) {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be well-formed Unicode (no lone surrogate): current value is ${
-        show(text)
-      }`,
-    );
-  }
-  return text;
 }
 
 function before(a: Queued, b: Queued): boolean {

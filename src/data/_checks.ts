@@ -1,62 +1,10 @@
-// Argument checks of the data plane that src/internal/validate.ts does not
-// have yet (candidates to move there): a clock, a metrics registry, a
-// boolean, an array, and a frame's bytes read through the intrinsic typed
-// array accessors, so a subclass or a detached buffer cannot lie about them.
+// Argument checks only the data plane needs: a boolean, an array, and a
+// frame's bytes read through the intrinsic typed array accessors, so a
+// subclass or a detached buffer cannot lie about them. Clocks, registries and
+// names use the shared checks (time/clock.ts, metrics/registry.ts,
+// internal/validate.ts).
 
-import type { Clock } from "../time/clock.ts";
-import { MetricsRegistry } from "../metrics/registry.ts";
 import { show } from "../internal/validate.ts";
-
-/**
- * Throws a `TypeError` unless `value` is a {@linkcode Clock}: an object whose
- * `now()` returns a finite number (called once to check).
- */
-export function requireClock(action: string, name: string, value: unknown): Clock {
-  const clock = value as Partial<Clock> | null;
-  let now: unknown;
-  if (clock !== null && typeof clock === "object" && typeof clock.now === "function") {
-    try {
-      now = clock.now();
-    } catch (error) {
-      throw new TypeError(
-        `Cannot ${action} as '${name}' must be a Clock whose now() returns a number: it threw ${
-          show(error instanceof Error ? error.message : error)
-        }`,
-      );
-    }
-    if (typeof now === "number" && Number.isFinite(now)) return clock as Clock;
-  }
-  throw new TypeError(
-    `Cannot ${action} as '${name}' must be a Clock whose now() returns a finite number: current value is ${
-      show(value)
-    }${now === undefined ? "" : `, now() returned ${show(now)}`}`,
-  );
-}
-
-/** Throws a `TypeError` unless `value` is a {@linkcode MetricsRegistry}. */
-export function requireMetrics(action: string, name: string, value: unknown): MetricsRegistry {
-  if (!(value instanceof MetricsRegistry)) {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a MetricsRegistry: current value is ${show(value)}`,
-    );
-  }
-  return value;
-}
-
-/**
- * Throws a `TypeError` unless `value` is a non-empty, well-formed string (a
- * component's name: it becomes a metrics label, which must be valid Unicode).
- */
-export function requireName(action: string, name: string, value: unknown): string {
-  if (typeof value !== "string" || value.length === 0 || !value.isWellFormed()) {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a non-empty string of well-formed Unicode: current value is ${
-        show(value)
-      }`,
-    );
-  }
-  return value;
-}
 
 /** Throws a `TypeError` unless `value` is a boolean. */
 export function requireBoolean(action: string, name: string, value: unknown): boolean {

@@ -13,7 +13,9 @@ import { NO_BLOCK, SlabAllocator, slabCore } from "./slab_allocator.ts";
 import type { MemoryWait, SlabCore } from "./_slab_core.ts";
 import { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
 import { Waiters, waitSignal, waitTimeout } from "./_waiters.ts";
-import { requireBytes, requireMetrics, requireName } from "./_checks.ts";
+import { requireBytes } from "./_checks.ts";
+import { requireName } from "../internal/validate.ts";
+import { requireMetricsRegistry } from "../metrics/registry.ts";
 import type {
   DataPortOptions,
   FrameCallback,
@@ -150,7 +152,7 @@ export class DataPort {
     }
     const metrics = options.metrics === undefined
       ? undefined
-      : requireMetrics(ACTION, "metrics", options.metrics);
+      : requireMetricsRegistry(ACTION, "metrics", options.metrics);
     this.#name = requireName(ACTION, "name", options.name ?? "default");
     this.#logger = requireLogger(ACTION, "logger", options.logger ?? CONSOLE_LOGGER);
     this.#ownsAllocator = options.allocator === undefined;

@@ -7,7 +7,7 @@ import {
   show,
 } from "../internal/validate.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
-import { requireName } from "./_checks.ts";
+import { requireName } from "../internal/validate.ts";
 import {
   BYTES_RECEIVED,
   claimEnd,

@@ -33,7 +33,9 @@ import {
 import { type RingSide, ringSide, type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
 import { requireCurrentEpoch, startBeat, takeOver } from "./_ring_liveness.ts";
 import { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
-import { requireBytes, requireMetrics, requireName } from "./_checks.ts";
+import { requireBytes } from "./_checks.ts";
+import { requireName } from "../internal/validate.ts";
+import { requireMetricsRegistry } from "../metrics/registry.ts";
 import { waitSignal } from "./_waiters.ts";
 import {
   readRingStats,
@@ -585,7 +587,7 @@ function writerOptions(
   requireOptions(ACTION, "options", options);
   const metrics = options?.metrics === undefined
     ? undefined
-    : requireMetrics(ACTION, "metrics", options.metrics);
+    : requireMetricsRegistry(ACTION, "metrics", options.metrics);
   const name = requireName(ACTION, "name", options?.name ?? "default");
   const logger = requireLogger(ACTION, "logger", options?.logger ?? CONSOLE_LOGGER);
   return { metrics, name, logger };

@@ -1,15 +1,12 @@
+import { requireName } from "../internal/validate.ts";
+import { requireMetricsRegistry } from "../metrics/registry.ts";
+import { requireClock } from "../time/clock.ts";
 import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { requireInteger, requireOptions, show } from "../internal/validate.ts";
 import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
 import { SlabCore } from "./_slab_core.ts";
-import {
-  requireArray,
-  requireBoolean,
-  requireClock,
-  requireMetrics,
-  requireName,
-} from "./_checks.ts";
+import { requireArray, requireBoolean } from "./_checks.ts";
 
 /**
  * A block allocated by a {@linkcode SlabAllocator}: a small non-negative
@@ -241,7 +238,7 @@ export class SlabAllocator {
     const clock = requireClock(ACTION, "clock", options.clock ?? MONOTONIC_CLOCK);
     const metrics = options.metrics === undefined
       ? undefined
-      : requireMetrics(ACTION, "metrics", options.metrics);
+      : requireMetricsRegistry(ACTION, "metrics", options.metrics);
     const name = requireName(ACTION, "name", options.name ?? "default");
     this.slabSize = slabSize;
     this.sizeClasses = Object.freeze(classes);

@@ -2,13 +2,16 @@
 // made (no driver, timer or metrics series is left behind by a bad option),
 // and the small guards the executor puts around injected collaborators.
 
+import { requireInstance, requireName } from "../internal/validate.ts";
+import { requireMetricsRegistry } from "../metrics/registry.ts";
+import { requireClock } from "../time/clock.ts";
 import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
 import { Driver } from "../time/driver.ts";
 import { PRECISION_PROFILES, type PrecisionProfile } from "../time/precision.ts";
 import { requirePeriod } from "../time/timer_wheel.ts";
 import type { EventBus } from "../bus/event_bus.ts";
 import type { Subscription, Topic } from "../bus/topic.ts";
-import { MetricsRegistry } from "../metrics/registry.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 import {
   requireInteger,
@@ -19,7 +22,6 @@ import {
 } from "../internal/validate.ts";
 import { resolveBudgetPolicy, type ResolvedBudgetPolicy } from "./budget.ts";
 import type { ExecutorOptions } from "./task.ts";
-import { requireName } from "./_task_config.ts";
 
 /** An offload pool as the executor uses it. */
 export interface Offload {
@@ -57,8 +59,10 @@ export interface ResolvedExecutorOptions {
 export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecutorOptions {
   const action = "create an Executor";
   requireOptions(action, "options", options);
-  const driver = options.driver === undefined ? undefined : requireDriver(action, options.driver);
-  const clock = options.clock === undefined ? MONOTONIC_CLOCK : requireClock(action, options.clock);
+  const driver = requireInstance(action, "driver", options.driver, Driver);
+  const clock = options.clock === undefined
+    ? MONOTONIC_CLOCK
+    : requireClock(action, "clock", options.clock);
   const tick: unknown = options.tick === undefined ? "adaptive" : options.tick;
   let fixedMs = 0;
   if (tick !== "adaptive") {
@@ -96,7 +100,9 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
       : requireInteger(action, "deferCap", options.deferCap, 0, 2 ** 30),
     fixedMs,
     budget: resolveBudgetPolicy(options.budget, action, "budget"),
-    metrics: options.metrics === undefined ? undefined : requireRegistry(action, options.metrics),
+    metrics: options.metrics === undefined
+      ? undefined
+      : requireMetricsRegistry(action, "metrics", options.metrics),
   };
 }
 
@@ -175,59 +181,7 @@ export function errorMessage(error: unknown): string {
   }
 }
 
-// Shape checks of injected collaborators. They would fit
-// src/internal/validate.ts (requireInstance, requireClock, requireMethod) once
-// another layer needs them.
-
-/** Throws a `TypeError` unless `value` is a {@linkcode Driver}. */
-function requireDriver(action: string, value: unknown): Driver {
-  if (!(value instanceof Driver)) {
-    throw new TypeError(
-      `Cannot ${action} as 'driver' must be a Driver instance: current value is ${show(value)}`,
-    );
-  }
-  return value;
-}
-
-/** Throws a `TypeError` unless `value` is a {@linkcode MetricsRegistry}. */
-function requireRegistry(action: string, value: unknown): MetricsRegistry {
-  if (!(value instanceof MetricsRegistry)) {
-    throw new TypeError(
-      `Cannot ${action} as 'metrics' must be a MetricsRegistry instance: current value is ${
-        show(value)
-      }`,
-    );
-  }
-  return value;
-}
-
-/** Throws a `TypeError` unless `value` is a clock whose `now()` returns a finite number. */
-function requireClock(action: string, value: unknown): Clock {
-  const now = value !== null && typeof value === "object"
-    ? (value as Partial<Clock>).now
-    : undefined;
-  if (typeof now !== "function") {
-    throw new TypeError(
-      `Cannot ${action} as 'clock' must be a Clock (an object with a now() method): current value is ${
-        show(value)
-      }`,
-    );
-  }
-  let t: unknown;
-  try {
-    t = now.call(value);
-  } catch (error) {
-    throw new TypeError(
-      `Cannot ${action} as 'clock'.now() threw: ${errorMessage(error)}`,
-    );
-  }
-  if (typeof t !== "number" || !Number.isFinite(t)) {
-    throw new TypeError(
-      `Cannot ${action} as 'clock'.now() must return a finite number: it returned ${show(t)}`,
-    );
-  }
-  return value as Clock;
-}
+// Shape checks of injected collaborators that only the executor needs.
 
 /** Throws a `TypeError` unless `value` is an object with the method `method`. */
 function requireMethod<T>(

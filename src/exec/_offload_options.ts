@@ -3,6 +3,7 @@
 // Each bad value is a TypeError or RangeError naming the parameter as the
 // caller wrote it, thrown before anything is started, queued or counted.
 
+import { requireInstance } from "../internal/validate.ts";
 import { ChronetixError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { CONSOLE_LOGGER } from "../logger.ts";
@@ -171,24 +172,6 @@ function requirePermissions(action: string, value: unknown): WorkerPermissions |
     }
   }
   return value as Deno.PermissionOptionsObject;
-}
-
-/**
- * Throws a `TypeError` unless `value` is `undefined` or an instance of
- * `type`: an object of the right shape from elsewhere would fail later,
- * far from the mistake. (A shape helper for src/internal/validate.ts.)
- */
-export function requireInstance<T>(
-  action: string,
-  name: string,
-  value: unknown,
-  // deno-lint-ignore no-explicit-any
-  type: abstract new (...args: any[]) => T,
-): T | undefined {
-  if (value === undefined || value instanceof type) return value;
-  throw new TypeError(
-    `Cannot ${action} as '${name}' must be a ${type.name}: current value is ${show(value)}`,
-  );
 }
 
 /** Throws a `TypeError` unless `input` can be sent to a worker (at its top level). */

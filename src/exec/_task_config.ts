@@ -6,6 +6,7 @@ import {
   requireFinite,
   requireFunction,
   requireInteger,
+  requireName,
   requireNonEmptyString,
   requireNonNegative,
   requireOneOf,
@@ -157,29 +158,6 @@ export function resolveTaskConfig(
     missedTicks,
     topic,
   };
-}
-
-/**
- * Throws unless `value` is a name that can also be a metrics label value and
- * a log line: a non-empty string of well-formed Unicode (no lone surrogate).
- * (The bus checks its names the same way: a candidate for validate.ts.)
- *
- * @param action What the caller was doing, for error messages.
- * @param name The parameter as the caller wrote it.
- * @param value The value given.
- * @returns The name.
- * @throws {TypeError} when it is not a non-empty string of well-formed Unicode.
- */
-export function requireName(action: string, name: string, value: unknown): string {
-  const text = requireNonEmptyString(action, name, value);
-  if (!text.isWellFormed()) {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be well-formed Unicode (no lone surrogate): current value is ${
-        show(text)
-      }`,
-    );
-  }
-  return text;
 }
 
 /** A relative deadline: a number `> 0`; `Infinity` means none. */

@@ -152,3 +152,38 @@ export function requireLogger(action: string, name: string, value: unknown): Log
   }
   return value as Logger;
 }
+
+/**
+ * Throws a `TypeError` unless `value` is a non-empty string of well-formed
+ * Unicode: a component, task or topic name, which becomes a metrics label
+ * value and so cannot hold a lone surrogate.
+ */
+export function requireName(action: string, name: string, value: unknown): string {
+  const text = requireNonEmptyString(action, name, value);
+  if (!text.isWellFormed()) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be well-formed Unicode (no lone surrogate): current value is ${
+        show(text)
+      }`,
+    );
+  }
+  return text;
+}
+
+/**
+ * Throws a `TypeError` unless `value` is `undefined` or an instance of
+ * `type`: an object of the right shape from elsewhere would fail later,
+ * far from the mistake.
+ */
+export function requireInstance<T>(
+  action: string,
+  name: string,
+  value: unknown,
+  // deno-lint-ignore no-explicit-any
+  type: abstract new (...args: any[]) => T,
+): T | undefined {
+  if (value === undefined || value instanceof type) return value;
+  throw new TypeError(
+    `Cannot ${action} as '${name}' must be a ${type.name}: current value is ${show(value)}`,
+  );
+}

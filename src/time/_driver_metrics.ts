@@ -5,33 +5,7 @@
 import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
 import type { Counter, CounterFamily, Histogram, HistogramFamily } from "../metrics/families.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
-import { show } from "../internal/validate.ts";
 import type { TimerWheelStats } from "./timer_wheel.ts";
-
-/**
- * Throws a `TypeError` unless `value` looks like a `MetricsRegistry` (has the
- * methods a component registers its metrics with). Checked by shape rather
- * than `instanceof`, so a registry from another copy of the package works.
- *
- * @param action What the caller was doing.
- * @param name The parameter as the caller wrote it.
- * @param value The value to check.
- * @returns The registry.
- * @throws {TypeError} when `value` is not a registry.
- */
-export function requireRegistry(action: string, name: string, value: unknown): MetricsRegistry {
-  const r = value as Partial<Record<"counter" | "gauge" | "histogram" | "addCollector", unknown>>;
-  if (
-    r === null || typeof r !== "object" || typeof r.counter !== "function" ||
-    typeof r.gauge !== "function" || typeof r.histogram !== "function" ||
-    typeof r.addCollector !== "function"
-  ) {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a MetricsRegistry: current value is ${show(value)}`,
-    );
-  }
-  return value as MetricsRegistry;
-}
 
 /** Bucket bounds of `chronetix_timer_lateness_seconds`, 1 µs to 1 s. */
 export const TIMER_LATENESS_BUCKETS: readonly number[] = [

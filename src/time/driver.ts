@@ -36,7 +36,8 @@ import {
   TimerWheel,
 } from "./timer_wheel.ts";
 import type { DriverCallback, EveryOptions, Timer, TimerOptions } from "./timer.ts";
-import { DriverMetrics, requireRegistry } from "./_driver_metrics.ts";
+import { DriverMetrics } from "./_driver_metrics.ts";
+import { requireMetricsRegistry } from "../metrics/registry.ts";
 import {
   DriverTimer,
   type LatenessClass,
@@ -157,7 +158,7 @@ export class Driver implements Disposable {
     }
     const registry = options.metrics === undefined
       ? undefined
-      : requireRegistry(action, "metrics", options.metrics);
+      : requireMetricsRegistry(action, "metrics", options.metrics);
     this.#tuning = precisionTuning(this.#profile);
     this.#lead = new LeadEstimator(this.#tuning);
     this.#spinMs = this.#lead.spinMs;
