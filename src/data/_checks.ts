@@ -1,20 +1,10 @@
-// Argument checks only the data plane needs: a boolean, an array, and a
+// Argument checks only the data plane needs: an array, and a
 // frame's bytes read through the intrinsic typed array accessors, so a
 // subclass or a detached buffer cannot lie about them. Clocks, registries and
 // names use the shared checks (time/clock.ts, metrics/registry.ts,
 // internal/validate.ts).
 
 import { show } from "../internal/validate.ts";
-
-/** Throws a `TypeError` unless `value` is a boolean. */
-export function requireBoolean(action: string, name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a boolean: current value is ${show(value)}`,
-    );
-  }
-  return value;
-}
 
 /** Throws a `TypeError` unless `value` is an array; returns a copy of its first `max` + 1 items at most. */
 export function requireArray(

@@ -1,4 +1,4 @@
-import { requireName } from "../internal/validate.ts";
+import { requireBoolean, requireName } from "../internal/validate.ts";
 import { requireMetricsRegistry } from "../metrics/registry.ts";
 import { requireClock } from "../time/clock.ts";
 import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
@@ -6,7 +6,7 @@ import type { MetricsRegistry } from "../metrics/registry.ts";
 import { requireInteger, requireOptions, show } from "../internal/validate.ts";
 import { exportStats, type StatMetric } from "../metrics/export_stats.ts";
 import { SlabCore } from "./_slab_core.ts";
-import { requireArray, requireBoolean } from "./_checks.ts";
+import { requireArray } from "./_checks.ts";
 
 /**
  * A block allocated by a {@linkcode SlabAllocator}: a small non-negative

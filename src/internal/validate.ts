@@ -187,3 +187,13 @@ export function requireInstance<T>(
     `Cannot ${action} as '${name}' must be a ${type.name}: current value is ${show(value)}`,
   );
 }
+
+/** Throws a `TypeError` unless `value` is a boolean. */
+export function requireBoolean(action: string, name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a boolean: current value is ${show(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,9 +1,11 @@
 import { ClosedError } from "../errors.ts";
 import { CONSOLE_LOGGER } from "../logger.ts";
 import {
+  requireBoolean,
   requireFinite,
   requireFunction,
   requireLogger,
+  requireName,
   requireNonEmptyString,
   requireNonNegative,
   requireOneOf,
@@ -137,25 +139,12 @@ export class Driver implements Disposable {
       options.profile ?? "balanced",
       PRECISION_PROFILES,
     );
-    this.#name = requireNonEmptyString(action, "name", options.name ?? "driver");
-    if (!this.#name.isWellFormed()) {
-      // The name is a label value of every metric: a lone surrogate cannot be one.
-      throw new TypeError(
-        `Cannot ${action} as 'name' must be a string of well-formed Unicode: current value is ${
-          show(this.#name)
-        }`,
-      );
-    }
+    // The name is a label value of every metric: a lone surrogate cannot be one.
+    this.#name = requireName(action, "name", options.name ?? "driver");
     const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
     requireOptions(action, "wheel", options.wheel);
     const host = options.host === undefined ? undefined : requireHost(action, "host", options.host);
-    if (options.keepWarm !== undefined && typeof options.keepWarm !== "boolean") {
-      throw new TypeError(
-        `Cannot ${action} as 'keepWarm' must be a boolean: current value is ${
-          show(options.keepWarm)
-        }`,
-      );
-    }
+    if (options.keepWarm !== undefined) requireBoolean(action, "keepWarm", options.keepWarm);
     const registry = options.metrics === undefined
       ? undefined
       : requireMetricsRegistry(action, "metrics", options.metrics);
