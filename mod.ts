@@ -35,11 +35,15 @@ export * from "./src/metrics/mod.ts";
 export * from "./src/bus/mod.ts";
 export * from "./src/data/mod.ts";
 export * from "./src/exec/mod.ts";
+export * from "./src/island/mod.ts";
+export * from "./src/plugin/mod.ts";
 export {
   Kernel,
   type KernelExecutorOptions,
+  type KernelIslandOptions,
   type KernelOffloadOptions,
   type KernelOptions,
+  type KernelPluginOptions,
   type KernelStats,
   type ShutdownOptions,
   type ShutdownReport,

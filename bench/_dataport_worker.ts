@@ -1,12 +1,15 @@
-// The consuming side of `bench:dataport`, run in a module Worker: either a
-// RingReader on a shared ring, or a postMessage receiver. It touches the
+// The consuming side of `bench:dataport`, run in a module Worker: a
+// RingReader on a shared ring, the reader of the floor ring
+// (`_floor_ring.ts`), or a postMessage receiver. It touches the
 // first and last byte of every frame (so a frame is read, not just counted)
 // and reports the frame count and that checksum when it has all frames.
 import { RingReader } from "../src/data/ring_reader.ts";
+import { floorRead } from "./_floor_ring.ts";
 
 /** The first message a bench worker gets. */
 export interface DataPortWorkerStart {
-  mode: "ring" | "copy" | "transfer" | "batch";
+  /** `ring-pause`: a ring reader that reads `frames` frames, posts "paused", and drains the rest after the next message. */
+  mode: "ring" | "ring-pause" | "floor" | "copy" | "transfer" | "batch";
   frames: number;
   frameSize: number;
   batch: number;
@@ -29,6 +32,15 @@ worker.onmessage = ({ data }: MessageEvent<DataPortWorkerStart>) => {
     worker.postMessage(readRing(data.buffer!));
     return;
   }
+  if (data.mode === "ring-pause") {
+    pauseRing(data.buffer!, data.frames);
+    return;
+  }
+  if (data.mode === "floor") {
+    worker.postMessage("ready");
+    worker.postMessage({ frames: data.frames, checksum: floorRead(data.buffer!, data.frames) });
+    return;
+  }
   let frames = 0;
   let checksum = 0;
   const size = data.frameSize;
@@ -46,6 +58,24 @@ worker.onmessage = ({ data }: MessageEvent<DataPortWorkerStart>) => {
   };
   worker.postMessage("ready");
 };
+
+function pauseRing(buffer: SharedArrayBuffer, frames: number): void {
+  const reader = new RingReader(buffer);
+  let checksum = 0;
+  let consumed = 0;
+  const onFrame = (slot: Uint8Array, length: number) => {
+    checksum = (checksum + slot[0]! + slot[length - 1]!) | 0;
+  };
+  worker.postMessage("ready");
+  while (consumed < frames && reader.wait() === "ready") {
+    consumed += reader.poll(onFrame, frames - consumed);
+  }
+  worker.onmessage = () => {
+    while (reader.wait() === "ready") reader.poll(onFrame);
+    worker.postMessage({ frames: reader.close().consumed, checksum });
+  };
+  worker.postMessage("paused");
+}
 
 function readRing(buffer: SharedArrayBuffer): DataPortWorkerDone {
   const reader = new RingReader(buffer);

@@ -5,23 +5,44 @@
  *
  * - `chronetix:port`: a same-thread {@linkcode DataPort}: `send()` (copies
  *   the frame into a slab block), `receive()`, `recycle()`, in bursts of 64.
+ * - `floor`: the least a ring can do (`_floor_ring.ts`): a minimal
+ *   single-producer single-consumer ring over a `SharedArrayBuffer` between
+ *   the main thread and a Worker, both ends spinning, each index published
+ *   every 64 frames; no liveness, statistics or checks. Same slots as the
+ *   shared ring.
  * - `chronetix:ring`: the main thread sends into a shared ring
- *   ({@linkcode RingWriter}); a Worker reads every frame in place
+ *   ({@linkcode RingWriter}) with batched publication (`publishEvery`: the
+ *   floor's batch, 64 or half the slots if fewer, the same batching
+ *   `postMessage-batch64` gets); a Worker reads every frame in place
  *   ({@linkcode RingReader}). Measured until the Worker has read the last.
+ * - `chronetix:ring-per-frame`: the same with the default `publishEvery: 1`
+ *   (the write index published after every frame).
  * - `postMessage-copy`: one `postMessage(frame)` per frame (structured clone).
  * - `postMessage-transfer`: a fresh buffer per frame, filled and transferred.
  * - `postMessage-batch64`: 64 frames copied into one buffer, transferred.
  *
  * Every Worker reads the first and last byte of each frame and returns a
- * checksum, which must match the producer's. Figures: `frames_per_s`
- * (median of the rounds) and `rss_growth_bytes` (the highest RSS seen
- * while sending, minus the RSS once a quarter of the frames was sent;
- * postMessage queues grow without a bound, the ring cannot). Under
- * `deno bench`, this file registers the
- * same-thread port against an array queue of copies.
+ * checksum, which must match the producer's. Rounds are interleaved (round
+ * 1 of every subject, then round 2, ...) so the machine's noise hits all
+ * alike. Figures: `frames_per_s` (median of the rounds),
+ * `rss_growth_bytes` (the highest RSS seen while sending, minus the RSS
+ * once a quarter of the frames was sent; postMessage queues grow without a
+ * bound, the ring cannot), and on `chronetix:ring` (and
+ * `chronetix:ring-per-frame`) its ratios to `floor` (`vs_floor_ratio`) and
+ * to postMessage. Cases `idle-reader` and `idle-writer` give
+ * `idle_cpu_core`: the process's CPU (all threads) over wall time (the
+ * median of four windows) in about a second in which a ring (batched, as
+ * `chronetix:ring`) is open and nothing flows, right after a busy stream: a
+ * reader waiting in a Worker with `wait()`, and a main-thread writer
+ * waiting with `whenWritable()` on a full ring; case `idle`, subject
+ * `no-ring`, is the same process with an idle Worker and no ring (the
+ * runtime's own background CPU). Under `deno bench`,
+ * this file registers the same-thread port against an array queue of
+ * copies.
  *
  * @module
  */
+import process from "node:process";
 import { DataPort, RingWriter, SlabAllocator, WOULD_BLOCK } from "../mod.ts";
 import {
   type BenchResult,
@@ -33,6 +54,7 @@ import {
   round,
 } from "./_report.ts";
 import type { DataPortWorkerDone, DataPortWorkerStart } from "./_dataport_worker.ts";
+import { floorRingBuffer, floorWrite } from "./_floor_ring.ts";
 
 const CASES = [
   { name: "64B", size: 64 },
@@ -42,31 +64,42 @@ const CASES = [
 
 type Subject =
   | "chronetix:port"
+  | "floor"
   | "chronetix:ring"
+  | "chronetix:ring-per-frame"
   | "postMessage-copy"
   | "postMessage-transfer"
   | "postMessage-batch64";
 
 const SUBJECTS: readonly Subject[] = [
   "chronetix:port",
+  "floor",
   "chronetix:ring",
+  "chronetix:ring-per-frame",
   "postMessage-copy",
   "postMessage-transfer",
   "postMessage-batch64",
 ];
 
-/** Frames per round for a full run; `--quick` uses a tenth. */
+/** Rounds per subject: interleaved, short, so noise hits every subject alike. */
+function roundsFor(quick: boolean): number {
+  return quick ? 3 : 5;
+}
+
+/** Frames per round for a full run; `--quick` uses a quarter. */
 function framesFor(subject: Subject, size: number): number {
   const big = size >= 65536;
   switch (subject) {
     case "chronetix:port":
-      return big ? 100_000 : 4_000_000;
+      return big ? 25_000 : 1_000_000;
+    case "floor":
     case "chronetix:ring":
-      return big ? 100_000 : 5_000_000;
+    case "chronetix:ring-per-frame":
+      return big ? 25_000 : 1_250_000;
     case "postMessage-batch64":
-      return big ? 20_000 : 1_000_000;
+      return big ? 5_000 : 250_000;
     default:
-      return big ? 20_000 : 200_000;
+      return big ? 5_000 : 50_000;
   }
 }
 
@@ -169,26 +202,52 @@ function expectedChecksum(frame: Uint8Array, frames: number): number {
   return Math.imul(frame[0]! + frame[frame.length - 1]!, frames) | 0;
 }
 
+/** Slots of the shared ring (and of the floor ring) for frames of `size` bytes. */
+function slotsFor(size: number): number {
+  return size >= 65536 ? 64 : 1024;
+}
+
+/** The batch of `chronetix:ring`: the floor ring's (64, or half the slots if fewer). */
+function batchFor(size: number): number {
+  return Math.max(1, Math.min(64, slotsFor(size) / 2));
+}
+
 async function runWorker(subject: Subject, size: number, frames: number): Promise<Run> {
   using bench = new BenchWorker();
   const frame = frameOf(size);
   const batch = 64;
-  const ring = subject === "chronetix:ring"
-    ? RingWriter.create({ slots: size >= 65536 ? 64 : 1024, slotSize: size })
+  const ring = subject === "chronetix:ring" || subject === "chronetix:ring-per-frame"
+    ? RingWriter.create({
+      slots: slotsFor(size),
+      slotSize: size,
+      publishEvery: subject === "chronetix:ring" ? batchFor(size) : 1,
+    })
     : undefined;
+  const floor = subject === "floor" ? floorRingBuffer(slotsFor(size), size) : undefined;
   const mode = ({
+    "floor": "floor",
     "chronetix:ring": "ring",
+    "chronetix:ring-per-frame": "ring",
     "postMessage-copy": "copy",
     "postMessage-transfer": "transfer",
     "postMessage-batch64": "batch",
   } as const)[subject as Exclude<Subject, "chronetix:port">];
-  const start: DataPortWorkerStart = { mode, frames, frameSize: size, batch, buffer: ring?.buffer };
+  const start: DataPortWorkerStart = {
+    mode,
+    frames,
+    frameSize: size,
+    batch,
+    buffer: ring?.buffer ?? floor,
+  };
   bench.worker.postMessage(start);
   await bench.next<string>();
   const probe = new RssProbe(frames);
   const sampleEvery = probe.every;
   const t0 = performance.now();
-  if (ring !== undefined) {
+  if (floor !== undefined) {
+    // Spins: no RSS samples (nothing queues).
+    floorWrite(floor, frame, frames);
+  } else if (ring !== undefined) {
     for (let i = 0; i < frames; i++) {
       while (ring.send(frame) === WOULD_BLOCK) await ring.whenWritable();
       if (i % sampleEvery === 0) probe.sample(i);
@@ -238,40 +297,136 @@ async function settle(quick: boolean): Promise<void> {
   gc?.();
 }
 
+/** The process's CPU time (every thread), in milliseconds. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Runs `idle` (about `idleMs` long) and returns the process's CPU over wall
+ * time, in cores: the median of four windows, so one burst of the
+ * runtime's own (a garbage collection of an earlier subject's buffers)
+ * does not count as the ring's.
+ */
+async function cpuDuring(idleMs: number, idle: () => Promise<void>): Promise<number> {
+  const samples = [{ cpu: cpuMs(), at: performance.now() }];
+  const sampler = setInterval(
+    () => samples.push({ cpu: cpuMs(), at: performance.now() }),
+    idleMs / 4,
+  );
+  try {
+    await idle();
+  } finally {
+    clearInterval(sampler);
+  }
+  samples.push({ cpu: cpuMs(), at: performance.now() });
+  const rates: number[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const wall = samples[i]!.at - samples[i - 1]!.at;
+    if (wall >= idleMs / 8) rates.push((samples[i]!.cpu - samples[i - 1]!.cpu) / wall);
+  }
+  return median(rates);
+}
+
+/** Sends `frames` frames into `ring`, awaiting credit when it is full. */
+async function stream(ring: RingWriter, frame: Uint8Array, frames: number): Promise<void> {
+  for (let i = 0; i < frames; i++) {
+    while (ring.send(frame) === WOULD_BLOCK) await ring.whenWritable();
+  }
+}
+
+/**
+ * The CPU an idle ring costs, right after a busy stream (so the ends'
+ * spin has adapted to it): `reader`: a Worker reader blocks in `wait()`
+ * while nothing is sent; `writer`: a main-thread writer awaits
+ * `whenWritable()` on a full ring whose reader does not read.
+ */
+async function runIdle(side: "reader" | "writer" | "none", idleMs: number): Promise<number> {
+  using bench = new BenchWorker();
+  if (side === "none") {
+    // The baseline: the same process with an idle Worker and no ring.
+    return await cpuDuring(idleMs, () => new Promise((resolve) => setTimeout(resolve, idleMs)));
+  }
+  const size = 1024;
+  const frame = frameOf(size);
+  const frames = 200_000;
+  const ring = RingWriter.create({
+    slots: slotsFor(size),
+    slotSize: size,
+    publishEvery: batchFor(size),
+  });
+  const mode = side === "reader" ? "ring" : "ring-pause";
+  const start: DataPortWorkerStart = {
+    mode,
+    frames,
+    frameSize: size,
+    batch: 64,
+    buffer: ring.buffer,
+  };
+  bench.worker.postMessage(start);
+  await bench.next<string>();
+  await stream(ring, frame, frames);
+  let total = frames;
+  let core: number;
+  if (side === "reader") {
+    await ring.whenIdle();
+    core = await cpuDuring(idleMs, () => new Promise((resolve) => setTimeout(resolve, idleMs)));
+  } else {
+    await bench.next<string>(); // "paused": the reader stopped reading
+    while (ring.send(frame) !== WOULD_BLOCK) total++;
+    let result = "";
+    core = await cpuDuring(idleMs, async () => {
+      result = await ring.whenWritable({ timeoutMs: idleMs });
+    });
+    if (result !== "timed-out") throw new Error(`Idle writer's wait ended with ${result}`);
+    bench.worker.postMessage("go");
+  }
+  ring.close();
+  const done = await bench.next<DataPortWorkerDone>();
+  if (done.frames !== total || done.checksum !== expectedChecksum(frame, total)) {
+    throw new Error(`idle-${side} delivered ${done.frames} of ${total} frames`);
+  }
+  return core;
+}
+
 async function main(): Promise<void> {
   const args = parseBenchArgs("dataport");
-  const rounds = args.quick ? 1 : 3;
+  const rounds = roundsFor(args.quick);
   const results: BenchResult[] = [];
   const rate = new Map<string, number>();
   const growth = new Map<string, number>();
   for (const c of CASES) {
-    for (const subject of SUBJECTS) {
-      // A multiple of 64, so bursts and batches come out even.
-      const frames = Math.ceil(framesFor(subject, c.size) / (args.quick ? 10 : 1) / 64) * 64;
-      const runs: Run[] = [];
-      for (let r = 0; r < rounds; r++) {
+    const runs = new Map<Subject, Run[]>(SUBJECTS.map((subject) => [subject, []]));
+    // Interleaved: round r of every subject, then round r + 1.
+    for (let r = 0; r < rounds; r++) {
+      for (const subject of SUBJECTS) {
+        // A multiple of 64, so bursts and batches come out even.
+        const frames = Math.ceil(framesFor(subject, c.size) / (args.quick ? 4 : 1) / 64) * 64;
         progress(`dataport ${c.name} ${subject}: round ${r + 1}/${rounds}, ${frames} frames`);
         await settle(args.quick);
-        runs.push(
+        runs.get(subject)!.push(
           subject === "chronetix:port"
             ? runPort(c.size, frames)
             : await runWorker(subject, c.size, frames),
         );
       }
-      const framesPerS = median(runs.map((r) => r.framesPerS));
-      const rssGrowth = Math.max(...runs.map((r) => r.rssGrowth));
+    }
+    for (const subject of SUBJECTS) {
+      const done = runs.get(subject)!;
+      const framesPerS = median(done.map((r) => r.framesPerS));
+      const rssGrowth = Math.max(...done.map((r) => r.rssGrowth));
       rate.set(`${c.name}/${subject}`, framesPerS);
       growth.set(`${c.name}/${subject}`, rssGrowth);
-      results.push({
-        case: c.name,
-        subject,
-        frames_per_s: Math.round(framesPerS),
-        rss_growth_bytes: rssGrowth,
-      });
+      const result: BenchResult = { case: c.name, subject, frames_per_s: Math.round(framesPerS) };
+      // The floor's writer spins without a look at RSS: nothing queues there.
+      if (subject !== "floor") result.rss_growth_bytes = rssGrowth;
+      results.push(result);
     }
-    const ring = rate.get(`${c.name}/chronetix:ring`)!;
     for (const r of results) {
-      if (r.case === c.name && r.subject === "chronetix:ring") {
+      if (r.case === c.name && r.subject.startsWith("chronetix:ring")) {
+        const ring = rate.get(`${c.name}/${r.subject}`)!;
+        r.vs_floor_ratio = round(ring / rate.get(`${c.name}/floor`)!, 2);
         r.vs_postMessage_copy_ratio = round(ring / rate.get(`${c.name}/postMessage-copy`)!, 1);
         r.vs_postMessage_batch64_ratio = round(
           ring / rate.get(`${c.name}/postMessage-batch64`)!,
@@ -280,10 +435,30 @@ async function main(): Promise<void> {
       }
     }
   }
+  const idle = new Map<string, number>();
+  for (const side of ["none", "reader", "writer"] as const) {
+    const [name, subject] = side === "none"
+      ? ["idle", "no-ring"]
+      : [`idle-${side}`, "chronetix:ring"];
+    progress(`dataport ${name} ${subject}: 1 s with nothing flowing`);
+    await settle(false); // the long settle: earlier garbage must not count as idle CPU
+    const core = await runIdle(side, 1000);
+    idle.set(side, core);
+    results.push({ case: name, subject, idle_cpu_core: round(core, 4) });
+  }
   const port64 = rate.get("64B/chronetix:port")!;
   const ring1k = rate.get("1KiB/chronetix:ring")!;
+  const perFrame1k = rate.get("1KiB/chronetix:ring-per-frame")!;
+  const floor1k = rate.get("1KiB/floor")!;
   const copy1k = rate.get("1KiB/postMessage-copy")!;
-  const ringGrowth = Math.max(...CASES.map((c) => growth.get(`${c.name}/chronetix:ring`)!));
+  const batch1k = rate.get("1KiB/postMessage-batch64")!;
+  const ringGrowth = Math.max(
+    ...CASES.flatMap((c) => [
+      growth.get(`${c.name}/chronetix:ring`)!,
+      growth.get(`${c.name}/chronetix:ring-per-frame`)!,
+    ]),
+  );
+  const idleMax = Math.max(idle.get("reader")!, idle.get("writer")!);
   const targets: BenchTarget[] = [
     {
       name: "port send+recycle at 64 B >= 20 million/s",
@@ -296,6 +471,18 @@ async function main(): Promise<void> {
       detail: `${round(ring1k / 1e6, 2)} million/s`,
     },
     {
+      name: "ring at 1 KiB >= 0.5x the floor ring (same run)",
+      ok: ring1k >= 0.5 * floor1k,
+      detail: `${round(ring1k / floor1k, 2)}x (floor ${round(floor1k / 1e6, 2)} million/s; ${
+        round(perFrame1k / floor1k, 2)
+      }x per frame)`,
+    },
+    {
+      name: "ring at 1 KiB >= 3x postMessage-batch64",
+      ok: ring1k >= 3 * batch1k,
+      detail: `${round(ring1k / batch1k, 2)}x`,
+    },
+    {
       name: "ring at 1 KiB >= 25x postMessage per frame",
       ok: ring1k >= 25 * copy1k,
       detail: `${round(ring1k / copy1k, 1)}x`,
@@ -304,6 +491,13 @@ async function main(): Promise<void> {
       name: "ring RSS stays flat (growth < 2 MiB in every case)",
       ok: ringGrowth < 2 << 20,
       detail: `largest growth ${round(ringGrowth / (1 << 20), 2)} MiB`,
+    },
+    {
+      name: "idle ring ends use no measurable CPU (< 0.01 core)",
+      ok: idleMax < 0.01,
+      detail: `reader ${round(idle.get("reader")!, 4)} core, writer ${
+        round(idle.get("writer")!, 4)
+      } core (the process with no ring: ${round(idle.get("none")!, 4)} core)`,
     },
   ];
   report("dataport", args, results, targets);

@@ -15,6 +15,15 @@ import type {
 import { OffloadPool } from "./exec/offload_pool.ts";
 import type { OffloadPoolOptions, OffloadStats } from "./exec/offload_types.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
+import { type Island, startIsland } from "./island/island.ts";
+import type { IslandCloseReport, IslandOptions, IslandStats } from "./island/island_types.ts";
+import { PluginManager } from "./plugin/plugin_manager.ts";
+import type {
+  PluginManagerCloseReport,
+  PluginManagerOptions,
+  PluginManagerStats,
+} from "./plugin/plugin_manager_types.ts";
+import type { PluginManifest } from "./plugin/manifest_types.ts";
 import { ClosedError } from "./errors.ts";
 import { CONSOLE_LOGGER, type Logger } from "./logger.ts";
 import {
@@ -43,13 +52,26 @@ export interface KernelOptions {
   profile?: PrecisionProfile;
   /** The registry every part reports into. @default {a new MetricsRegistry} */
   metrics?: MetricsRegistry;
-  /** Executor options: caps, tick, budget policy. */
+  /**
+   * Executor options: caps, tick, budget policy, hooks. Pass
+   * `hooks: new TaskSink()` (from `@chronetix/core/sovd`) and the
+   * diagnostics server reads task liveness and timing from the executor's
+   * hooks instead of polling its stats.
+   */
   executor?: KernelExecutorOptions;
   /**
    * Offload pool options; the kernel starts a pool only when given, and then
    * {@linkcode Kernel.offload} is typed as present.
    */
   offload?: KernelOffloadOptions;
+  /**
+   * Plugins to load at start, in order: manifests (objects) or paths / URLs
+   * of manifest files. A plugin that fails to load makes `start()` reject,
+   * with the kernel shut down.
+   */
+  plugins?: readonly (PluginManifest | string | URL)[];
+  /** Options of the plugin manager (`kernel.plugins`); the kernel supplies its parts. */
+  pluginOptions?: KernelPluginOptions;
   /** The bus queue cap. @default {65536} */
   busQueueCap?: number;
   /**
@@ -72,6 +94,15 @@ export type KernelOffloadOptions = Omit<
   OffloadPoolOptions,
   "driver" | "metrics" | "name" | "logger"
 >;
+
+/** The plugin manager options a kernel takes (the kernel supplies its parts). */
+export type KernelPluginOptions = Omit<
+  PluginManagerOptions,
+  "driver" | "executor" | "bus" | "metrics" | "logger" | "name"
+>;
+
+/** The island options a kernel takes (the kernel supplies the driver, metrics and logger). */
+export type KernelIslandOptions = Omit<IslandOptions, "driver" | "metrics" | "logger">;
 
 /** Options of {@linkcode Kernel.shutdown}. */
 export interface ShutdownOptions {
@@ -103,6 +134,17 @@ export interface ShutdownReport {
   offloadDrained: number;
   /** Offload jobs rejected when the grace period ended. */
   offloadCutOff: number;
+  /**
+   * The close reports of the kernel's islands (closed with what was left of
+   * the grace period); empty after an emergency stop, which terminates them.
+   */
+  islands: IslandCloseReport[];
+  /**
+   * What closing the plugin manager did, each plugin stopped in reverse load
+   * order (first, within the grace period); `undefined` after an emergency
+   * stop, which kills them.
+   */
+  plugins: PluginManagerCloseReport | undefined;
 }
 
 /** A snapshot of the whole kernel. */
@@ -119,6 +161,10 @@ export interface KernelStats {
   driver: DriverStats;
   /** The offload pool, when there is one. */
   offload: OffloadStats | undefined;
+  /** The kernel's islands (`Kernel.island()`), each with its tasks. */
+  islands: IslandStats[];
+  /** The plugin manager. */
+  plugins: PluginManagerStats;
 }
 
 /**
@@ -169,11 +215,15 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
   readonly offload: Offload;
   /** The registry every part reports into. */
   readonly metrics: MetricsRegistry;
+  /** The plugins: `load()`, `unload()`, `restart()`, `list()`, `get()`, supervised. */
+  readonly plugins: PluginManager;
   readonly #startedAt: number;
   #state: KernelStats["state"] = "running";
   #drainId: TimerId | undefined;
   #shutdown: Promise<ShutdownReport> | undefined;
   #eventsFlushed = 0;
+  readonly #logger: Logger;
+  readonly #islands = new Set<Island>();
 
   private constructor(options: KernelOptions) {
     const action = "start a Kernel";
@@ -181,6 +231,7 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
     this.name = requireNonEmptyString(action, "name", options.name ?? "kernel");
     const name = this.name;
     const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
+    this.#logger = logger;
     this.clock = options.clock ?? MONOTONIC_CLOCK;
     if (options.metrics !== undefined && !(options.metrics instanceof MetricsRegistry)) {
       throw new TypeError(
@@ -222,6 +273,15 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
       offload: pool,
       metrics: this.metrics,
     });
+    this.plugins = new PluginManager({
+      ...options.pluginOptions,
+      name,
+      logger,
+      driver: this.driver,
+      executor: this.executor,
+      bus: this.bus,
+      metrics: this.metrics,
+    });
     this.#startedAt = this.clock.now();
   }
 
@@ -251,7 +311,34 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
     if (!isSteppedClock(kernel.clock) && kernel.driver.profile !== "efficient") {
       await kernel.driver.warmUp();
     }
+    try {
+      for (const manifest of options.plugins ?? []) await kernel.plugins.load(manifest);
+    } catch (error) {
+      await kernel.shutdown({ graceMs: 0 });
+      throw error;
+    }
     return kernel;
+  }
+
+  /**
+   * The kernel's islands ({@linkcode Kernel.island}) that have not closed
+   * yet, in the order they started: a new array at each read.
+   *
+   * @example Listing the islands
+   * ```ts
+   * import { Kernel } from "@chronetix/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using kernel = await Kernel.start();
+   * const module = "data:text/javascript,export function loop() {}";
+   * const island = await kernel.island({ name: "control", module, tasks: [{ name: "loop", periodMs: 2 }] });
+   * assertEquals(kernel.islands.map((i) => i.name), ["control"]);
+   * await island.close();
+   * assertEquals(kernel.islands, []);
+   * ```
+   */
+  get islands(): readonly Island[] {
+    return [...this.#islands];
   }
 
   /** `running`, `draining` (in `shutdown()`) or `stopped`. */
@@ -293,6 +380,68 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
   }
 
   /**
+   * Starts a real-time island: periodic tasks on their own thread, timed by
+   * `Atomics.wait` and a short spin there, so they keep their timing while
+   * this thread is busy; see {@linkcode Island}. The island uses the
+   * kernel's driver (watchdog, restart back-off), metrics and logger; its
+   * tasks appear in {@linkcode Kernel.stats} under `islands`, and it is
+   * closed on shutdown.
+   *
+   * @example An island beside the kernel's tasks
+   * ```ts
+   * import { Kernel } from "@chronetix/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using kernel = await Kernel.start();
+   * const module = "data:text/javascript,export function loop() {}";
+   * const island = await kernel.island({ name: "control", module, tasks: [{ name: "loop", periodMs: 2 }] });
+   * assertEquals(kernel.stats().islands.map((i) => i.name), ["control"]);
+   * const report = await kernel.shutdown();
+   * assertEquals(report.islands[0]?.graceful, true);
+   * assertEquals(island.state, "closed");
+   * ```
+   *
+   * @param options The module, tasks, values, rings, lead and policies.
+   * @returns The running island.
+   * @throws {TypeError} (as a rejection) when an option has the wrong type,
+   * or an island of that name is already running in this kernel.
+   * @throws {RangeError} (as a rejection) when an option is out of range.
+   * @throws {IslandError} (as a rejection) when the island cannot start.
+   * @throws {ClosedError} (as a rejection) when the kernel is shutting down or stopped.
+   */
+  async island(options: KernelIslandOptions): Promise<Island> {
+    this.#requireRunning("start an island");
+    requireOptions("start an Island", "options", options);
+    if (options === undefined) {
+      throw new TypeError(
+        "Cannot start an Island as 'options' must be an object: current value is undefined",
+      );
+    }
+    const name = options.name ?? "island";
+    for (const island of this.#islands) {
+      if (island.name === name) {
+        throw new TypeError(
+          `Cannot start an Island as 'name' must be unique among the kernel's islands: current value is ${
+            show(name)
+          }`,
+        );
+      }
+    }
+    const island = await startIsland({
+      ...options,
+      driver: this.driver,
+      metrics: this.metrics,
+      logger: this.#logger,
+    }, { onClosed: (closed) => this.#islands.delete(closed) });
+    if (this.#state !== "running") {
+      await island.close({ graceMs: 0 });
+      throw new ClosedError("Kernel", "start an island");
+    }
+    this.#islands.add(island);
+    return island;
+  }
+
+  /**
    * Takes a snapshot of every part.
    *
    * @returns The current figures.
@@ -305,6 +454,8 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
       bus: this.bus.stats(),
       driver: this.driver.stats(),
       offload: this.offload?.stats(),
+      islands: [...this.#islands].map((island) => island.stats()),
+      plugins: this.plugins.stats(),
     };
   }
 
@@ -339,6 +490,8 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
     const releasesDropped = this.executor.close().dropped;
     const offload = this.offload?.stats();
     void this.offload?.close({ graceMs: 0 });
+    for (const island of [...this.#islands]) void island.close({ graceMs: 0 });
+    void this.plugins.close({ graceMs: 0 });
     this.#stop();
     return {
       graceful: false,
@@ -349,6 +502,8 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
       runsCutOff: running,
       offloadDrained: 0,
       offloadCutOff: (offload?.queued ?? 0) + (offload?.inFlight ?? 0),
+      islands: [],
+      plugins: undefined,
     };
   }
 
@@ -368,17 +523,23 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
         runsCutOff: 0,
         offloadDrained: 0,
         offloadCutOff: 0,
+        islands: [],
+        plugins: undefined,
       };
     }
     const start = this.clock.now();
     this.#state = "draining";
+    // Plugins first: their stop hooks still use the executor, bus and driver.
+    // (Without plugins, nothing is awaited here, so the drain below starts at once.)
+    const closingPlugins = this.plugins.close({ graceMs });
+    if (this.plugins.stats().plugins > 0) await closingPlugins;
     let releasesDropped = this.executor.stopReleasing();
     const flushedBefore = this.#eventsFlushed;
     this.#drainBus();
     // Wait for the executor to go idle, or for the grace period to end.
     let timedOut = false;
     const graceEnd = Promise.withResolvers<void>();
-    const timer = this.driver.after(graceMs, () => {
+    const timer = this.driver.after(Math.max(0, graceMs - (this.clock.now() - start)), () => {
       timedOut = true;
       graceEnd.resolve();
     }, { latenessClass: "kernel-shutdown" });
@@ -396,9 +557,15 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
     const offload = this.offload === undefined
       ? { drained: 0, cutOff: 0 }
       : await this.offload.close({ graceMs: remaining });
+    const left = Math.max(0, graceMs - (this.clock.now() - start));
+    const islands = await Promise.all(
+      [...this.#islands].map((island) => island.close({ graceMs: left })),
+    );
+    const plugins = await closingPlugins;
     const eventsDropped = this.#stop();
     return {
-      graceful: !timedOut && running === 0 && offload.cutOff === 0 && eventsDropped === 0,
+      graceful: !timedOut && running === 0 && offload.cutOff === 0 && eventsDropped === 0 &&
+        islands.every((r) => r.graceful) && plugins.graceful,
       durationMs: this.clock.now() - start,
       eventsFlushed: this.#eventsFlushed - flushedBefore,
       eventsDropped,
@@ -406,6 +573,8 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
       runsCutOff: running,
       offloadDrained: offload.drained,
       offloadCutOff: offload.cutOff,
+      islands,
+      plugins,
     };
   }
 

@@ -39,6 +39,12 @@ export async function kernelInventory(): Promise<MetricInventoryEntry[]> {
     // The pool's one worker never loads this job: only its metrics are needed.
     offload: { jobs: { noop: "data:text/javascript,export default () => 0" }, workers: 1 },
   });
+  // An island registers its families when its thread runs: a one-task module.
+  await kernel.island({
+    name: "inventory",
+    module: "data:text/javascript,export function tick() {}",
+    tasks: [{ name: "tick", periodMs: 1000 }],
+  });
   await kernel.shutdown({ graceMs: 0 });
   using _allocator = new SlabAllocator({ slabs: 1, slabSize: 4096, metrics: registry });
   using _port = new DataPort({ credit: 2, metrics: registry });

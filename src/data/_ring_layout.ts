@@ -341,9 +341,15 @@ export function stateName(word: number): "none" | "attached" | "closed" | "dead"
   return (["none", "attached", "closed", "dead", "evicting"] as const)[word & 7] ?? "dead";
 }
 
-/** Wakes the other side if it said it is waiting. */
+/**
+ * Wakes the other side if it said it is waiting, and lowers its flag, so
+ * the frames sent before it is up again do not each pay a wake-up. Safe: a
+ * wait raises the flag before its last check and sleeps only while the
+ * signal word still holds what it read before raising it, which this bump
+ * changes; a wait already asleep is woken by the notify (it wakes all).
+ */
 export function signal(header: Int32Array, signalIndex: number, waiting: number): void {
-  if (Atomics.load(header, waiting) !== 0) {
+  if (Atomics.load(header, waiting) !== 0 && Atomics.compareExchange(header, waiting, 1, 0) === 1) {
     Atomics.add(header, signalIndex, 1);
     Atomics.notify(header, signalIndex);
   }

@@ -1,5 +1,6 @@
-// Waiting on a shared ring: a short spin, then `Atomics.wait` (in a Worker)
-// or `Atomics.waitAsync` (on the main thread) on the endpoint's signal word.
+// Waiting on a shared ring: an adaptive spin (`_ring_spin.ts`), then
+// `Atomics.wait` (in a Worker) or `Atomics.waitAsync` (on the main thread)
+// on the endpoint's signal word.
 // The endpoint raises its waiting flag first, so the other side only pays
 // for a wake-up when someone sleeps.
 //
@@ -11,7 +12,8 @@
 // with "closed". So no wait outlives the other end for long, and nothing
 // keeps the process alive after it died.
 
-import { MONOTONIC_CLOCK } from "../time/clock.ts";
+import { type Clock, MONOTONIC_CLOCK } from "../time/clock.ts";
+import { RingSpin, spinWait } from "./_ring_spin.ts";
 import { holdEventLoop } from "./_hold_event_loop.ts";
 import { waitSignal, waitTimeout } from "./_waiters.ts";
 import type { WaitOptions, WaitResult } from "./backpressure.ts";
@@ -25,9 +27,6 @@ import {
   setEndState,
   WRITER_ROLE,
 } from "./_ring_layout.ts";
-
-/** How long a wait spins before it sleeps. */
-const SPIN_MS = 0.05;
 
 /**
  * One endpoint's side of its waits: its words, how many of its waits sleep
@@ -47,6 +46,10 @@ export interface RingSide {
   seenAt: number;
   /** Told when this end presumed the other dead (for its log line). */
   onPeerDead: (epoch: number, silentMs: number) => void;
+  /** The adaptive spin of this end's waits. */
+  spin: RingSpin;
+  /** Paces and caps the spin. */
+  clock: Clock;
 }
 
 /** Creates the wait state of an endpoint. */
@@ -64,6 +67,8 @@ export function ringSide(
     seenBeat: 0,
     seenAt: 0,
     onPeerDead,
+    spin: new RingSpin(views.layout.slots),
+    clock: MONOTONIC_CLOCK,
   };
 }
 
@@ -72,6 +77,8 @@ export interface RingWait {
   side: RingSide;
   /** Checked first: `"ready"` when it holds. */
   ready: () => boolean;
+  /** Units ready (frames, credit) for the spin's decisions; cheap, no checks. */
+  units: () => number;
   /** `"closed"` when it holds and `ready()` does not. */
   closed: () => boolean;
   /** For error messages, e.g. "wait for credit". */
@@ -124,18 +131,21 @@ export function waitSync(wait: RingWait, options: WaitOptions | undefined): Wait
   const timeoutMs = waitTimeout(wait.action, options);
   const abort = waitSignal(wait.action, options);
   if (abort?.aborted) throw abort.reason;
-  if (spin(wait.ready)) return "ready";
   const { side } = wait;
+  if (spinWait(side.spin, wait.units, wait.ready, side.clock)) return "ready";
   const end = MONOTONIC_CLOCK.now() + timeoutMs;
+  const slept = side.clock.now();
+  let result: WaitResult | undefined;
   side.sleepers++;
   try {
     for (;;) {
       const now = slice(side);
       const seen = prepare(wait, end);
-      if (typeof seen === "string") return seen;
+      if (typeof seen === "string") return result = seen;
       Atomics.wait(side.views.header, side.role.signal, seen, Math.min(end - now, side.sliceMs));
     }
   } finally {
+    side.spin.woke(result === "ready", side.clock.now() - slept, wait.units());
     settle(side);
   }
 }
@@ -151,7 +161,7 @@ export function waitAsync(wait: RingWait, options: WaitOptions | undefined): Pro
   const timeoutMs = waitTimeout(wait.action, options);
   const abort = waitSignal(wait.action, options);
   if (abort?.aborted) return Promise.reject(abort.reason);
-  if (spin(wait.ready)) return READY;
+  if (spinWait(wait.side.spin, wait.units, wait.ready, wait.side.clock)) return READY;
   return sleepAsync(wait, timeoutMs, abort);
 }
 
@@ -168,13 +178,15 @@ async function sleepAsync(
   const wake = () => void Atomics.notify(header, signal);
   abort?.addEventListener("abort", wake, { once: true });
   using _hold = holdEventLoop();
+  const slept = side.clock.now();
+  let outcome: WaitResult | undefined;
   side.sleepers++;
   try {
     for (;;) {
       if (abort?.aborted) throw abort.reason;
       const now = slice(side);
       const seen = prepare(wait, end);
-      if (typeof seen === "string") return seen;
+      if (typeof seen === "string") return outcome = seen;
       const sleep = Math.min(end - now, side.sliceMs);
       const result = Atomics.waitAsync(
         header,
@@ -186,6 +198,7 @@ async function sleepAsync(
     }
   } finally {
     abort?.removeEventListener("abort", wake);
+    side.spin.woke(outcome === "ready", side.clock.now() - slept, wait.units());
     settle(side);
   }
 }
@@ -213,19 +226,4 @@ function prepare(wait: RingWait, end: number): WaitResult | number {
 /** One sleeper of `side` is done; the last one lowers the waiting flag. */
 function settle(side: RingSide): void {
   if (--side.sleepers === 0) Atomics.store(side.views.header, side.role.waiting, 0);
-}
-
-/**
- * Spins briefly on `ready()` before a wait goes to sleep: when frames stream
- * in, the next one usually arrives within microseconds, and sleeping would
- * make the other side pay a futex wake-up (several microseconds) per frame.
- */
-function spin(ready: () => boolean): boolean {
-  // The clock read between checks (about 0.1 µs) doubles as a back-off: a
-  // tighter loop would keep pulling the writer's cache line away from it.
-  const end = MONOTONIC_CLOCK.now() + SPIN_MS;
-  for (;;) {
-    if (ready()) return true;
-    if (MONOTONIC_CLOCK.now() >= end) return false;
-  }
 }

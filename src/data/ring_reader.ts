@@ -253,6 +253,7 @@ export class RingReader {
           } ms: presumed dead, the reader drains what it published`,
         )),
       ready: () => this.available > 0 && this.#attached(),
+      units: () => this.available,
       closed: () => !this.#attached() || (this.#writerGone() && this.available === 0),
       action: "wait for a frame",
     };
@@ -368,6 +369,14 @@ export class RingReader {
    * Blocks the thread until a frame is waiting (`Atomics.wait`): for readers
    * in a Worker. Blocking the main thread stalls its event loop; use
    * {@linkcode RingReader.whenReadable} there.
+   *
+   * Like every wait of a ring end, it first spins on the ring for a while
+   * that adapts to the stream: while frames flow (gaps under about 100 µs)
+   * it spins instead of sleeping and, when only a few frames are waiting,
+   * lets a batch of them (a quarter of the slots, at most 256) come in for
+   * up to 50 µs while more keep arriving, so reader and writer stay off
+   * each other's cache lines; once the stream is idle it spins a few
+   * microseconds and sleeps, using no CPU.
    *
    * @param options A timeout; a signal is checked only before blocking (a
    *   blocked thread runs no event handlers).

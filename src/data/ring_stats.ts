@@ -40,7 +40,10 @@ export interface RingStats {
   slots: number;
   /** Bytes per slot: the largest frame. */
   slotSize: number;
-  /** Frames the writer published. */
+  /**
+   * Frames the writer published (a batching writer's frames count once
+   * their batch is published; see `RingWriterOptions.publishEvery`).
+   */
   framesSent: number;
   /** Payload bytes the writer published. */
   bytesSent: number;
@@ -109,6 +112,16 @@ export interface RingCloseReport {
    * closed (and now never will, if the reader closed or died).
    */
   unconsumed: number;
+  /**
+   * A writer's report only, present when not 0: frames this writer
+   * accepted (`send()` returned their sequence numbers) but never
+   * published, because it lost the ring first (it was presumed dead, and
+   * maybe taken over, while they waited for their batch's publication; see
+   * `RingWriterOptions.publishEvery`). The reader never gets them: they
+   * count in neither `consumed` nor `unconsumed`, nor in `framesSent`, and
+   * the ring's next writer gives their sequence numbers again.
+   */
+  unpublished?: number;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Subscription, Topic } from "../bus/topic.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 import {
+  requireFunction,
   requireInteger,
   requireLogger,
   requireOneOf,
@@ -22,6 +23,7 @@ import {
 } from "../internal/validate.ts";
 import { resolveBudgetPolicy, type ResolvedBudgetPolicy } from "./budget.ts";
 import type { ExecutorOptions } from "./task.ts";
+import type { ExecutorHooks } from "./hooks.ts";
 
 /** An offload pool as the executor uses it. */
 export interface Offload {
@@ -44,6 +46,7 @@ export interface ResolvedExecutorOptions {
   fixedMs: number;
   budget: ResolvedBudgetPolicy;
   metrics: MetricsRegistry | undefined;
+  hooks: ExecutorHooks | undefined;
 }
 
 /**
@@ -103,7 +106,24 @@ export function resolveExecutorOptions(options: ExecutorOptions): ResolvedExecut
     metrics: options.metrics === undefined
       ? undefined
       : requireMetricsRegistry(action, "metrics", options.metrics),
+    hooks: options.hooks === undefined ? undefined : requireHooks(action, options.hooks),
   };
+}
+
+/** Throws a `TypeError` unless `hooks` is an object with the four hook methods. */
+function requireHooks(action: string, hooks: unknown): ExecutorHooks {
+  if (hooks === null || typeof hooks !== "object") {
+    throw new TypeError(
+      `Cannot ${action} as 'hooks' must be an object with attach(), onStart(), onEnd() and onStop(): current value is ${
+        show(hooks)
+      }`,
+    );
+  }
+  const h = hooks as Record<string, unknown>;
+  for (const method of ["attach", "onStart", "onEnd", "onStop"]) {
+    requireFunction(action, `hooks.${method}`, h[method]);
+  }
+  return hooks as ExecutorHooks;
 }
 
 /**

@@ -34,6 +34,7 @@ import {
   type TaskStats,
 } from "./task.ts";
 import type { TaskConfig, TaskKind } from "./_task_config.ts";
+import type { GuardedHooks } from "./_guarded_hooks.ts";
 
 /** One release of a task, queued or running; pooled by the executor. */
 export interface Job extends EdfEntry {
@@ -53,6 +54,8 @@ export interface Bridge {
   readonly logger: Logger;
   /** Rate-limits failure lines, one key per task. */
   readonly failureLog: LogLimiter;
+  /** The executor's hooks, guarded. */
+  readonly hooks: GuardedHooks;
 }
 
 /** The metrics a run is observed into, resolved once when the task is added. */
@@ -158,6 +161,8 @@ export class TaskRecord {
   offloaded = 0;
   reason: string | undefined;
   lastError: ErrorRecord | undefined;
+  /** What the executor's `attach` hook returned for the task (-1: no slot, no hooks). */
+  hookIndex = -1;
   #controller = new AbortController();
 
   constructor(bridge: Bridge, config: TaskConfig, budget: BudgetTracker) {
@@ -276,6 +281,9 @@ export class TaskRecord {
    * @returns How many waiting releases were dropped.
    */
   stop(state: "failed" | "quarantined" | "cancelled"): number {
+    if (!this.terminal) {
+      this.#bridge.hooks.stop(this.hookIndex, this.#bridge.clock.now(), state === "cancelled");
+    }
     this.state = state;
     this.detach();
     this.ctx.endYield();
@@ -302,6 +310,7 @@ export class TaskRecord {
     this.budget.reset("monitor", this.#bridge.clock.now());
     this.reason = undefined;
     this.state = "done";
+    this.hookIndex = this.#bridge.hooks.attach(this.name, this.#bridge.clock.now());
   }
 
   stats(): TaskStats {

@@ -27,6 +27,8 @@ import { releaseDue, type TickSink } from "./_fixed_tick.ts";
 import { type Bridge, type Job, rejectedWithoutReason, TaskRecord } from "./_task_record.ts";
 import { resolveTaskConfig, type TaskConfig, type TaskKind } from "./_task_config.ts";
 import { type ExecutorMetrics, registerExecutorMetrics } from "./_executor_metrics.ts";
+import { GuardedHooks } from "./_guarded_hooks.ts";
+import type { ExecutorHooks } from "./hooks.ts";
 import {
   containedLogger,
   errorMessage,
@@ -86,6 +88,8 @@ export class Executor {
   readonly #tasks = new Map<string, TaskRecord>();
   readonly #queue: RunQueue;
   readonly #bridge: Bridge;
+  readonly #hooks: GuardedHooks;
+  readonly #hooksGiven: ExecutorHooks | undefined;
   #running = 0;
   #runs = 0;
   #misses = 0;
@@ -130,6 +134,8 @@ export class Executor {
     this.#budget = o.budget;
     this.#logger = containedLogger(o.logger);
     this.#failureLog = new LogLimiter(this.#logger);
+    this.#hooksGiven = o.hooks;
+    this.#hooks = new GuardedHooks(o.hooks, this.#failureLog, name);
     this.#queue = new RunQueue(this.#maxRunnable, this.#deferCap, () => this.#scheduleDispatch());
     this.#ownsDriver = o.driver === undefined;
     this.driver = o.driver ??
@@ -150,6 +156,7 @@ export class Executor {
       driver: this.driver,
       logger: this.#logger,
       failureLog: this.#failureLog,
+      hooks: this.#hooks,
     };
     try {
       if (this.#fixedMs > 0) {
@@ -283,6 +290,14 @@ export class Executor {
     return this.#tasks.get(name)?.handle;
   }
 
+  /**
+   * The hooks the executor was created with (`ExecutorOptions.hooks`), e.g.
+   * a `TaskSink` the diagnostics server reads; `undefined` without.
+   */
+  get hooks(): ExecutorHooks | undefined {
+    return this.#hooksGiven;
+  }
+
   /** Names of the live tasks, in the order added. */
   get taskNames(): string[] {
     return [...this.#tasks.keys()];
@@ -337,6 +352,7 @@ export class Executor {
       overruns: this.#overruns,
       dropped: { ...this.#queue.dropped },
       skippedTicks: this.#skippedTicks,
+      hookErrors: this.#hooks.errors,
       schedulingLatency: this.#sched.snapshot(),
       execution: this.#exec.snapshot(),
       perTask: [...this.#tasks.values()].map((t) => t.stats()),
@@ -428,6 +444,7 @@ export class Executor {
       throw error;
     }
     this.#tasks.set(task.name, task);
+    task.hookIndex = this.#hooks.attach(task.name, this.#clock.now());
     return task.handle;
   }
 
@@ -488,6 +505,7 @@ export class Executor {
     task.state = "running";
     task.runs++;
     this.#runs++;
+    this.#hooks.start(task.hookIndex, start);
     this.#running++;
     const latency = start - job.release;
     task.sched.record(latency);
@@ -584,6 +602,9 @@ export class Executor {
       task.misses++;
       this.#misses++;
     }
+    // Before the budget block: a quarantine there stops the task (onStop
+    // after onEnd, as for a stop by the error policy below).
+    this.#hooks.end(task.hookIndex, end, error === undefined);
     let budgetEvent: BudgetEvent | undefined;
     const budget = task.budgetMs;
     if (budget !== undefined) {
@@ -598,8 +619,12 @@ export class Executor {
     this.#running--;
     const queue = this.#queue;
     queue.runnable--;
-    if (error !== undefined) this.#failed(task, job, error, end);
-    if (task.state === "running") task.state = "done";
+    const retried = error !== undefined && this.#failed(task, job, error, end);
+    if (task.state === "running") {
+      task.state = "done";
+      // A one-shot task is done (terminal) unless a retry is queued.
+      if (task.kind === "once" && !retried) this.#hooks.stop(task.hookIndex, end, true);
+    }
     queue.free(job);
     if (budgetEvent !== undefined) this.#publishBudget(budgetEvent, end);
     queue.promote(task);
@@ -629,24 +654,26 @@ export class Executor {
     }
   }
 
-  #failed(task: TaskRecord, job: Job, error: unknown, now: number): void {
+  /** Handles a failed run by the task's error policy; `true` when a retry was queued. */
+  #failed(task: TaskRecord, job: Job, error: unknown, now: number): boolean {
     task.failures++;
     this.#failures++;
     const failure = task.noteFailure(error, now);
     // Cancelled, stopped or quarantined meanwhile (the body may have closed
     // the executor before it threw): the failure is counted, nothing more.
-    if (task.terminal) return;
+    if (task.terminal) return false;
     if (task.onError === "retry" && job.attempt < task.maxRetries) {
       task.retries++;
       const retry = this.#queue.job(task, now, job.event, job.attempt + 1);
       retry.deadline = job.deadline;
       this.#queue.requeue(retry);
-      return;
+      return true;
     }
     if (task.onError === "stop") {
       task.reason = `stopped after a failed run: ${failure.message}`;
       task.stop("failed");
     }
+    return false;
   }
 
   #notifyIdle(): void {

@@ -8,6 +8,7 @@
  */
 export { BUDGET_TOPIC, type BudgetEvent, type BudgetPolicy, type BudgetTier } from "./budget.ts";
 export { Executor, type ExecutorCloseReport, type ExecutorOptions } from "./executor.ts";
+export type { ExecutorHooks } from "./hooks.ts";
 export type {
   DropReason,
   ErrorPolicy,

@@ -7,6 +7,7 @@ import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { Logger } from "../logger.ts";
 import type { MissedTickPolicy } from "../time/timer_wheel.ts";
 import type { BudgetPolicy, BudgetTier } from "./budget.ts";
+import type { ExecutorHooks } from "./hooks.ts";
 import type { LatencySnapshot } from "../time/latency_histogram.ts";
 
 /**
@@ -337,6 +338,8 @@ export interface ExecutorStats {
   dropped: Record<DropReason, number>;
   /** Periodic releases skipped after stalls, all tasks. */
   skippedTicks: number;
+  /** Calls of `ExecutorOptions.hooks` that threw (caught, counted, logged). */
+  hookErrors: number;
   /** Release to start over all tasks, ms. */
   schedulingLatency: LatencySnapshot;
   /** Execution time over all tasks, ms. */
@@ -443,6 +446,13 @@ export interface ExecutorOptions {
   budget?: BudgetPolicy;
   /** Registry to export `chronetix_exec_*` metrics into. */
   metrics?: MetricsRegistry;
+  /**
+   * Called as tasks are added, run and stop (see {@linkcode ExecutorHooks}):
+   * e.g. a `TaskSink` from `@chronetix/core/sovd`, which the diagnostics
+   * server then reads liveness and timing from. A hook that throws is
+   * counted in `hookErrors`, never breaks a run.
+   */
+  hooks?: ExecutorHooks;
 }
 
 /** What `Executor.close()` did. */

@@ -9,7 +9,12 @@ import type { Logger } from "../logger.ts";
  * surrogates and control characters, and cuts long values short.
  */
 export function show(value: unknown): string {
-  return clip(describeValue(value));
+  try {
+    return clip(describeValue(value));
+  } catch {
+    // A revoked Proxy throws on every inspection, `instanceof` included.
+    return "an object that cannot be inspected";
+  }
 }
 
 function describeValue(value: unknown): string {

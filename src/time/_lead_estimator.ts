@@ -48,6 +48,7 @@ export class LeadEstimator {
   #leadMs: number;
   #spinMs: number;
   #target = NaN;
+  #aimedSpinMs: number;
   #measuring = false;
 
   /**
@@ -59,6 +60,7 @@ export class LeadEstimator {
     this.#tuning = tuning;
     this.#leadMs = tuning.nearLeadMs;
     this.#spinMs = this.#spinFor(this.#leadMs);
+    this.#aimedSpinMs = this.#spinMs;
   }
 
   /** The current lead of Near wake-ups in milliseconds. */
@@ -72,6 +74,17 @@ export class LeadEstimator {
    */
   get spinMs(): number {
     return this.#spinMs;
+  }
+
+  /**
+   * The spin threshold that went with the lead of the last
+   * {@linkcode LeadEstimator.aim}. A wake-up aimed that far ahead of its
+   * deadline spins the rest even when what it taught shrank the lead meanwhile:
+   * asking the waker again would cost a second hop, whose latency the
+   * remaining time no longer covers.
+   */
+  get aimedSpinMs(): number {
+    return this.#aimedSpinMs;
   }
 
   /** Latency samples learnt so far (decay steps included). */
@@ -95,6 +108,7 @@ export class LeadEstimator {
    */
   aim(deadlineMs: number, measurable: boolean): number {
     this.#target = deadlineMs - this.#leadMs;
+    this.#aimedSpinMs = this.#spinMs;
     this.#measuring = measurable;
     return this.#target;
   }

@@ -116,6 +116,8 @@ export class Driver implements Disposable {
   #fromWaker = false;
   // The lead estimator's spin threshold, cached for the loop's planWake calls.
   #spinMs: number;
+  // The spin threshold of the lead the current waker wake-up was aimed with.
+  #wakeSpinMs = 0;
 
   /**
    * Creates a driver. Nothing real is armed until a timer is scheduled.
@@ -503,11 +505,17 @@ export class Driver implements Disposable {
     this.#fromWaker = true;
     // A waker that failed wakes the driver once so it re-arms with
     // setTimeout; that wake-up says nothing about the latency.
-    if (this.#armedMode === "near" && this.#lead.measuring && this.#waker?.ready === true) {
-      this.#lead.woke(this.#clock.now());
-      this.#spinMs = this.#lead.spinMs;
+    if (this.#armedMode === "near" && this.#waker?.ready === true) {
+      // Spin out the lead it was aimed with, even if its sample shrinks the
+      // lead: asking the waker again is a second hop the rest cannot cover.
+      this.#wakeSpinMs = this.#lead.aimedSpinMs;
+      if (this.#lead.measuring) {
+        this.#lead.woke(this.#clock.now());
+        this.#spinMs = this.#lead.spinMs;
+      }
     }
     this.#run();
+    this.#wakeSpinMs = 0; // read by that run only (unused if it did not start)
   };
 
   #run = (): void => {
@@ -520,6 +528,7 @@ export class Driver implements Disposable {
     const started = clock.now();
     let firedAny = false;
     const fromWaker = this.#fromWaker;
+    const wakeSpinMs = this.#wakeSpinMs;
     this.#fromWaker = false;
     try {
       for (;;) {
@@ -528,7 +537,9 @@ export class Driver implements Disposable {
         const next = wheel.nextDeadline();
         const after = clock.now();
         const remaining = next - after;
-        const mode = planWake(remaining, this.#tuning, this.#spinMs);
+        // Until it fires, a waker wake-up's deadline spins out its aimed lead.
+        const spinMs = firedAny ? this.#spinMs : Math.max(this.#spinMs, wakeSpinMs);
+        const mode = planWake(remaining, this.#tuning, spinMs);
         if (mode === "due") {
           if (after - started > LOOP_BUDGET_MS) {
             // Yield to the event loop instead of starving it with a burst.

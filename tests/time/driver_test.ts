@@ -182,6 +182,43 @@ Deno.test("Driver adapts the near lead to the measured wake-up latency", () => {
   assert(lateness.p50 < 0.01, `p50 ${lateness.p50}`);
 });
 
+Deno.test("Driver spins out the lead a wake-up was aimed with when that wake-up shrinks the lead", () => {
+  const clock = new FakeClock();
+  const host = new FakeHost();
+  const tuning = precisionTuning("precise");
+  using driver = new Driver({ clock, host, profile: "precise" });
+  const period = 10;
+  const lateness: number[] = [];
+  driver.every(period, (deadline) => void lateness.push(clock.t - deadline), {
+    firstAtMs: period,
+  });
+  const wakeLate = (late: number) => {
+    const waker = host.waker!;
+    clock.t = waker.requests.at(-1)! + late;
+    clock.step = 0.001;
+    waker.wake();
+    clock.step = 0;
+  };
+  wakeLate(0.6); // one slow wake-up: the lead grows to cover it
+  const aimed = driver.stats().wakes.leadMs;
+  assert(Math.abs(aimed - 0.63) < 1e-9, `lead ${aimed}`);
+  // Samples 2..50 are fast, but the slow one still sets the 0.98 quantile.
+  for (let k = 0; k < 49; k++) wakeLate(0.02);
+  assertEquals(driver.stats().wakes.leadMs, aimed);
+  const requests = host.waker!.requests.length;
+  // The 51st sample pushes the slow one out of the quantile: the lead drops
+  // to its floor while this wake-up, aimed 0.63 ms ahead, is 0.61 ms early.
+  wakeLate(0.02);
+  assertEquals(driver.stats().wakes.leadMs, tuning.nearLeadMinMs);
+  // It spins to its deadline instead of asking the waker again (a second hop).
+  assertEquals(lateness.length, 51);
+  assertEquals(host.waker!.requests.length, requests + 1); // the next tick's request only
+  assertEquals(driver.stats().wakes.early, 0);
+  assert(lateness.at(-1)! < 0.01, `late ${lateness.at(-1)}`);
+  // The next wake-up is aimed with the shrunk lead and spins only that.
+  assertEquals(host.waker!.requests.at(-1), 52 * period - tuning.nearLeadMinMs);
+});
+
 Deno.test("Driver keeps a setTimeout fallback while the waker is starting", () => {
   const clock = new FakeClock();
   const host = new FakeHost();

@@ -102,6 +102,25 @@ Deno.test("LeadEstimator.decay() shrinks a long lead step by step down to its fl
   assertEquals(lead.spinMs, Math.max(tuning.spinMs, tuning.nearLeadMinMs + SPIN_BEYOND_LEAD_MS));
 });
 
+Deno.test("LeadEstimator.aimedSpinMs keeps the spin threshold of the last aim while the lead moves", () => {
+  const tuning = precisionTuning("precise", { leadQuantile: 1 });
+  const lead = new LeadEstimator(tuning);
+  assertEquals(lead.aimedSpinMs, lead.spinMs); // nothing aimed yet: the initial threshold
+  lead.learn(0.5);
+  const grown = lead.spinMs;
+  assertAlmostEquals(grown, 0.5 + LEAD_MARGIN_MS + SPIN_BEYOND_LEAD_MS, EPSILON);
+  assertEquals(lead.aimedSpinMs, Math.max(tuning.spinMs, tuning.nearLeadMs + SPIN_BEYOND_LEAD_MS));
+  const target = lead.aim(100, true);
+  assertEquals(lead.aimedSpinMs, grown);
+  // The window's only slow sample leaves it: the lead falls, the aim's threshold stays.
+  for (let i = 0; i < LEAD_WINDOW; i++) lead.learn(0.01);
+  lead.woke(target + 0.01);
+  assertEquals(lead.leadMs, tuning.nearLeadMinMs);
+  assertEquals(lead.aimedSpinMs, grown);
+  lead.aim(200, true);
+  assertEquals(lead.aimedSpinMs, lead.spinMs);
+});
+
 Deno.test("LeadEstimator.woke() learns only from measurable, on-time-or-late wake-ups", async (t) => {
   const tuning = precisionTuning("balanced", { leadQuantile: 1 });
 

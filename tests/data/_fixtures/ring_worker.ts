@@ -26,6 +26,8 @@ export interface RingWorkerTask {
   maxStallMs?: number;
   /** The largest frame (see ring_frames.ts). */
   maxLength?: number;
+  /** produce: the writer's `publishEvery`. */
+  publishEvery?: number;
 }
 
 /** What a ring test worker reports. */
@@ -73,7 +75,7 @@ function consume(task: RingWorkerTask): RingWorkerReport {
 }
 
 function produce(task: RingWorkerTask): RingWorkerReport {
-  const writer = new RingWriter(task.buffer);
+  const writer = new RingWriter(task.buffer, { publishEvery: task.publishEvery });
   const frame = new Uint8Array(writer.slotSize);
   let sent = 0;
   try {

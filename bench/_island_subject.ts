@@ -1,0 +1,83 @@
+// The `chronetix:island` subject of `bench:drift`: a periodic task in an
+// Island. This file is also the island's task module: `tick` measures its
+// own lateness inside the island (entry time minus the release the island
+// handed it, both on the island thread's clock) and sends each sample as an
+// 8-byte frame on the island's out ring, which the main thread drains every
+// 20 ms: shared memory, no message per tick. Each run gets a fresh island,
+// started and closed outside the measurement; its first WARM_TICKS ticks are
+// not recorded, so the loop is compiled before it is measured.
+
+import { Island, type IslandTaskContext } from "../mod.ts";
+import type { DriftSubject } from "./_drift_subject.ts";
+
+/** Ticks run before recording, so the JIT has compiled the loop. */
+const WARM_TICKS = 50;
+
+// Island side: the task module.
+let skip = WARM_TICKS;
+const sample = new Float64Array(1);
+const bytes = new Uint8Array(sample.buffer);
+
+/** Island side: one tick; after the warm-up, sends its lateness (ms) as a frame. */
+export function tick(ctx: IslandTaskContext): void {
+  const lateness = ctx.now() - ctx.release;
+  if (skip > 0) {
+    skip--;
+    return;
+  }
+  sample[0] = lateness;
+  ctx.rings.out?.send(bytes);
+}
+
+/**
+ * The island as a drift subject.
+ *
+ * @param options The island's spin lead and thread priority; its defaults when left out.
+ * @returns The subject.
+ */
+export function islandSubject(
+  options: { leadUs?: number; priority?: number } = {},
+): DriftSubject {
+  const module = new URL(import.meta.url);
+  const start = (periodMs: number) =>
+    Island.start({
+      name: "drift",
+      module,
+      tasks: [{ name: "tick", periodMs }],
+      rings: { out: { slots: 1 << 14, slotSize: 8 } },
+      leadUs: options.leadUs,
+      priority: options.priority,
+    });
+  let island: Island | undefined;
+  return {
+    async prepare(periodMs: number): Promise<void> {
+      // Compiles the island's module graph once, outside the measured runs.
+      await (await start(periodMs)).close();
+    },
+    async begin(periodMs: number): Promise<void> {
+      // A fresh island per run, started outside the measurement: between runs
+      // no island spins beside the other subjects.
+      island = await start(periodMs);
+    },
+    async run(_periodMs: number, ticks: number): Promise<Float64Array> {
+      const lateness = new Float64Array(ticks);
+      let n = 0;
+      const reader = island!.rings.out!;
+      const value = new Float64Array(1);
+      const valueBytes = new Uint8Array(value.buffer);
+      const drain = () =>
+        reader.poll((slot, length) => {
+          valueBytes.set(slot.subarray(0, length));
+          if (n < ticks) lateness[n++] = value[0]!;
+        });
+      for (drain(); n < ticks; drain()) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return lateness;
+    },
+    async end(): Promise<void> {
+      await island?.close({ graceMs: 1000 });
+      island = undefined;
+    },
+  };
+}

@@ -1,0 +1,250 @@
+// `deno task bench:server [--quick] [--json]`: the diagnostics server under
+// load from a separate process (Debian's `wrk` when installed, else the
+// in-repo loader bench/_server_loader.ts), on 127.0.0.1.
+//
+// - `metrics-10k`: GET /metrics of a registry with 10,000 series;
+// - `sovd-data`: GET /sovd/v1/apps/<task>/data/timing;
+//   subject `chronetix:server`, figures `req_per_s` and `p99_ms`.
+// - `loop-under-scrape`: a 1 kHz loop's p99 lateness idle and while the
+//   server answers 200 scrapes/s of /metrics (interleaved rounds), subjects
+//   `chronetix:island` (a task in an Island, from bench/_island_subject.ts)
+//   and `chronetix:precise` (a main-thread kernel task, precise profile);
+//   figures `p99_us`, `p99_idle_us`, `worsening_ratio` (p99 / p99 idle).
+//
+// Targets (issue 14): /metrics of 10k series >= 1,000 requests/s; the
+// island loop's p99 worsens by at most 20 % under scraping.
+
+import { Kernel, MetricsRegistry } from "../mod.ts";
+import { serve } from "../src/server/mod.ts";
+import type { DriftSubject } from "./_drift_subject.ts";
+import {
+  type BenchResult,
+  type BenchTarget,
+  median,
+  parseBenchArgs,
+  progress,
+  report,
+  round,
+} from "./_report.ts";
+
+const args = parseBenchArgs("server");
+const SILENT = { error() {}, warn() {}, info() {} };
+const LOAD_SECONDS = args.quick ? 2 : 8;
+const CONNECTIONS = 4;
+const SCRAPE_RATE = 200;
+const LOOP_TICKS = args.quick ? 2000 : 10000;
+const ROUNDS = args.quick ? 2 : 4;
+
+interface Load {
+  req_per_s: number;
+  p99_ms: number;
+  errors: number;
+}
+
+async function hasWrk(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("wrk", { args: ["--version"], stdout: "null", stderr: "null" })
+      .output()).code <= 1;
+  } catch {
+    return false;
+  }
+}
+
+function wrkMs(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());
+  if (m === null) return NaN;
+  const v = Number(m[1]);
+  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
+}
+
+async function runWrk(url: string, seconds: number): Promise<Load> {
+  const out = await new Deno.Command("wrk", {
+    args: ["-t2", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", url],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+  const p99 = wrkMs(/\s99%\s+(\S+)/.exec(text)?.[1] ?? "");
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
+  return { req_per_s: rps, p99_ms: p99, errors: non2xx };
+}
+
+function loader(url: string, seconds: number, connections: number, rate?: number) {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      new URL("./_server_loader.ts", import.meta.url).pathname,
+      url,
+      String(seconds),
+      String(connections),
+      ...(rate === undefined ? [] : [String(rate)]),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+}
+
+async function runLoader(url: string, seconds: number): Promise<Load> {
+  const out = await loader(url, seconds, CONNECTIONS).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+/** A kernel whose registry holds 10,000 series besides its own. */
+async function kernelWith10kSeries(): Promise<Kernel> {
+  const metrics = new MetricsRegistry({ logger: SILENT, hardLimit: 20_000, softLimit: 20_000 });
+  const gauge = metrics.gauge({
+    name: "chronetix_bench_value",
+    help: "A value per shard and key",
+    labelNames: ["shard", "key"],
+    hardLimit: 20_000,
+    softLimit: 20_000,
+  });
+  for (let i = 0; i < 10_000; i++) gauge.labels(String(i % 100), `k${i}`).set(i * 0.5);
+  const kernel = await Kernel.start({ metrics, logger: SILENT });
+  kernel.periodic({ name: "control", periodMs: 10, run: () => {} });
+  return kernel;
+}
+
+const results: BenchResult[] = [];
+const targets: BenchTarget[] = [];
+const useWrk = await hasWrk();
+progress(
+  `load generator: ${
+    useWrk ? "wrk" : "bench/_server_loader.ts"
+  } (${LOAD_SECONDS} s, ${CONNECTIONS} connections)`,
+);
+
+{
+  const kernel = await kernelWith10kSeries();
+  const handle = serve(kernel, { port: 0, logger: SILENT });
+  const base = `http://127.0.0.1:${handle.addr.port}`;
+  const first = await (await fetch(`${base}/metrics`)).text();
+  const series = first.split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
+  progress(`metrics-10k: ${series} samples, ${round(first.length / 1024)} KiB`);
+  const cases: [string, string][] = [
+    ["metrics-10k", "/metrics"],
+    ["sovd-data", "/sovd/v1/apps/control/data/timing"],
+  ];
+  for (const [name, path] of cases) {
+    const url = `${base}${path}`;
+    const load = useWrk ? await runWrk(url, LOAD_SECONDS) : await runLoader(url, LOAD_SECONDS);
+    progress(
+      `${name}: ${round(load.req_per_s)} req/s, p99 ${
+        round(load.p99_ms, 2)
+      } ms, errors ${load.errors}`,
+    );
+    results.push({
+      case: name,
+      subject: "chronetix:server",
+      req_per_s: round(load.req_per_s),
+      p99_ms: round(load.p99_ms, 2),
+      errors: load.errors,
+      loader: useWrk ? "wrk" : "deno",
+    });
+    if (name === "metrics-10k") {
+      targets.push({
+        name: "/metrics of 10k series >= 1,000 requests/s",
+        ok: load.req_per_s >= 1000,
+        detail: `${round(load.req_per_s)} req/s (${series} samples)`,
+      });
+    }
+  }
+  await handle.shutdown();
+  await kernel.shutdown({ graceMs: 0 });
+}
+
+/** The main-thread loop: a 1 kHz task of a precise-profile kernel, its lateness measured at entry. */
+function preciseSubject(kernel: Kernel): DriftSubject {
+  return {
+    run(periodMs, ticks) {
+      const lateness = new Float64Array(ticks);
+      const { promise, resolve } = Promise.withResolvers<Float64Array>();
+      let k = 0;
+      const handle = kernel.periodic({
+        name: `loop-${performance.now()}`,
+        periodMs,
+        run: (ctx) => {
+          if (k < ticks) lateness[k++] = performance.now() - ctx.release;
+          if (k === ticks) {
+            queueMicrotask(() => {
+              handle.cancel();
+              resolve(lateness);
+            });
+            k++;
+          }
+        },
+      });
+      return promise;
+    },
+  };
+}
+
+function p99(samples: Float64Array): number {
+  const s = Float64Array.from(samples).sort();
+  return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]!;
+}
+
+{
+  const kernel = await Kernel.start({ profile: "precise", logger: SILENT });
+  const handle = serve(kernel, { port: 0, logger: SILENT });
+  const url = `http://127.0.0.1:${handle.addr.port}/metrics`;
+  const subjects: [string, DriftSubject | undefined, string][] = [];
+  try {
+    const mod = await import("./_island_subject.ts");
+    subjects.push(["chronetix:island", mod.islandSubject(), ""]);
+  } catch (error) {
+    subjects.push(["chronetix:island", undefined, `skipped: ${(error as Error).message}`]);
+  }
+  subjects.push(["chronetix:precise", preciseSubject(kernel), ""]);
+  for (const [subject, loop, note] of subjects) {
+    if (loop === undefined) {
+      progress(`loop-under-scrape ${subject}: ${note}`);
+      results.push({ case: "loop-under-scrape", subject, note });
+      continue;
+    }
+    await loop.prepare?.(1);
+    const idle: number[] = [];
+    const loaded: number[] = [];
+    for (let round_ = 0; round_ < ROUNDS; round_++) {
+      await loop.begin?.(1);
+      idle.push(p99(await loop.run(1, LOOP_TICKS)) * 1000);
+      await loop.end?.();
+      // 200 scrapes/s from another process for as long as the loop runs.
+      const child = loader(url, LOOP_TICKS / 1000 + 2, 4, SCRAPE_RATE);
+      await new Promise((r) => setTimeout(r, 500)); // the loader's start-up is not load
+      await loop.begin?.(1);
+      loaded.push(p99(await loop.run(1, LOOP_TICKS)) * 1000);
+      await loop.end?.();
+      const out = JSON.parse(new TextDecoder().decode((await child.output()).stdout));
+      progress(
+        `loop-under-scrape ${subject} round ${round_ + 1}: p99 idle ${
+          round(idle.at(-1)!)
+        } µs, scraped ${round(loaded.at(-1)!)} µs (${round(out.req_per_s)} scrapes/s)`,
+      );
+    }
+    await loop.dispose?.();
+    const p99Idle = median(idle);
+    const p99Loaded = median(loaded);
+    const ratio = p99Loaded / p99Idle;
+    results.push({
+      case: "loop-under-scrape",
+      subject,
+      p99_us: round(p99Loaded),
+      p99_idle_us: round(p99Idle),
+      worsening_ratio: round(ratio, 2),
+    });
+    if (subject === "chronetix:island") {
+      targets.push({
+        name: "island loop p99 worsens <= 20 % under 200 scrapes/s",
+        ok: ratio <= 1.2,
+        detail: `${round(p99Idle)} µs idle, ${round(p99Loaded)} µs scraped (x${round(ratio, 2)})`,
+      });
+    }
+  }
+  await handle.shutdown();
+  await kernel.shutdown({ graceMs: 0 });
+}
+
+report("server", args, results, targets);

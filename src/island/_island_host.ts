@@ -1,0 +1,106 @@
+// Starts the thread of an island: a `node:worker_threads` Worker, whose heap
+// can be capped (`resourceLimits`) so that running out of memory ends that
+// thread alone, whereas a Web Worker's takes the process down; and whose
+// `terminate()` lets the process exit even when the thread is stuck in
+// synchronous code (the thread itself may spin on until the process exits:
+// nothing in Deno stops it). The seam lets tests drive an island with a fake
+// thread.
+
+import type { IslandBoot, IslandReply } from "./_island_protocol.ts";
+
+/** How an island's thread ended. */
+export interface ThreadExit {
+  /** Its exit code. */
+  code: number;
+  /** Whether it reached its heap limit. */
+  oom: boolean;
+  /** The error it ended with, when there was one. */
+  message: string | undefined;
+}
+
+/** What a thread reports to its island. */
+export interface ThreadEvents {
+  message(reply: IslandReply): void;
+  exit(exit: ThreadExit): void;
+}
+
+/** A started thread. */
+export interface IslandThread {
+  /** Ends the thread (see the file comment for one stuck in synchronous code). */
+  terminate(): void;
+}
+
+/** Starts island threads. */
+export interface IslandHost {
+  /**
+   * Starts a thread running the island described by `boot`.
+   *
+   * @throws when the thread cannot start.
+   */
+  spawn(boot: IslandBoot, maxHeapMb: number, events: ThreadEvents): IslandThread;
+}
+
+interface NodeWorker {
+  on(event: string, listener: (value: never) => void): void;
+  terminate(): Promise<number>;
+}
+
+type NodeWorkerClass = new (
+  url: URL,
+  options: {
+    name: string;
+    workerData: unknown;
+    resourceLimits: { maxOldGenerationSizeMb: number };
+  },
+) => NodeWorker;
+
+let WorkerClass: NodeWorkerClass | undefined;
+
+/** Loads `node:worker_threads` once (only when an island starts). */
+export async function loadWorkerThreads(): Promise<void> {
+  WorkerClass ??= (await import("node:worker_threads")).Worker as unknown as NodeWorkerClass;
+}
+
+/** The URL a `node:worker_threads` Worker can load for the island program. */
+function programUrl(): URL {
+  const url = new URL("./_island_worker.ts", import.meta.url);
+  if (url.protocol === "file:") return url;
+  // Served from the network (JSR): a data: program imports it (a Worker takes file: and data: only).
+  return new URL(
+    `data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(url.href)};`)}`,
+  );
+}
+
+/** The host of real threads. Call {@linkcode loadWorkerThreads} first. */
+export const THREAD_HOST: IslandHost = {
+  spawn(boot, maxHeapMb, events) {
+    if (WorkerClass === undefined) throw new Error("node:worker_threads is not loaded");
+    const worker = new WorkerClass(programUrl(), {
+      name: `island ${boot.name}`,
+      workerData: boot,
+      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
+    });
+    let failure: { code?: string; message?: string } | undefined;
+    let ended = false;
+    worker.on("message", (reply: IslandReply) => {
+      if (!ended) events.message(reply);
+    });
+    worker.on("error", (error: { code?: string; message?: string }) => failure = error);
+    worker.on("exit", (code: number) => {
+      if (ended) return;
+      ended = true;
+      events.exit({
+        code,
+        oom: failure?.code === "ERR_WORKER_OUT_OF_MEMORY",
+        message: failure?.message,
+      });
+    });
+    return {
+      terminate() {
+        if (ended) return;
+        // The exit event still comes, after the island has been told.
+        worker.terminate().catch(() => {});
+      },
+    };
+  },
+};

@@ -1,0 +1,372 @@
+// The PluginContext of an inline plugin: tasks on the kernel's executor,
+// publish and subscribe on the kernel's bus (scoped to the instance), data
+// ports from the kernel, metrics in the kernel's registry. Everything the
+// instance creates ends with it (its signal aborts, tasks are cancelled,
+// subscriptions end), and capabilities are checked on every call.
+
+import type { TaskHandle } from "../exec/task.ts";
+import { requirePeriod } from "../time/timer_wheel.ts";
+import { EventScope } from "../bus/event_scope.ts";
+import { ClosedError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import {
+  requireFunction,
+  requireName,
+  requireNonNegative,
+  requireOneOf,
+  requireOptions,
+  show,
+} from "../internal/validate.ts";
+import type {
+  PluginContext,
+  PluginDataPort,
+  PluginEventHandler,
+  PluginEventOptions,
+  PluginMetrics,
+  PluginOnceOptions,
+  PluginPeriodicOptions,
+  PluginStateSnapshot,
+  PluginSubscribeOptions,
+  PluginSubscription,
+  PluginTask,
+  PluginTaskContext,
+  PluginTaskOptions,
+} from "./author.ts";
+import type { PluginCapability, ResolvedManifest } from "./manifest_types.ts";
+import type { PluginHostEnvironment } from "./host.ts";
+import { pluginMetrics } from "./_plugin_metrics.ts";
+import { PluginError } from "./plugin_error.ts";
+
+/** How long a hook may run before `ctx.checkpoint()` yields through a timer, ms. */
+export const CHECKPOINT_SLICE_MS = 10;
+
+/** What the context reports back to its host. */
+export interface InlineSink {
+  /** A task or handler with `onError: "crash"` failed. */
+  crashed(error: unknown, where: string): void;
+  /** The plugin called `ctx.exit()`. */
+  exited(reason: string): void;
+  /** A call into the plugin's code starts (`task` or `handler`). */
+  callStarted(kind: "task" | "handler"): void;
+  /** A call into the plugin's code ended; `failed` when it threw or rejected. */
+  callEnded(failed: boolean): void;
+  /** When the hook running now started, or `undefined` when none runs. */
+  hookSince(): number | undefined;
+}
+
+type TaskKind = "periodic" | "once" | "event";
+
+/** One task of the plugin: attached to the executor while the plugin is started. */
+class InlineTask implements PluginTask {
+  readonly name: string;
+  readonly kind: TaskKind;
+  readonly options: PluginTaskOptions<unknown> & Record<string, unknown>;
+  handle: TaskHandle | undefined;
+  cancelled = false;
+  constructor(name: string, kind: TaskKind, options: PluginTaskOptions<unknown>) {
+    this.name = name;
+    this.kind = kind;
+    this.options = options as PluginTaskOptions<unknown> & Record<string, unknown>;
+  }
+  get active(): boolean {
+    return !this.cancelled;
+  }
+  cancel = (): boolean => {
+    if (this.cancelled) return false;
+    this.cancelled = true;
+    this.handle?.cancel();
+    this.handle = undefined;
+    return true;
+  };
+  stats = () => this.handle?.stats();
+}
+
+/** The context of one inline instance, and the instance's resources. */
+export class InlineContext implements PluginContext {
+  readonly name: string;
+  readonly version: string;
+  readonly isolation = "inline" as const;
+  readonly capabilities: readonly PluginCapability[];
+  readonly log: Logger;
+  readonly metrics: PluginMetrics;
+  readonly scope: EventScope;
+  readonly #env: PluginHostEnvironment;
+  readonly #sink: InlineSink;
+  readonly #abort = new AbortController();
+  readonly #tasks: InlineTask[] = [];
+  readonly #subscriptions = new Set<PluginSubscription>();
+  readonly #taskBudgetMs: number;
+  #state: PluginStateSnapshot | undefined;
+  #running = false;
+  #closed = false;
+
+  constructor(manifest: ResolvedManifest, env: PluginHostEnvironment, sink: InlineSink) {
+    this.name = manifest.name;
+    this.version = manifest.version;
+    this.capabilities = manifest.capabilities;
+    this.#env = env;
+    this.#sink = sink;
+    this.#taskBudgetMs = manifest.budgets.taskBudgetMs;
+    this.scope = new EventScope(`plugin:${manifest.name}`);
+    const prefix = `[plugin ${manifest.name}] `;
+    const logger = env.logger;
+    this.log = Object.freeze({
+      error: (message: string) => logger.error(prefix + message),
+      warn: (message: string) => logger.warn(prefix + message),
+      info: (message: string) => logger.info(prefix + message),
+    });
+    this.metrics = pluginMetrics(
+      manifest.name,
+      env.metrics,
+      env.metricLimits,
+      env.metricFamilies,
+      () => this.capabilities.includes("metrics"),
+    );
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get state(): PluginStateSnapshot | undefined {
+    return this.#state;
+  }
+
+  /** Tasks declared and not cancelled. */
+  get taskCount(): number {
+    return this.#tasks.length;
+  }
+
+  /** Live subscriptions. */
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const s of this.#subscriptions) if (s.active) n++;
+    return n;
+  }
+
+  now(): number {
+    return this.#env.driver.clock.now();
+  }
+
+  every(options: PluginPeriodicOptions): PluginTask {
+    const action = "add a periodic plugin task";
+    requireOptions(action, "options", options);
+    requirePeriod(action, "periodMs", options?.periodMs);
+    if (options.delayMs !== undefined) requireNonNegative(action, "delayMs", options.delayMs);
+    return this.#add(action, "periodic", options as unknown as PluginTaskOptions<unknown>);
+  }
+
+  after(options: PluginOnceOptions): PluginTask {
+    const action = "add a one-shot plugin task";
+    requireOptions(action, "options", options);
+    if (options?.delayMs !== undefined) requireNonNegative(action, "delayMs", options.delayMs);
+    return this.#add(action, "once", options as unknown as PluginTaskOptions<unknown>);
+  }
+
+  onEvent<E>(options: PluginEventOptions<E>): PluginTask {
+    const action = "add a plugin event task";
+    this.#require("subscribe", action);
+    requireOptions(action, "options", options);
+    requireName(action, "topic", options?.topic);
+    return this.#add(action, "event", options as unknown as PluginTaskOptions<unknown>);
+  }
+
+  publish<T>(topic: string, value: T): number {
+    const action = "publish an event";
+    this.#require("publish", action);
+    this.#requireOpen(action);
+    return this.#env.bus.topic<T>(topic).publish(value);
+  }
+
+  subscribe<T>(
+    topic: string,
+    handler: PluginEventHandler<T>,
+    options: PluginSubscribeOptions = {},
+  ): PluginSubscription {
+    const action = "subscribe to a topic";
+    this.#require("subscribe", action);
+    this.#requireOpen(action);
+    requireFunction(action, "handler", handler);
+    requireOptions(action, "options", options);
+    const onError = requireOneOf(action, "onError", options.onError ?? "crash", [
+      "crash",
+      "continue",
+    ]);
+    const sink = this.#sink;
+    const wrapped = (event: T): void | Promise<void> => {
+      sink.callStarted("handler");
+      let result: unknown;
+      try {
+        result = handler(event);
+      } catch (error) {
+        sink.callEnded(true);
+        if (onError === "crash") sink.crashed(error, `a handler of topic "${topic}"`);
+        throw error;
+      }
+      if (result instanceof Promise) {
+        return result.then(() => sink.callEnded(false), (error) => {
+          sink.callEnded(true);
+          if (onError === "crash") sink.crashed(error, `a handler of topic "${topic}"`);
+          throw error;
+        });
+      }
+      sink.callEnded(false);
+    };
+    const subscription = this.#env.bus.topic<T>(topic).subscribe(wrapped, {
+      scope: this.scope,
+      signal: this.#abort.signal,
+    });
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  dataPort(name: string): PluginDataPort {
+    const action = `open data port ${show(name)}`;
+    this.#require("dataport", action);
+    this.#requireOpen(action);
+    requireName("open a data port", "name", name);
+    const port = this.#env.dataPorts?.(this.name, name);
+    if (port === undefined) {
+      throw new PluginError(
+        "E_PLUGIN_NO_DATAPORT",
+        this.name,
+        `Cannot open data port "${name}" as the kernel offers no port of that name to plugin "${this.name}"`,
+      );
+    }
+    return port;
+  }
+
+  checkpoint(): Promise<void> {
+    const since = this.#sink.hookSince();
+    const driver = this.#env.driver;
+    if (
+      this.#abort.signal.aborted || since === undefined ||
+      driver.clock.now() - since < CHECKPOINT_SLICE_MS
+    ) {
+      return Promise.resolve();
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    try {
+      driver.after(0, () => resolve(), { latenessClass: "plugin-checkpoint" });
+    } catch {
+      resolve(); // the driver is closed: nothing to yield to
+    }
+    return promise;
+  }
+
+  exit(reason?: string): void {
+    this.#sink.exited(typeof reason === "string" ? reason : "the plugin called ctx.exit()");
+  }
+
+  /** Takes over a state handed from a previous instance. */
+  setState(state: PluginStateSnapshot): void {
+    this.#state = Object.freeze({ version: state.version, value: state.value });
+  }
+
+  /** Attaches every task to the executor: the plugin is started. */
+  attachTasks(): void {
+    this.#running = true;
+    for (const task of this.#tasks) if (!task.cancelled) this.#attach(task);
+  }
+
+  /** Detaches every task (the plugin stops) and aborts the signal. */
+  stopRunning(reason: string): void {
+    this.#running = false;
+    if (!this.#abort.signal.aborted) {
+      this.#abort.abort(new ClosedError(`plugin "${this.name}"`, reason));
+    }
+    for (const task of this.#tasks) {
+      task.handle?.cancel();
+      task.handle = undefined;
+    }
+  }
+
+  /** Ends everything the instance holds. */
+  close(reason: string): void {
+    this.stopRunning(reason);
+    this.#closed = true;
+    for (const task of this.#tasks) task.cancel();
+    for (const subscription of this.#subscriptions) subscription.unsubscribe();
+    this.#subscriptions.clear();
+  }
+
+  #add(action: string, kind: TaskKind, options: PluginTaskOptions<unknown>): PluginTask {
+    this.#requireOpen(action);
+    const name = requireName(action, "name", options.name);
+    requireFunction(action, "run", options.run);
+    requireOneOf(action, "onError", options.onError ?? "crash", ["crash", "continue"]);
+    if (this.#tasks.some((t) => t.name === name && !t.cancelled)) {
+      throw new TypeError(`Cannot ${action} as the plugin already has a task named "${name}"`);
+    }
+    const task = new InlineTask(name, kind, { ...options });
+    this.#tasks.push(task);
+    if (this.#running) this.#attach(task);
+    return task;
+  }
+
+  #attach(task: InlineTask): void {
+    const o = task.options;
+    const sink = this.#sink;
+    const body = o.run;
+    const crash = o.onError !== "continue";
+    const where = `task "${task.name}"`;
+    const run = (ctx: PluginTaskContext<unknown>): unknown => {
+      sink.callStarted("task");
+      let result: unknown;
+      try {
+        result = body(ctx);
+      } catch (error) {
+        sink.callEnded(true);
+        if (crash) sink.crashed(error, where);
+        throw error;
+      }
+      if (result instanceof Promise) {
+        return result.then((value) => {
+          sink.callEnded(false);
+          return value;
+        }, (error) => {
+          sink.callEnded(true);
+          if (crash) sink.crashed(error, where);
+          throw error;
+        });
+      }
+      sink.callEnded(false);
+      return result;
+    };
+    const common = {
+      name: `${this.name}/${task.name}`,
+      run,
+      deadlineMs: o.deadlineMs,
+      priority: o.priority,
+      budgetMs: o.budgetMs ?? this.#taskBudgetMs,
+      onError: "continue" as const,
+    };
+    const executor = this.#env.executor;
+    if (task.kind === "periodic") {
+      task.handle = executor.periodic({
+        ...common,
+        periodMs: o.periodMs as number,
+        delayMs: o.delayMs as number | undefined,
+        missedTicks: o.missedTicks as never,
+      });
+    } else if (task.kind === "once") {
+      task.handle = executor.once({ ...common, delayMs: o.delayMs as number | undefined });
+    } else {
+      task.handle = executor.onEvent({ ...common, topic: o.topic as string } as never);
+    }
+  }
+
+  #require(capability: PluginCapability, action: string): void {
+    if (!this.capabilities.includes(capability)) {
+      throw new PluginError(
+        "E_PLUGIN_CAPABILITY",
+        this.name,
+        `Cannot ${action} as plugin "${this.name}" lacks the "${capability}" capability: add "${capability}" to the manifest's capabilities`,
+      );
+    }
+  }
+
+  #requireOpen(action: string): void {
+    if (this.#closed) throw new ClosedError(`plugin "${this.name}"`, action);
+  }
+}

@@ -1,0 +1,235 @@
+import type { ResolvedManifest } from "./manifest_types.ts";
+import type { PluginHostEnvironment, PluginHostFactory, PluginKillReport } from "./host.ts";
+import { workerPermissions } from "./permissions.ts";
+import { type Beat, remoteConfig, RemoteHost, type RemoteHostOptions } from "./_remote_host.ts";
+import {
+  B_BEAT,
+  B_CALLS,
+  B_DROPPED,
+  B_ERRORS,
+  B_HANDLER_CALLS,
+  B_RUN_SEQ,
+  B_RUNNING,
+  B_SUBSCRIPTIONS,
+  B_TASK_RUNS,
+  B_TASKS,
+  createBlock,
+  type HostMessage,
+  type PluginMessage,
+} from "./_remote_protocol.ts";
+import { requireOptions } from "../internal/validate.ts";
+
+export type { RemoteHostOptions, RemoteHostStats } from "./_remote_host.ts";
+
+const ENTRY = new URL("./_worker_entry.ts", import.meta.url).href;
+
+/** Options of {@linkcode createWorkerHost}. */
+export type WorkerHostOptions = RemoteHostOptions;
+
+/** What a worker host factory counts over every instance it made. */
+export interface WorkerHostFactoryStats {
+  /** Workers started. */
+  started: number;
+  /** Workers running now (zombies included). */
+  live: number;
+  /**
+   * Killed workers whose thread may still run (a hang): Deno cannot stop a
+   * Web Worker stuck in synchronous code. Never reused; each keeps a core
+   * busy for the life of the process.
+   */
+  zombies: number;
+}
+
+/** A host factory for `isolation: "worker"`, with its counters. */
+export interface WorkerHostFactory extends PluginHostFactory {
+  /** Counters over every instance. */
+  stats(): WorkerHostFactoryStats;
+}
+
+/**
+ * Runs a plugin in a Web Worker with its manifest's permissions
+ * (`workerPermissions`; needs `"unstable": ["worker-options"]`): its tasks
+ * fire on the worker's own thread, its publishes, logs and metric samples
+ * reach the kernel in batches, events of its subscriptions are forwarded in
+ * batches. The worker writes its liveness into a shared block (a heartbeat
+ * word bumped every `budgets.heartbeatMs`, the run in progress, counters),
+ * which a watchdog on the kernel's driver reads without a message: no
+ * heartbeat for `budgets.hangMs`, a task past its budget, or a hook past its
+ * phase budget ends the instance as `hung`.
+ *
+ * A kill terminates the worker. A hung worker cannot be stopped (Deno cannot
+ * terminate a Web Worker stuck in synchronous code): it is reported as a
+ * zombie (`zombie: true`, `hard: false`), counted, and never reused; the
+ * supervisor's restart starts a new Worker.
+ *
+ * Before the first load the entry's import graph is audited (the worker's
+ * permissions do not cover its static imports) and the manifest's
+ * permissions are checked against the kernel's. With `limits.maxHeapMb`, the
+ * plugin runs in a `node:worker_threads` thread with that heap limit inside
+ * the Web Worker, so running out of heap ends the instance
+ * (`out-of-memory`) instead of the process; without it, a worker that runs
+ * out of heap takes the whole process down (Deno 2.9).
+ *
+ * @example A factory for worker plugins
+ * ```ts
+ * import { createWorkerHost } from "@chronetix/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const workers = createWorkerHost({ flushMs: 2 });
+ * assertEquals(workers.stats(), { started: 0, live: 0, zombies: 0 });
+ * // new PluginManager({ ...kernel, hosts: { worker: workers } })
+ * ```
+ *
+ * @param options Batching, backpressure and the import audit.
+ * @returns A host factory with counters.
+ * @throws {RangeError} when an option is out of range.
+ */
+export function createWorkerHost(options: WorkerHostOptions = {}): WorkerHostFactory {
+  requireOptions("create a worker host", "options", options);
+  const config = remoteConfig("create a worker host", options);
+  const counts: WorkerHostFactoryStats = { started: 0, live: 0, zombies: 0 };
+  const factory = (manifest: ResolvedManifest, env: PluginHostEnvironment) =>
+    new WorkerHost(manifest, env, config, counts);
+  return Object.assign(factory, { stats: () => ({ ...counts }) });
+}
+
+/** The host of one worker instance; see {@linkcode createWorkerHost}. */
+class WorkerHost extends RemoteHost {
+  readonly isolation = "worker" as const;
+  readonly #counts: WorkerHostFactoryStats;
+  readonly #buffer = createBlock();
+  readonly #block = new Int32Array(this.#buffer);
+  #worker: Worker | undefined;
+  #gone = false;
+  #innerGone = false;
+
+  constructor(
+    manifest: ResolvedManifest,
+    env: PluginHostEnvironment,
+    config: ReturnType<typeof remoteConfig>,
+    counts: WorkerHostFactoryStats,
+  ) {
+    super(manifest, env, config);
+    this.#counts = counts;
+  }
+
+  protected spawn(): void {
+    const m = this.manifest;
+    const entry = JSON.stringify(m.entryUrl.href);
+    const heap = m.limits.maxHeapMb;
+    const program = (run: string) =>
+      dataUrl(
+        `import * as plugin from ${entry};\nimport { ${run} } from ${
+          JSON.stringify(ENTRY)
+        };\n${run}(plugin);\n`,
+      );
+    const url = heap === null ? program("runWorker") : dataUrl(
+      `import { runRelay } from ${JSON.stringify(ENTRY)};\nrunRelay(${
+        JSON.stringify(program("runNodeWorker"))
+      }, ${heap});\n`,
+    );
+    const worker = new Worker(url, {
+      type: "module",
+      name: `chronetix-plugin:${m.name}`,
+      deno: {
+        permissions: workerPermissions(m, heap === null ? {} : { extra: { read: graphRoots(m) } }),
+      },
+    });
+    this.#counts.started++;
+    this.#counts.live++;
+    this.#worker = worker;
+    worker.onmessage = (event: MessageEvent<PluginMessage>) => this.receive(event.data);
+    worker.onmessageerror = () => this.lost("crashed", "it sent a message that cannot be read");
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.lost("crashed", `its thread failed: ${event.message}`);
+    };
+  }
+
+  protected override receive(message: PluginMessage): void {
+    // The relay saw the heap-limited thread end: nothing of the plugin runs any more.
+    if (message?.t === "gone") this.#innerGone = true;
+    if (message?.t === "up") {
+      const m = this.manifest;
+      this.post({
+        t: "hello",
+        name: m.name,
+        version: m.version,
+        isolation: "worker",
+        capabilities: [...m.capabilities],
+        taskBudgetMs: m.budgets.taskBudgetMs,
+        heartbeatMs: m.budgets.heartbeatMs,
+        flushMs: this.config.flushMs,
+        maxInflight: this.config.maxInflight,
+        maxFamilies: this.env.metricLimits.maxFamilies,
+        block: this.#buffer,
+      });
+    }
+    super.receive(message);
+  }
+
+  protected post(message: HostMessage): void {
+    this.#worker?.postMessage(message);
+  }
+
+  protected beat(): Beat {
+    const b = this.#block;
+    const counters = this.counters;
+    counters.calls = Atomics.load(b, B_CALLS);
+    counters.taskRuns = Atomics.load(b, B_TASK_RUNS);
+    counters.handlerCalls = Atomics.load(b, B_HANDLER_CALLS);
+    counters.errors = Atomics.load(b, B_ERRORS);
+    counters.tasks = Atomics.load(b, B_TASKS);
+    counters.subscriptions = Atomics.load(b, B_SUBSCRIPTIONS);
+    counters.dropped = Atomics.load(b, B_DROPPED);
+    return {
+      beat: Atomics.load(b, B_BEAT),
+      running: Atomics.load(b, B_RUNNING),
+      runSeq: Atomics.load(b, B_RUN_SEQ),
+      calls: counters.calls,
+    };
+  }
+
+  override stats(): ReturnType<RemoteHost["stats"]> {
+    this.beat();
+    return super.stats();
+  }
+
+  protected override release(): void {
+    this.#terminate();
+  }
+
+  protected cutOff(reason: string): PluginKillReport {
+    // A thread that stopped beating (or hung) cannot be stopped by terminate().
+    const zombie = this.#worker !== undefined && !this.#gone && !this.#innerGone &&
+      (this.ended?.cause === "hung" ||
+        this.silentMs() > 2 * this.manifest.budgets.heartbeatMs);
+    this.#terminate(!zombie);
+    if (zombie) this.#counts.zombies++;
+    return { hard: !zombie, zombie, reason };
+  }
+
+  #terminate(stops = true): void {
+    if (this.#worker === undefined || this.#gone) return;
+    this.#gone = true;
+    this.#worker.terminate();
+    if (stops) this.#counts.live--;
+  }
+}
+
+/**
+ * The folders a heap-limited inner thread loads code from: a
+ * `node:worker_threads` thread loads its module graph under the Web Worker's
+ * permissions, so it needs `read` of the plugin's import roots and of
+ * Chronetix's own source.
+ */
+function graphRoots(m: ResolvedManifest): string[] {
+  const roots = [...m.importRoots, new URL("../", import.meta.url).href];
+  return roots.filter((r) => r.startsWith("file:")).map((r) =>
+    decodeURIComponent(new URL(r).pathname)
+  );
+}
+
+function dataUrl(source: string): string {
+  return `data:application/javascript,${encodeURIComponent(source)}`;
+}

@@ -1,0 +1,3 @@
+import { outside } from "../shared/outside.ts";
+
+export const b = outside;
