@@ -2,11 +2,15 @@
 // scripts: `--quick` for a short run, `--json` for exactly one JSON object on
 // stdout (progress goes to stderr), otherwise a readable table.
 
-/** One measured result: a workload (`case`), an implementation and its figures. */
+/**
+ * One measured result: a workload (`case`), an implementation and its
+ * figures. A figure that does not apply to this subject is `null` (the
+ * table shows it blank).
+ */
 export interface BenchResult {
   case: string;
   subject: string;
-  [figure: string]: string | number;
+  [figure: string]: string | number | null;
 }
 
 /** A target from the issue, checked against the results of this run. */

@@ -398,7 +398,7 @@ async function hangCase(): Promise<BenchResult[]> {
       case: "hang",
       subject: subjectOf("worker"),
       detect_after_budget_ms: worst(worker.map((s) => s.detectAfterBudgetMs)),
-      kill_after_detect_ms: null as unknown as number,
+      kill_after_detect_ms: null,
       budget_ms: HANG.taskBudgetMs,
       heartbeat_ms: HANG.heartbeatMs,
       trials: HANG_TRIALS,
