@@ -316,12 +316,7 @@ export class Island implements AsyncDisposable {
   }
 
   async #restart(graceMs: number): Promise<void> {
-    this.#backoff?.cancel();
-    this.#backoff = undefined;
-    this.#startTimer?.cancel();
-    this.#startTimer = undefined;
-    this.#watch?.cancel();
-    this.#watch = undefined;
+    this.#cancelTimers();
     this.#state = "restarting";
     await this.#stopThread(graceMs);
     if (this.#closing !== undefined) throw new ClosedError("Island", "restart the island");
@@ -611,15 +606,20 @@ export class Island implements AsyncDisposable {
     return { stoppedCleanly, terminated, disposeError };
   }
 
-  async #close(graceMs: number): Promise<IslandCloseReport> {
-    const start = this.#now();
-    this.#state = "closing";
+  /** Cancels the back-off, start and watchdog timers. */
+  #cancelTimers(): void {
     this.#backoff?.cancel();
     this.#backoff = undefined;
     this.#startTimer?.cancel();
     this.#startTimer = undefined;
     this.#watch?.cancel();
     this.#watch = undefined;
+  }
+
+  async #close(graceMs: number): Promise<IslandCloseReport> {
+    const start = this.#now();
+    this.#state = "closing";
+    this.#cancelTimers();
     const pending = this.#pendingStart;
     this.#pendingStart = undefined;
     pending?.reject(new ClosedError("Island", "start the island"));
