@@ -20,6 +20,7 @@ import type {
   PluginPhaseOptions,
 } from "./host.ts";
 import { PluginError } from "./plugin_error.ts";
+import { enterHook, phaseOf } from "./_hook_guard.ts";
 import { describeError } from "./_describe.ts";
 import { pluginMetrics } from "./_plugin_metrics.ts";
 import { assertWithinKernel } from "./permissions.ts";
@@ -570,34 +571,11 @@ export abstract class RemoteHost implements PluginHost {
   ): Promise<void> {
     const name = this.manifest.name;
     const phase = phaseOf(hook);
-    if (this.ended !== undefined && this.ended.cause !== "exit") {
-      throw new PluginError(
-        "E_PLUGIN_KILLED",
-        name,
-        `Cannot ${hook} plugin "${name}" as its instance ended (${this.ended.cause})`,
-        { phase, cause: this.ended.error },
-      );
-    }
-    if (this.#hook !== undefined) {
-      throw new PluginError(
-        "E_PLUGIN_ILLEGAL_TRANSITION",
-        name,
-        `Cannot ${hook} plugin "${name}" as its hook "${this.#hook}" is still running`,
-        { phase },
-      );
-    }
-    if (hook !== "load" && !this.#loaded) {
-      throw new PluginError(
-        "E_PLUGIN_ILLEGAL_TRANSITION",
-        name,
-        `Cannot ${hook} plugin "${name}" as it is not loaded`,
-        { phase },
-      );
-    }
-    const budgets = this.manifest.budgets;
-    const early = hook === "load" || hook === "init" || hook === "ready" ||
-      hook === "importState" || hook === "start";
-    const timeoutMs = options?.timeoutMs ?? (early ? budgets.initTimeoutMs : budgets.stopTimeoutMs);
+    const timeoutMs = enterHook(this.manifest, hook, {
+      ended: this.ended,
+      running: this.#hook,
+      loaded: this.#loaded,
+    }, options);
     this.#hook = hook;
     this.#hookSince = this.now();
     const run = body();
@@ -676,10 +654,6 @@ export function remoteConfig(action: string, options: RemoteHostOptions): Remote
     maxInflight,
     audit: audit === false ? false : audit === true ? {} : audit,
   };
-}
-
-function phaseOf(hook: RemoteHook): string {
-  return hook === "importState" ? "ready" : hook === "exportState" ? "stop" : hook;
 }
 
 function describeMessage(value: unknown): string {

@@ -5,15 +5,9 @@
 // Shared by both ends, so it imports nothing of the kernel.
 
 /** The hooks a host calls, `load` included (it checks the module). */
-export type RemoteHook =
-  | "load"
-  | "init"
-  | "ready"
-  | "importState"
-  | "start"
-  | "stop"
-  | "shutdown"
-  | "exportState";
+/** A hook the host calls in the plugin's thread or process. */
+import type { PluginHookName } from "./_hook_guard.ts";
+export type RemoteHook = PluginHookName;
 
 /** An error as it crosses a thread or process boundary. */
 export interface ErrorInfo {

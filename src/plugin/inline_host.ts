@@ -15,6 +15,7 @@ import type {
 } from "./host.ts";
 import { InlineContext } from "./_inline_context.ts";
 import { PluginError } from "./plugin_error.ts";
+import { enterHook, phaseOf, type PluginHookName } from "./_hook_guard.ts";
 import { describeError } from "./_describe.ts";
 
 /**
@@ -100,15 +101,7 @@ export class InlineReloads {
 /** Entries imported so far in this process (a second plain import re-uses the module). */
 const IMPORTED = new Set<string>();
 
-type Hook =
-  | "load"
-  | "init"
-  | "ready"
-  | "importState"
-  | "start"
-  | "stop"
-  | "shutdown"
-  | "exportState";
+type Hook = PluginHookName;
 
 /**
  * Runs a plugin in the kernel's own isolate: its module is loaded with a
@@ -450,35 +443,12 @@ export class InlineHost implements PluginHost {
     body: () => unknown,
   ): Promise<void> {
     const name = this.manifest.name;
-    const phase = hook === "importState" ? "ready" : hook === "exportState" ? "stop" : hook;
-    if (this.#ended !== undefined && this.#ended.cause !== "exit") {
-      throw new PluginError(
-        "E_PLUGIN_KILLED",
-        name,
-        `Cannot ${hook} plugin "${name}" as its instance ended (${this.#ended.cause})`,
-        { phase, cause: this.#ended.error },
-      );
-    }
-    if (this.#hook !== undefined) {
-      throw new PluginError(
-        "E_PLUGIN_ILLEGAL_TRANSITION",
-        name,
-        `Cannot ${hook} plugin "${name}" as its hook "${this.#hook}" is still running`,
-        { phase },
-      );
-    }
-    if (hook !== "load" && this.#plugin === undefined) {
-      throw new PluginError(
-        "E_PLUGIN_ILLEGAL_TRANSITION",
-        name,
-        `Cannot ${hook} plugin "${name}" as it is not loaded`,
-        { phase },
-      );
-    }
-    const budgets = this.manifest.budgets;
-    const early = hook === "load" || hook === "init" || hook === "ready" ||
-      hook === "importState" || hook === "start";
-    const timeoutMs = options?.timeoutMs ?? (early ? budgets.initTimeoutMs : budgets.stopTimeoutMs);
+    const phase = phaseOf(hook);
+    const timeoutMs = enterHook(this.manifest, hook, {
+      ended: this.#ended,
+      running: this.#hook,
+      loaded: this.#plugin !== undefined,
+    }, options);
     this.#hook = hook;
     this.#hookSince = this.#now();
     this.#stats.calls++;
