@@ -34,11 +34,14 @@ export * from "./src/time/mod.ts";
 export * from "./src/metrics/mod.ts";
 export * from "./src/bus/mod.ts";
 export * from "./src/data/mod.ts";
+export * from "./src/chan/mod.ts";
 export * from "./src/exec/mod.ts";
+export * from "./src/schedule/mod.ts";
 export * from "./src/island/mod.ts";
 export * from "./src/plugin/mod.ts";
 export {
   Kernel,
+  type KernelChannelOptions,
   type KernelExecutorOptions,
   type KernelIslandOptions,
   type KernelOffloadOptions,

@@ -22,5 +22,6 @@
  * @module
  */
 export { type RunUntilIdleOptions, VirtualClock } from "./src/time/virtual_clock.ts";
+export { VirtualWallClock } from "./src/time/virtual_wall_clock.ts";
 export type { ClockTarget, SteppedClock } from "./src/time/clock.ts";
 export type { DriverHost, Waker } from "./src/time/driver_host.ts";

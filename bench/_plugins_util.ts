@@ -112,7 +112,9 @@ export interface BenchKernel {
  * Starts a kernel (profile `efficient`: timers only, no spinning, like the
  * plugins' own threads) whose worker and process hosts report to a probe.
  */
-export async function benchKernel(): Promise<BenchKernel> {
+export async function benchKernel(
+  extra: { maxInlineReloads?: number } = {},
+): Promise<BenchKernel> {
   const logger = keptLogger();
   const probe = new ExitProbe();
   const workers = createWorkerHost();
@@ -123,6 +125,7 @@ export async function benchKernel(): Promise<BenchKernel> {
     pluginOptions: {
       hosts: { worker: probe.wrap(workers), process: probe.wrap(processes) },
       telemetry: { capacity: 8192 },
+      ...extra,
     },
   });
   return {

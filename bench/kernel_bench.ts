@@ -17,8 +17,16 @@
  *   share (its per-run cost minus the bare timer's).
  * - `offload-256`: 256 trivial jobs kept in flight on one worker, 20,000
  *   jobs. `chronetix:offload` (`pool.submit`) against `raw-postMessage`
- *   (one message per job to a worker that answers each). Figure:
- *   `us_per_job` (wall time / jobs).
+ *   (one message per job to a worker that answers each) and `piscina`
+ *   (`npm:piscina`, one thread, `pool.run`). Both pools run the same job:
+ *   this file's `square` export. Figure: `us_per_job` (wall time / jobs),
+ *   and the ratios `vs_raw_ratio`, `vs_piscina_ratio` (the other's time
+ *   over chronetix's: above 1 is faster). If Piscina cannot run, its row
+ *   says why (`error`).
+ * - `channel`: send+recv pairs per second (`ops_per_s`):
+ *   `chronetix:channel` against `promise-queue` (a promise per item) in one
+ *   thread, and `chronetix:channel-ring` against `postMessage` to a Worker
+ *   (bench/_kernel_channel.ts), each with its ratio.
  *
  * Figures are medians of several rounds after a warm-up (`--quick`: fewer,
  * shorter rounds). Under `deno bench`, this file registers the bus against
@@ -27,8 +35,11 @@
  * @module
  */
 import { EventEmitter } from "node:events";
+import { isMainThread } from "node:worker_threads";
+import { Piscina } from "piscina";
 import { Driver, EventBus, Executor, OffloadPool } from "../mod.ts";
 import { VirtualClock } from "../testing.ts";
+import { benchChannel } from "./_kernel_channel.ts";
 import {
   type BenchResult,
   type BenchTarget,
@@ -156,7 +167,12 @@ function benchTaskRun(quick: boolean): BenchResult[] {
   ];
 }
 
-const SQUARE_JOB = "data:text/javascript,export default (n) => n * n;";
+/** The offload job of both pools (this module is also their job module). */
+export function square(n: number): number {
+  return n * n;
+}
+
+const SQUARE_JOB = new URL("#square", import.meta.url);
 const RAW_WORKER = URL.createObjectURL(
   new Blob(["self.onmessage = (e) => self.postMessage(e.data * e.data);"], {
     type: "text/javascript",
@@ -166,7 +182,8 @@ const RAW_WORKER = URL.createObjectURL(
 async function offloadRound(total: number, inFlight: number): Promise<number> {
   await using pool = new OffloadPool({
     jobs: { square: SQUARE_JOB },
-    workers: 1,
+    minWorkers: 1,
+    maxWorkers: 1,
     queueCap: inFlight * 2,
   });
   await pool.submit("square", 1); // the worker has loaded the job module
@@ -185,6 +202,35 @@ async function offloadRound(total: number, inFlight: number): Promise<number> {
     for (let i = 0; i < inFlight; i++) submitOne();
   });
   return ((performance.now() - start) * 1000) / total;
+}
+
+async function piscinaRound(total: number, inFlight: number): Promise<number> {
+  const pool = new Piscina({
+    filename: import.meta.url,
+    name: "square",
+    minThreads: 1,
+    maxThreads: 1,
+  });
+  try {
+    await pool.run(1); // the worker has loaded the job module
+    let next = 0;
+    const start = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      let done = 0;
+      const runOne = () => {
+        const n = next++;
+        (pool.run(n) as Promise<number>).then((v) => {
+          if (v !== n * n) reject(new Error(`Wrong result for ${n}: ${v}`));
+          if (++done === total) resolve();
+          else if (next < total) runOne();
+        }, reject);
+      };
+      for (let i = 0; i < inFlight; i++) runOne();
+    });
+    return ((performance.now() - start) * 1000) / total;
+  } finally {
+    await pool.destroy();
+  }
 }
 
 async function rawRound(total: number, inFlight: number): Promise<number> {
@@ -215,26 +261,45 @@ async function benchOffload(quick: boolean): Promise<BenchResult[]> {
   const total = quick ? 4_000 : 20_000;
   const pool: number[] = [];
   const raw: number[] = [];
+  const piscina: number[] = [];
+  let piscinaError: string | undefined;
   const n = quick ? 2 : 5;
   for (let r = 0; r <= n; r++) {
     progress(`kernel offload-256: round ${r}/${n}`);
     const p = await offloadRound(total, 256);
     const w = await rawRound(total, 256);
+    let q = NaN;
+    if (piscinaError === undefined) {
+      try {
+        q = await piscinaRound(total, 256);
+      } catch (error) {
+        piscinaError = `piscina did not run in Deno: ${
+          error instanceof Error ? error.message : String(error)
+        }`;
+        progress(piscinaError);
+      }
+    }
     if (r > 0) {
       pool.push(p);
       raw.push(w);
+      if (piscinaError === undefined) piscina.push(q);
     }
   }
   const p = median(pool);
   const w = median(raw);
+  const q = piscinaError === undefined ? median(piscina) : undefined;
   return [
     {
       case: "offload-256",
       subject: "chronetix:offload",
       us_per_job: round(p, 2),
       vs_raw_ratio: round(w / p, 2),
+      vs_piscina_ratio: q === undefined ? null : round(q / p, 2),
     },
     { case: "offload-256", subject: "raw-postMessage", us_per_job: round(w, 2) },
+    piscinaError === undefined
+      ? { case: "offload-256", subject: "piscina", us_per_job: round(q!, 2) }
+      : { case: "offload-256", subject: "piscina", us_per_job: null, error: piscinaError },
   ];
 }
 
@@ -248,6 +313,8 @@ async function main(): Promise<void> {
   progress("kernel task-run");
   results.push(...benchTaskRun(args.quick));
   results.push(...await benchOffload(args.quick));
+  progress("kernel channel");
+  results.push(...await benchChannel(args.quick));
   const find = (c: string, s: string) => results.find((r) => r.case === c && r.subject === s)!;
   const targets: BenchTarget[] = [];
   for (const c of ["publish-1", "publish-10"]) {
@@ -279,13 +346,23 @@ async function main(): Promise<void> {
     ok: (offload.us_per_job as number) <= (raw.us_per_job as number),
     detail: `${offload.us_per_job} vs ${raw.us_per_job} us`,
   });
+  const piscina = find("offload-256", "piscina");
+  targets.push({
+    name: "offload at least as fast as Piscina per job",
+    ok: typeof piscina.us_per_job === "number" &&
+      (offload.us_per_job as number) <= piscina.us_per_job,
+    detail: typeof piscina.us_per_job === "number"
+      ? `${offload.us_per_job} vs ${piscina.us_per_job} us (${offload.vs_piscina_ratio}x)`
+      : String(piscina.error),
+  });
   report("kernel", args, results, targets);
   if (sink === 42) console.error("");
 }
 
 if (import.meta.main) {
   await main();
-} else {
+} else if (isMainThread) {
+  // (Imported by a job worker as its job module, it registers nothing.)
   // `deno bench`: one publish to one subscriber, against EventEmitter.
   const bus = new EventBus();
   const topic = bus.topic<number>("x");

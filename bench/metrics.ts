@@ -11,6 +11,10 @@
  *   because `deno bench` has an ~8 ns floor.
  * - `inc-labels`: increment by label values on every call.
  * - `observe`: histogram observe through a handle.
+ * - `default-metrics`: one scrape of the default process and runtime
+ *   metrics (`collectDefaultMetrics`), `ms_per_scrape` and
+ *   `cpu_ms_per_scrape`, against prom-client's `collectDefaultMetrics`
+ *   (bench/_default_metrics.ts).
  * - `memory`: heap and buffer bytes per counter series, over 100,000 series
  *   (at 10,000 the figure is within GC noise).
  *
@@ -27,6 +31,7 @@ import {
   report,
   round,
 } from "./_report.ts";
+import { benchDefaultMetrics } from "./_default_metrics.ts";
 
 const args = parseBenchArgs("metrics");
 const ROUNDS = args.quick ? 3 : 7;
@@ -164,6 +169,9 @@ for (const [name, oursFn, theirsFn] of cases) {
   );
 }
 
+progress("metrics: default-metrics...");
+results.push(...await benchDefaultMetrics(args.quick));
+
 // Memory last: the timed cases above run in a fresh heap.
 function memory(make: () => unknown): number {
   gc?.();
@@ -234,3 +242,5 @@ const targets: BenchTarget[] = [
 ];
 if (gc === undefined) progress("metrics: run with --v8-flags=--expose-gc for exact memory figures");
 report("metrics", args, results, targets);
+// prom-client's default metrics keep an event-loop monitor running.
+Deno.exit(0);

@@ -35,7 +35,11 @@ const say = (message: string) => console.log(`  ! ${message}`);
 const kernel = await Kernel.start({
   profile,
   logger: { error: say, warn: say, info: say },
-  offload: { jobs: { checksum: new URL("./jobs/checksum.ts", import.meta.url) }, workers: 1 },
+  offload: {
+    jobs: { checksum: new URL("./jobs/checksum.ts", import.meta.url) },
+    minWorkers: 1,
+    maxWorkers: 1,
+  },
 });
 
 /** Busy-waits `ms` on the main thread: a task that computes too long. */

@@ -12,7 +12,7 @@
  * graphs (`deno info`) and start the process plugin. The plugins themselves
  * get only what their manifests grant (`examples/plugins/*.json`):
  *
- * - `sampler` (inline): a reading at 100 Hz, published on the bus and sent
+ * - `sampler` (worker, no permissions): a reading at 100 Hz, published on the bus and sent
  *   as frames on a DataPort the kernel offers (`dataPorts`);
  * - `faulty` (worker): crashes 1.5 s after each start; restarted twice with
  *   backoff, then the supervisor gives up and unloads it;

@@ -15,7 +15,16 @@ import type {
 import { OffloadPool } from "./exec/offload_pool.ts";
 import type { OffloadPoolOptions, OffloadStats } from "./exec/offload_types.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
+import {
+  collectDefaultMetrics,
+  type DefaultMetrics,
+  type DefaultMetricsOptions,
+} from "./metrics/default_metrics.ts";
 import { type Island, startIsland } from "./island/island.ts";
+import { type Channel, channel } from "./chan/channel.ts";
+import { at, cron } from "./schedule/schedule.ts";
+import type { AtTaskOptions, CronTaskOptions, ScheduleHandle } from "./schedule/schedule_types.ts";
+import type { ChannelOptions } from "./chan/channel_types.ts";
 import type { IslandCloseReport, IslandOptions, IslandStats } from "./island/island_types.ts";
 import { PluginManager } from "./plugin/plugin_manager.ts";
 import type {
@@ -75,6 +84,14 @@ export interface KernelOptions {
   /** The bus queue cap. @default {65536} */
   busQueueCap?: number;
   /**
+   * Also export the process and runtime metrics (`process_*`, `nodejs_*`,
+   * as prom-client's `collectDefaultMetrics`) into `metrics`; `true` for
+   * the defaults, or their options. Stopped on shutdown.
+   *
+   * @default {false}
+   */
+  defaultMetrics?: boolean | DefaultMetricsOptions;
+  /**
    * Where every part the kernel builds reports failed tasks and handlers,
    * replaced workers and warnings. `console` is one.
    *
@@ -100,6 +117,9 @@ export type KernelPluginOptions = Omit<
   PluginManagerOptions,
   "driver" | "executor" | "bus" | "metrics" | "logger" | "name"
 >;
+
+/** The channel options a kernel takes (the kernel supplies the clock, metrics and logger). */
+export type KernelChannelOptions = Omit<ChannelOptions, "clock" | "metrics" | "logger">;
 
 /** The island options a kernel takes (the kernel supplies the driver, metrics and logger). */
 export type KernelIslandOptions = Omit<IslandOptions, "driver" | "metrics" | "logger">;
@@ -224,6 +244,7 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
   #eventsFlushed = 0;
   readonly #logger: Logger;
   readonly #islands = new Set<Island>();
+  readonly #defaultMetrics: DefaultMetrics | undefined;
 
   private constructor(options: KernelOptions) {
     const action = "start a Kernel";
@@ -241,6 +262,17 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
       );
     }
     this.metrics = options.metrics ?? new MetricsRegistry({ logger });
+    const defaults = options.defaultMetrics ?? false;
+    if (typeof defaults !== "boolean" && (typeof defaults !== "object" || defaults === null)) {
+      throw new TypeError(
+        `Cannot ${action} as 'defaultMetrics' must be a boolean or options: current value is ${
+          show(defaults)
+        }`,
+      );
+    }
+    this.#defaultMetrics = defaults === false
+      ? undefined
+      : collectDefaultMetrics(this.metrics, defaults === true ? {} : defaults);
     this.driver = new Driver({
       clock: this.clock,
       profile: options.profile ?? "balanced",
@@ -377,6 +409,71 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
   onEvent<E>(options: EventTaskOptions<E>): TaskHandle {
     this.#requireRunning("add a task");
     return this.executor.onEvent(options);
+  }
+
+  /**
+   * Adds a cron task: an expression (5 or 6 fields, or a nickname such as
+   * `@hourly`) in an IANA time zone, DST-correct, fired on the kernel's
+   * driver and re-derived from the wall clock after a clock step or a
+   * suspend; see {@linkcode cron} and docs/schedules.md.
+   *
+   * @param options The expression, zone and the task.
+   * @returns Its handle (`reschedule()`, `nextDates()` besides the task verbs).
+   */
+  cron(options: CronTaskOptions): ScheduleHandle {
+    this.#requireRunning("add a task");
+    return cron(this.executor, options);
+  }
+
+  /**
+   * Adds a one-shot at a wall-clock date; see {@linkcode at}.
+   *
+   * @param options The date (a Date, an ISO string, or a local time in `timezone`) and the task.
+   * @returns Its handle.
+   */
+  at(options: AtTaskOptions): ScheduleHandle {
+    this.#requireRunning("add a task");
+    return at(this.executor, options);
+  }
+
+  /**
+   * Creates a bounded multi-producer single-consumer channel on the
+   * kernel's clock (its timeouts follow a `VirtualClock` in tests), with its
+   * metrics in the kernel's registry; see {@linkcode channel}.
+   *
+   * @example Backpressure between a producer and a consumer
+   * ```ts
+   * import { Kernel } from "@chronetix/core";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using kernel = await Kernel.start();
+   * const jobs = kernel.channel<number>(2, { name: "jobs" });
+   * const sent = (async () => {
+   *   for (let i = 0; i < 5; i++) await jobs.send(i);
+   * })();
+   * const got: number[] = [];
+   * for (let i = 0; i < 5; i++) {
+   *   const r = await jobs.recv();
+   *   if (r.ok) got.push(r.value);
+   * }
+   * await sent;
+   * assertEquals(got, [0, 1, 2, 3, 4]);
+   * ```
+   *
+   * @typeParam T The item type.
+   * @param capacity Items it holds before `send()` waits (`Infinity`: unbounded).
+   * @param options Its name (metrics label and log name).
+   * @returns The channel.
+   */
+  channel<T>(capacity: number, options: KernelChannelOptions = {}): Channel<T> {
+    this.#requireRunning("create a channel");
+    requireOptions("create a channel", "options", options);
+    return channel<T>(capacity, {
+      ...options,
+      clock: this.driver.clock,
+      metrics: this.metrics,
+      logger: this.#logger,
+    });
   }
 
   /**
@@ -586,6 +683,7 @@ export class Kernel<Offload extends OffloadPool | undefined = OffloadPool | unde
     const dropped = this.bus.clearQueue();
     this.bus.close();
     this.driver.close();
+    this.#defaultMetrics?.close();
     this.#state = "stopped";
     return dropped;
   }

@@ -182,3 +182,27 @@ Deno.test("Kernel.shutdown() completes when a handler re-queues forever, and cou
   assertEquals(report.graceful, false);
   assertEquals(kernel.state, "stopped");
 });
+
+Deno.test("Kernel.start({ defaultMetrics }) exports process and runtime metrics and stops them on shutdown", async () => {
+  const kernel = await Kernel.start({ defaultMetrics: true, logger: SILENT_LOGGER });
+  const text = new TextDecoder().decode(kernel.metrics.expose());
+  for (
+    const name of [
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "nodejs_heap_size_used_bytes",
+    ]
+  ) {
+    assert(text.includes(`\n${name}`) || text.startsWith(name), `${name} is missing`);
+  }
+  await kernel.shutdown();
+  // The sanitizers fail this test if the event-loop probe's timer outlived the kernel.
+});
+
+Deno.test("Kernel.start() rejects a defaultMetrics option that is neither a boolean nor options", async () => {
+  await assertRejects(
+    () => Kernel.start({ defaultMetrics: 5 as unknown as boolean }),
+    TypeError,
+    "'defaultMetrics' must be a boolean or options: current value is 5",
+  );
+});

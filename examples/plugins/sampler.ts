@@ -1,7 +1,8 @@
 // A sampler: takes a (synthetic) reading at 100 Hz, publishes it on
 // "sampler.readings" and sends it as a 16-byte frame (time, value as two
-// float64) on the data port "readings" the kernel offers. Runs inline: data
-// ports are shared memory of the kernel's isolate (capability "dataport").
+// float64) on the data port "readings" the kernel offers (capability
+// "dataport"). Runs in a Worker with no permissions; the same module runs
+// inline or in a process unchanged.
 import { definePlugin } from "../../src/plugin/author.ts";
 
 export default definePlugin({

@@ -79,6 +79,30 @@ const OFFLOAD_METRICS: readonly StatMetric<OffloadFigures>[] = [
     value: (s) => s.stuckWorkers,
   },
   {
+    name: "chronetix_offload_workers_idle",
+    help: "Offload workers running with no job sent to them",
+    type: "gauge",
+    value: (s) => s.workersIdle,
+  },
+  {
+    name: "chronetix_offload_utilization_ratio",
+    help: "Share of offload worker time spent with at least one job, since the pool started",
+    type: "gauge",
+    value: (s) => s.utilizationRatio,
+  },
+  {
+    name: "chronetix_offload_workers_grown_total",
+    help: "Offload workers started because jobs waited and no worker was idle",
+    type: "counter",
+    value: (s) => s.workersGrown,
+  },
+  {
+    name: "chronetix_offload_workers_shrunk_total",
+    help: "Offload workers stopped after idleTimeoutMs idle",
+    type: "counter",
+    value: (s) => s.workersShrunk,
+  },
+  {
     name: "chronetix_offload_oom_kills_total",
     help: "Offload workers that reached their heap limit and were replaced",
     type: "counter",

@@ -14,11 +14,12 @@ import {
   requireInteger,
   requireLogger,
   requireNonEmptyString,
+  requireNonNegative,
   requireOptions,
   requirePositive,
   show,
 } from "../internal/validate.ts";
-import type { OffloadPoolOptions } from "./offload_types.ts";
+import type { OffloadPoolOptions, SubmitOptions } from "./offload_types.ts";
 import { resolveJobUrl } from "./_offload_slot.ts";
 
 /** The heap cap of a job worker when the pool's options leave it out, MB. */
@@ -46,7 +47,10 @@ export interface PoolConfig {
   logger: Logger;
   /** Job name to module URL. */
   jobs: Map<string, string>;
-  workers: number;
+  minWorkers: number;
+  maxWorkers: number;
+  /** `Infinity`: never shrink. */
+  idleTimeoutMs: number;
   queueCap: number;
   timeoutMs: number;
   batch: number;
@@ -73,13 +77,10 @@ export function resolvePoolOptions(options: OffloadPoolOptions): PoolConfig {
   const name = requireNonEmptyString(action, "name", options.name ?? "offload");
   const logger = requireLogger(action, "logger", options.logger ?? CONSOLE_LOGGER);
   const jobs = resolveJobs(action, options.jobs);
-  const workers = requireInteger(
-    action,
-    "workers",
-    options.workers ?? Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1),
-    1,
-    256,
-  );
+  const { minWorkers, maxWorkers } = resolveWorkers(action, options);
+  const idleTimeoutMs = options.idleTimeoutMs === Infinity
+    ? Infinity
+    : requireNonNegative(action, "idleTimeoutMs", options.idleTimeoutMs ?? 30_000);
   const queueCap = requireInteger(action, "queueCap", options.queueCap ?? 1024, 1, 2 ** 24);
   const timeoutMs = requirePositive(action, "timeoutMs", options.timeoutMs ?? 30_000);
   const batch = requireInteger(action, "batch", options.batch ?? 32, 1, 4096);
@@ -98,7 +99,9 @@ export function resolvePoolOptions(options: OffloadPoolOptions): PoolConfig {
     name,
     logger,
     jobs,
-    workers,
+    minWorkers,
+    maxWorkers,
+    idleTimeoutMs,
     queueCap,
     timeoutMs,
     batch,
@@ -107,6 +110,48 @@ export function resolvePoolOptions(options: OffloadPoolOptions): PoolConfig {
     driver,
     metrics,
   };
+}
+
+/** The most workers a pool may have. */
+export const MAX_WORKERS = 256;
+
+/**
+ * Resolves `minWorkers` and `maxWorkers`, or the deprecated `workers` (a
+ * fixed size: both bounds set to it).
+ */
+function resolveWorkers(
+  action: string,
+  options: OffloadPoolOptions,
+): { minWorkers: number; maxWorkers: number } {
+  if (options.workers !== undefined) {
+    if (options.minWorkers !== undefined || options.maxWorkers !== undefined) {
+      throw new TypeError(
+        `Cannot ${action} as 'workers' (a fixed size, deprecated) must not be given with 'minWorkers' or 'maxWorkers': current value is ${
+          show(options.workers)
+        }`,
+      );
+    }
+    const fixed = requireInteger(action, "workers", options.workers, 1, MAX_WORKERS);
+    return { minWorkers: fixed, maxWorkers: fixed };
+  }
+  const cores = Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1);
+  const min = options.minWorkers === undefined
+    ? undefined
+    : requireInteger(action, "minWorkers", options.minWorkers, 0, MAX_WORKERS);
+  const maxWorkers = requireInteger(
+    action,
+    "maxWorkers",
+    options.maxWorkers ?? Math.max(cores, min ?? 1),
+    1,
+    MAX_WORKERS,
+  );
+  const minWorkers = min ?? Math.min(1, maxWorkers);
+  if (minWorkers > maxWorkers) {
+    throw new RangeError(
+      `Cannot ${action} as 'minWorkers' must be <= 'maxWorkers' (${maxWorkers}): current value is ${minWorkers}`,
+    );
+  }
+  return { minWorkers, maxWorkers };
 }
 
 function resolveJobs(action: string, jobs: unknown): Map<string, string> {
@@ -250,5 +295,65 @@ export function unsentError(job: string, error: unknown): TypeError {
       error instanceof Error ? error.message : show(error)
     }`,
     { cause: error },
+  );
+}
+
+/** The checked arguments of a submit. */
+export interface SubmitArgs {
+  signal: AbortSignal | undefined;
+  transfer: Transferable[] | undefined;
+  timeoutMs: number;
+}
+
+/**
+ * Checks the arguments of `submit()`.
+ *
+ * @param defaultTimeoutMs The pool's timeout, for a job without its own.
+ * @throws {TypeError} or {RangeError} naming the bad argument.
+ */
+export function checkSubmit(
+  job: string,
+  input: unknown,
+  options: SubmitOptions,
+  defaultTimeoutMs: number,
+): SubmitArgs {
+  requireNonEmptyString("submit a job", "job", job);
+  const action = `submit job ${show(job)}`;
+  requireInput(action, input);
+  requireOptions(action, "options", options);
+  return {
+    signal: requireSignal(action, options.signal),
+    transfer: requireTransfer(action, options.transfer),
+    timeoutMs: options.timeoutMs === undefined
+      ? defaultTimeoutMs
+      : requirePositive(action, "timeoutMs", options.timeoutMs),
+  };
+}
+
+/**
+ * The module URL of a job: a registered job's, or for `"<job>#<export>"`,
+ * the named export of a registered job's module (its URL with that fragment).
+ *
+ * @returns The URL, or `undefined` when the job is not registered.
+ */
+export function jobUrl(jobs: ReadonlyMap<string, string>, job: string): string | undefined {
+  const url = jobs.get(job);
+  if (url !== undefined) return url;
+  const hash = job.lastIndexOf("#");
+  if (hash <= 0 || hash === job.length - 1) return undefined;
+  const base = jobs.get(job.slice(0, hash));
+  if (base === undefined) return undefined;
+  const module = base.includes("#") ? base.slice(0, base.indexOf("#")) : base;
+  return `${module}#${encodeURIComponent(job.slice(hash + 1))}`;
+}
+
+/** The error of a submit of a job that is not registered. */
+export function unknownJobError(job: string, pool: string, names: readonly string[]): TypeError {
+  return new TypeError(
+    `Cannot submit job ${
+      show(job)
+    } to offload pool "${pool}" as 'job' is not registered: known jobs are ${
+      names.map((n) => `"${n}"`).join(", ")
+    } (or "<job>#<export>" for a named export of one)`,
   );
 }

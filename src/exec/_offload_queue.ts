@@ -56,11 +56,16 @@ export class JobQueue {
  * first (the waiting jobs shared out among the idle ones), else the least
  * loaded with room; never one blocked by a long synchronous job, so that a
  * quick job does not wait behind a slow one while another worker could run it.
+ * While the pool may still grow (`growRoom` > 0), busy workers get nothing
+ * more and the share of an idle one counts the workers yet to start, so that
+ * a burst waits in the queue (and makes the pool grow) rather than behind
+ * the first worker.
  *
  * @param slots The pool's workers.
  * @param waiting Jobs waiting.
  * @param batch Jobs per message at most.
  * @param perWorker Jobs a worker may hold at most.
+ * @param growRoom Workers the pool may still start.
  * @returns The worker and how many jobs to send it, or `undefined` when none has room.
  */
 export function pickWorker(
@@ -68,15 +73,17 @@ export function pickWorker(
   waiting: number,
   batch: number,
   perWorker: number,
+  growRoom = 0,
 ): { slot: WorkerSlot; count: number } | undefined {
   let best: WorkerSlot | undefined;
   let idle = 0;
   for (const slot of slots) {
     if (slot.dead || slot.blocked || slot.inFlight.size >= perWorker) continue;
     if (slot.inFlight.size === 0) idle++;
+    else if (growRoom > 0) continue;
     if (best === undefined || slot.inFlight.size < best.inFlight.size) best = slot;
   }
   if (best === undefined || waiting === 0) return undefined;
-  const share = idle > 0 ? Math.ceil(waiting / idle) : waiting;
+  const share = idle > 0 ? Math.ceil(waiting / (idle + growRoom)) : waiting;
   return { slot: best, count: Math.min(batch, perWorker - best.inFlight.size, share) };
 }

@@ -44,6 +44,8 @@ export interface JobRecord {
   reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Its timeout, ms: its own (`SubmitOptions.timeoutMs`) or the pool's. */
+  timeoutMs: number;
   /** When it was submitted and sent to a worker, on the pool's clock. */
   submittedAt: number;
   sentAt: number;
@@ -93,6 +95,16 @@ const RUNNER_URL = blobWorkerDataUrl(blobWorkerSource(offloadWorkerMain));
 export class WorkerSlot {
   /** Jobs sent to this worker and not finished, by id. */
   readonly inFlight: Map<number, JobRecord> = new Map();
+  /** When it started, on the pool's clock. */
+  readonly startedAt: number;
+  /** Since when it holds no job, on the pool's clock; `undefined` while it holds one. */
+  idleSince: number | undefined;
+  /** Since when it holds a job, while it does. */
+  busySince: number | undefined;
+  /** Milliseconds it held jobs, up to `busySince`. */
+  busyMs = 0;
+  /** Its time is counted in the pool's totals: it left the pool. */
+  retired = false;
   readonly #post: (message: unknown, transfer: Transferable[]) => void;
   readonly #terminate: () => void;
   readonly #control = new Int32Array(new SharedArrayBuffer(CONTROL_CELLS * 4));
@@ -121,6 +133,8 @@ export class WorkerSlot {
   constructor(options: SlotOptions, events: SlotEvents) {
     this.#events = events;
     this.#lastWatch = options.now();
+    this.startedAt = this.#lastWatch;
+    this.idleSince = this.#lastWatch;
     const name = `chronetix-offload:${options.pool}`;
     if (scopedPermissions(options.permissions)) {
       const host = createBlobWorker(offloadHostMain, [RUNNER_URL, name, options.maxHeapMb], {
@@ -219,7 +233,9 @@ export class WorkerSlot {
   }
 
   /**
-   * Finds jobs over `timeoutMs` and whether the worker itself is stuck. A job
+   * Finds jobs over their timeout and whether the worker itself is stuck
+   * (its running job over that job's timeout) or stopped answering (for over
+   * the pool's `timeoutMs`). A job
    * running synchronously is timed from when a watch first saw it running;
    * the others, from their dispatch (or from when the worker was first seen
    * ready, if later), except while the worker is blocked by one synchronous
@@ -242,10 +258,14 @@ export class WorkerSlot {
       this.#seenSince = now;
     }
     this.#blocked = running !== 0 && this.#seenSince < now;
-    if (running !== 0 && now - this.#seenSince > timeoutMs) return "stuck";
+    const limit = this.inFlight.get(running)?.timeoutMs ?? timeoutMs;
+    if (running !== 0 && now - this.#seenSince > limit) return "stuck";
     if (!this.#blocked) {
       for (const record of [...this.inFlight.values()]) {
-        if (record.id !== running && now - Math.max(record.sentAt, this.#readyAt) > timeoutMs) {
+        if (
+          record.id !== running &&
+          now - Math.max(record.sentAt, this.#readyAt) > record.timeoutMs
+        ) {
           overdue(record);
         }
       }
@@ -362,6 +382,14 @@ export function jobFailure(
   const cause = new Error(report.message);
   cause.name = report.name;
   if (report.stack !== undefined) cause.stack = report.stack;
+  if (loading && report.name === "ExportError") {
+    return new OffloadJobError(
+      "E_JOB_LOAD_FAILED",
+      job,
+      `Cannot run job "${job}" of offload pool "${pool}" as its export is missing: ${report.message}`,
+      { cause },
+    );
+  }
   return loading
     ? new OffloadJobError(
       "E_JOB_LOAD_FAILED",

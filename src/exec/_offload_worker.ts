@@ -107,15 +107,31 @@ export function offloadWorkerMain(): void {
     crash(`Uncaught (in promise) ${describe(event.reason)}`);
   });
 
+  // A URL's fragment names the export to run (`mod.ts#resize`); without one, the default export.
+  const imports = new Map<string, Promise<Record<string, unknown>>>();
   const load = (url: string): Promise<JobFn> => {
     let fn = modules.get(url);
     if (fn === undefined) {
-      fn = import(url).then((module) => {
-        const run = module.default ?? module.run;
+      const hash = url.indexOf("#");
+      const base = hash < 0 ? url : url.slice(0, hash);
+      const name = hash < 0 ? undefined : decodeURIComponent(url.slice(hash + 1));
+      let module = imports.get(base);
+      if (module === undefined) {
+        module = import(base);
+        imports.set(base, module);
+      }
+      fn = module.then((exports) => {
+        const run = name === undefined ? exports.default ?? exports.run : exports[name];
         if (typeof run !== "function") {
-          throw new TypeError(
-            `Cannot run job module "${url}" as it has no default export function`,
+          const error = new TypeError(
+            `Cannot run job module "${base}" as it has no ${
+              name === undefined ? "default export" : `export "${name}"`
+            } that is a function: its exports are ${
+              Object.keys(exports).map((key) => `"${key}"`).join(", ") || "none"
+            }`,
           );
+          error.name = "ExportError";
+          throw error;
         }
         loaded.set(url, run as JobFn);
         return run as JobFn;

@@ -21,6 +21,8 @@ import {
   OVERFLOW_POLICIES,
   type OverflowPolicy,
   type PeriodicTaskOptions,
+  type ReleasePlan,
+  type ScheduleTaskOptions,
   type TaskContext,
   type TaskOffload,
   type TaskStats,
@@ -50,7 +52,13 @@ export interface TaskConfig {
   missedTicks: MissedTickPolicy;
   /** The topic of an event task, else "". */
   topic: string;
+  /** Whether the deadline defaulted to the period (it then follows `setPeriod()`). */
+  deadlineFromPeriod: boolean;
+  /** The plan of a schedule task. */
+  plan: ReleasePlan<unknown> | undefined;
 }
+
+const PLAN_METHODS = ["start", "wake", "upcoming", "manual", "reschedule"] as const;
 
 /** What the executor tells {@linkcode resolveTaskConfig} about itself. */
 export interface TaskLimits {
@@ -89,7 +97,9 @@ export function resolveTaskConfig(
       `Cannot ${action} as 'options' must be an object: current value is ${show(options)}`,
     );
   }
-  const o = options as Partial<EventTaskOptions<unknown> & PeriodicTaskOptions>;
+  const o = options as Partial<
+    EventTaskOptions<unknown> & PeriodicTaskOptions & ScheduleTaskOptions<unknown>
+  >;
   const name = requireName(action, "name", o.name);
   const run = requireFunction<TaskConfig["run"]>(action, "run", o.run);
   let periodMs = 0;
@@ -108,6 +118,7 @@ export function resolveTaskConfig(
       : 0;
     if (kind === "event") topic = requireName(action, "topic", o.topic);
   }
+  const plan = kind === "schedule" ? requirePlan(action, o.plan) : undefined;
   const first = limits.now + delayMs;
   if (!(first <= limits.maxReleaseMs)) {
     // A periodic task's first release defaults to one period from now.
@@ -157,7 +168,23 @@ export function resolveTaskConfig(
     delayMs,
     missedTicks,
     topic,
+    deadlineFromPeriod: kind === "periodic" && o.deadlineMs === undefined,
+    plan,
   };
+}
+
+/** A release plan: an object with the {@linkcode ReleasePlan} methods. */
+function requirePlan(action: string, value: unknown): ReleasePlan<unknown> {
+  const ok = value !== null && typeof value === "object" &&
+    PLAN_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === "function");
+  if (!ok) {
+    throw new TypeError(
+      `Cannot ${action} as 'plan' must be a ReleasePlan with ${
+        PLAN_METHODS.join(", ")
+      } methods: current value is ${show(value)}`,
+    );
+  }
+  return value as ReleasePlan<unknown>;
 }
 
 /** A relative deadline: a number `> 0`; `Infinity` means none. */

@@ -6,6 +6,7 @@
 
 import type { Clock } from "../time/clock.ts";
 import type { Driver } from "../time/driver.ts";
+import type { Timer } from "../time/timer.ts";
 import { LatencyHistogram } from "../time/latency_histogram.ts";
 import type { Subscription } from "../bus/topic.ts";
 import type { Histogram } from "../metrics/families.ts";
@@ -13,7 +14,8 @@ import type { Logger } from "../logger.ts";
 import type { LogLimiter } from "../internal/log_limiter.ts";
 import { type ErrorRecord, errorRecord } from "../errors.ts";
 import { ChronetixError, ClosedError } from "../errors.ts";
-import type { MissedTickPolicy } from "../time/timer_wheel.ts";
+import { type MissedTickPolicy, requirePeriod } from "../time/timer_wheel.ts";
+import { requireInteger } from "../internal/validate.ts";
 import {
   BUDGET_TIERS,
   type BudgetEvent,
@@ -27,6 +29,7 @@ import {
   type DropReason,
   type ErrorPolicy,
   type OverflowPolicy,
+  type ReleasePlan,
   type TaskContext,
   type TaskHandle,
   type TaskOffload,
@@ -47,6 +50,8 @@ export interface Job extends EdfEntry {
 /** What a task record may call back into the executor for. */
 export interface Bridge {
   release(task: TaskRecord, release: number, event: unknown): void;
+  /** A release made by `runNow()`: outside the task's timing. */
+  releaseNow(task: TaskRecord, event: unknown): void;
   dropWaiting(task: TaskRecord): number;
   forget(task: TaskRecord): void;
   readonly clock: Clock;
@@ -111,7 +116,9 @@ export class TaskRecord {
   readonly name: string;
   readonly kind: TaskKind;
   readonly run: (ctx: TaskContext<unknown>) => unknown;
-  readonly deadlineMs: number;
+  /** Relative deadline; follows `setPeriod()` when it defaulted to the period. */
+  deadlineMs: number;
+  readonly deadlineFromPeriod: boolean;
   readonly priority: number;
   readonly budgetMs: number | undefined;
   readonly queueCap: number;
@@ -119,6 +126,8 @@ export class TaskRecord {
   readonly onError: ErrorPolicy;
   readonly maxRetries: number;
   readonly offload: TaskOffload<unknown> | undefined;
+  /** What releases a schedule task. */
+  readonly plan: ReleasePlan<unknown> | undefined;
   readonly budget: BudgetTracker;
   readonly sched: LatencyHistogram = new LatencyHistogram();
   readonly exec: LatencyHistogram = new LatencyHistogram();
@@ -135,10 +144,18 @@ export class TaskRecord {
   state: TaskState = "created";
   ready: Job | undefined;
   running = false;
-  timer: { cancel(): boolean } | undefined;
+  timer: Timer | undefined;
   subscription: Subscription | undefined;
   nextRelease = Infinity;
   periodMs = 0;
+  /** A release time on a periodic task's grid (its first), or a one-shot's release time. */
+  anchor = NaN;
+  /** `pause()` was called and `resume()` not yet. */
+  paused = false;
+  /** A schedule task's plan said it is over. */
+  planDone = false;
+  /** A one-shot task's own release came (a `runNow()` release does not count). */
+  fired = false;
   /** What a periodic task does about releases missed in a stall. */
   missedTicks: MissedTickPolicy = "skip";
   /**
@@ -171,6 +188,8 @@ export class TaskRecord {
     this.kind = config.kind;
     this.run = config.run;
     this.deadlineMs = config.deadlineMs;
+    this.deadlineFromPeriod = config.deadlineFromPeriod;
+    this.plan = config.plan;
     this.priority = config.priority;
     this.budgetMs = config.budgetMs;
     this.queueCap = config.queueCap;
@@ -185,7 +204,19 @@ export class TaskRecord {
 
   get terminal(): boolean {
     return this.state === "cancelled" || this.state === "failed" ||
-      this.state === "quarantined" || (this.kind === "once" && this.state === "done");
+      this.state === "quarantined" || (this.fired && this.state === "done" && this.#idle) ||
+      (this.planDone && (this.state === "done" || this.state === "created") && this.#idle);
+  }
+
+  /** Nothing of the task waits: a finished one-shot with a `runNow()` release queued is not over. */
+  get #idle(): boolean {
+    return this.pending.length === 0 && this.ready === undefined && this.deferredNow === 0;
+  }
+
+  /** The state users see: `paused` while paused and idle. */
+  get publicState(): TaskState {
+    const state = this.state;
+    return this.paused && (state === "done" || state === "created") ? "paused" : state;
   }
 
   get signal(): AbortSignal {
@@ -299,18 +330,138 @@ export class TaskRecord {
   }
 
   resume(): void {
+    if (this.paused && !this.terminal) {
+      // Attach first: if that throws (a closed injected driver or bus), the
+      // task stays paused as it was.
+      this.attach(this.#resumeDelay());
+      this.paused = false;
+      return;
+    }
     if (this.state !== "quarantined") {
       throw new TypeError(
-        `Cannot resume task "${this.name}" as it is ${this.state}, not quarantined`,
+        `Cannot resume task "${this.name}" as it is ${this.publicState}, not paused or quarantined`,
       );
     }
     // Attach first: if that throws (a closed injected driver or bus), the
     // task stays quarantined as it was.
     this.attach(this.kind === "periodic" ? this.periodMs : 0);
+    this.paused = false;
     this.budget.reset("monitor", this.#bridge.clock.now());
     this.reason = undefined;
     this.state = "done";
     this.hookIndex = this.#bridge.hooks.attach(this.name, this.#bridge.clock.now());
+  }
+
+  pause(): boolean {
+    this.#requireLive("pause");
+    if (this.paused) return false;
+    this.paused = true;
+    this.detach();
+    return true;
+  }
+
+  setPeriod(periodMs: unknown): void {
+    const action = `set the period of task "${this.name}"`;
+    if (this.kind !== "periodic") {
+      throw new TypeError(
+        `Cannot ${action} as it is ${article(this.kind)} task, not a periodic one${
+          this.kind === "schedule" ? ": use reschedule()" : ""
+        }`,
+      );
+    }
+    this.#requireLive("set the period of");
+    const now = this.#bridge.clock.now();
+    const period = requirePeriod(action, "periodMs", periodMs, now);
+    const base = Number.isFinite(this.lastRelease) ? this.lastRelease : now;
+    const next = Math.max(now, base + period);
+    requirePeriod(action, "periodMs", period, next);
+    const horizon = this.#bridge.driver.wheel.maxDeadlineMs;
+    if (!(next <= horizon)) {
+      throw new RangeError(
+        `Cannot ${action} as 'periodMs' must be at most ${
+          horizon - base
+        } (the driver's horizon): current value is ${period}`,
+      );
+    }
+    this.periodMs = period;
+    if (this.deadlineFromPeriod) this.deadlineMs = period;
+    if (this.paused) {
+      this.anchor = next;
+      return;
+    }
+    this.detach();
+    this.attach(next - now);
+  }
+
+  reschedule(schedule: unknown): void {
+    const plan = this.plan;
+    if (plan === undefined) {
+      throw new TypeError(
+        `Cannot reschedule task "${this.name}" as it is ${article(this.kind)} task, not a schedule${
+          this.kind === "periodic" ? ": use setPeriod()" : ""
+        }`,
+      );
+    }
+    this.#requireLive("reschedule");
+    plan.reschedule(schedule);
+    this.planDone = false;
+    if (this.paused) return;
+    this.detach();
+    this.attach(0);
+  }
+
+  runNow(): void {
+    this.#requireLive("run");
+    if (this.kind === "event") {
+      throw new TypeError(
+        `Cannot run task "${this.name}" now as it is an event task: publish an event on its topic`,
+      );
+    }
+    const plan = this.plan;
+    this.#bridge.releaseNow(
+      this,
+      plan === undefined ? undefined : plan.manual(this.#bridge.clock.now()),
+    );
+  }
+
+  nextRuns(count: unknown): number[] {
+    const n = requireInteger(
+      `list the next runs of task "${this.name}"`,
+      "count",
+      count,
+      1,
+      10_000,
+    );
+    if (this.paused || this.terminal || this.kind === "event") return [];
+    const now = this.#bridge.clock.now();
+    if (this.plan !== undefined) return this.planDone ? [] : this.plan.upcoming(n, now);
+    const timer = this.timer;
+    const next = timer?.active === true ? timer.deadline : this.nextRelease;
+    if (!Number.isFinite(next)) return [];
+    if (this.kind === "once") return [next];
+    const runs: number[] = [];
+    for (let k = 0; k < n; k++) runs.push(next + k * this.periodMs);
+    return runs;
+  }
+
+  /** How long after now a paused task's next release comes when resumed. */
+  #resumeDelay(): number {
+    const now = this.#bridge.clock.now();
+    if (this.kind === "periodic") {
+      const anchor = this.anchor;
+      const period = this.periodMs;
+      if (!(anchor <= now)) return Number.isFinite(anchor) ? anchor - now : period;
+      const next = anchor + (Math.floor((now - anchor) / period) + 1) * period;
+      return next > now ? next - now : period;
+    }
+    if (this.kind === "once") return Math.max(0, this.anchor - now);
+    return 0;
+  }
+
+  #requireLive(what: string): void {
+    if (this.terminal) {
+      throw new TypeError(`Cannot ${what} task "${this.name}" as it is ${this.state}`);
+    }
   }
 
   stats(): TaskStats {
@@ -318,7 +469,7 @@ export class TaskRecord {
     return {
       name: this.name,
       kind: this.kind,
-      state: this.state,
+      state: this.publicState,
       tier: this.budget.tier,
       reason: this.reason,
       releases: this.releases,
@@ -341,6 +492,11 @@ export class TaskRecord {
   }
 }
 
+/** "a periodic", "an event", ... */
+function article(kind: TaskKind): string {
+  return kind === "once" ? "a one-shot" : kind === "event" ? "an event" : `a ${kind}`;
+}
+
 /**
  * The public face of a task record. Its methods are bound, so
  * `const { cancel } = executor.periodic(...)` works.
@@ -354,7 +510,7 @@ class TaskHandleImpl implements TaskHandle {
     return this.#task.name;
   }
   get state(): TaskState {
-    return this.#task.state;
+    return this.#task.publicState;
   }
   get tier(): BudgetTier {
     return this.#task.budget.tier;
@@ -367,6 +523,17 @@ class TaskHandleImpl implements TaskHandle {
   resume = (): void => {
     this.#task.resume();
   };
+  pause = (): boolean => this.#task.pause();
+  setPeriod = (periodMs: number): void => {
+    this.#task.setPeriod(periodMs);
+  };
+  reschedule = (schedule: string | Date): void => {
+    this.#task.reschedule(schedule);
+  };
+  runNow = (): void => {
+    this.#task.runNow();
+  };
+  nextRuns = (count: number): number[] => this.#task.nextRuns(count);
   stats = (): TaskStats => this.#task.stats();
   [Symbol.dispose](): void {
     this.#task.cancel();

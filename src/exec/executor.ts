@@ -20,6 +20,7 @@ import type {
   ExecutorStats,
   OneShotTaskOptions,
   PeriodicTaskOptions,
+  ScheduleTaskOptions,
   TaskHandle,
 } from "./task.ts";
 import { RunQueue } from "./_run_queue.ts";
@@ -28,6 +29,7 @@ import { type Bridge, type Job, rejectedWithoutReason, TaskRecord } from "./_tas
 import { resolveTaskConfig, type TaskConfig, type TaskKind } from "./_task_config.ts";
 import { type ExecutorMetrics, registerExecutorMetrics } from "./_executor_metrics.ts";
 import { GuardedHooks } from "./_guarded_hooks.ts";
+import { armPlan, type PlanHost, planWake } from "./_plan_timer.ts";
 import type { ExecutorHooks } from "./hooks.ts";
 import {
   containedLogger,
@@ -88,6 +90,7 @@ export class Executor {
   readonly #tasks = new Map<string, TaskRecord>();
   readonly #queue: RunQueue;
   readonly #bridge: Bridge;
+  readonly #planHost: PlanHost;
   readonly #hooks: GuardedHooks;
   readonly #hooksGiven: ExecutorHooks | undefined;
   #running = 0;
@@ -143,6 +146,7 @@ export class Executor {
     this.#clock = this.driver.clock;
     this.#bridge = {
       release: (task, release, event) => this.#releaseRun(task, release, event),
+      releaseNow: (task, event) => this.#releaseNow(task, event),
       dropWaiting: (task) => {
         const dropped = this.#queue.dropWaiting(task);
         this.#notifyIdle();
@@ -157,6 +161,14 @@ export class Executor {
       logger: this.#logger,
       failureLog: this.#failureLog,
       hooks: this.#hooks,
+    };
+    this.#planHost = {
+      ...this.#bridge,
+      fixedMs: this.#fixedMs,
+      skipped: (task, count) => {
+        task.skippedTicks += count;
+        this.#skippedTicks += count;
+      },
     };
     try {
       if (this.#fixedMs > 0) {
@@ -205,24 +217,27 @@ export class Executor {
   periodic(options: PeriodicTaskOptions): TaskHandle {
     const config = this.#configure("add a periodic task", "periodic", options);
     const task = this.#record(config);
-    const period = config.periodMs;
     if (this.#fixedMs > 0) {
       task.attach = (delayMs) => {
         task.nextRelease = this.#clock.now() + delayMs;
+        task.anchor = task.nextRelease;
       };
     } else {
       // Under "skip" the wheel jumps a stalled timer's deadline past the
       // ticks it missed (under "burst", past all but the last
       // MAX_BURST_TICKS); a gap of more than one period between releases is
-      // how the executor sees them per task.
-      if (config.missedTicks !== "delay") task.skipGap = period * 1.5;
+      // how the executor sees them per task. The period is read at each
+      // attach: setPeriod() re-attaches.
       const missedTicks = config.missedTicks;
       task.attach = (delayMs) => {
+        const period = task.periodMs;
+        task.skipGap = missedTicks === "delay" ? Infinity : period * 1.5;
         task.timer = this.driver.every(period, task.releaseTimer, {
           delayMs,
           missedTicks,
           latenessClass: `task:${task.name}`,
         });
+        task.anchor = task.timer.deadline;
       };
     }
     return this.#register(task, config.delayMs);
@@ -243,8 +258,9 @@ export class Executor {
     const config = this.#configure("add a one-shot task", "once", options);
     const task = this.#record(config);
     task.attach = (delayMs) => {
+      task.anchor = this.#clock.now() + delayMs;
       if (this.#fixedMs > 0) {
-        task.nextRelease = this.#clock.now() + delayMs;
+        task.nextRelease = task.anchor;
       } else {
         task.timer = this.driver.after(delayMs, task.releaseTimer, {
           latenessClass: `task:${task.name}`,
@@ -252,6 +268,58 @@ export class Executor {
       }
     };
     return this.#register(task, config.delayMs);
+  }
+
+  /**
+   * Adds a schedule task: released when its {@linkcode ReleasePlan} says so.
+   * The executor keeps one timer per task and asks the plan at each wake-up;
+   * a wake-up need not release (a plan that follows the wall clock wakes to
+   * check it). This is what `cron()` and `at()` from `@chronetix/core` build
+   * on; the run's `ctx.event` is what the plan released it with. A plan that
+   * throws stops the task (`failed`, the error in `reason`).
+   *
+   * @example A plan that releases at 5 and 15
+   * ```ts
+   * import { Executor, type ReleasePlan } from "@chronetix/core";
+   * import { VirtualClock } from "@chronetix/core/testing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const clock = new VirtualClock();
+   * using executor = new Executor({ clock });
+   * const times = [5, 15];
+   * const plan: ReleasePlan<string> = {
+   *   start: () => times[0] ?? Infinity,
+   *   wake: (now) => {
+   *     times.shift();
+   *     return { next: times[0] ?? Infinity, release: { event: `at ${now}` } };
+   *   },
+   *   upcoming: (count) => times.slice(0, count),
+   *   manual: (now) => `by hand at ${now}`,
+   *   reschedule: () => {},
+   * };
+   * const seen: string[] = [];
+   * const task = executor.schedule({ name: "plan", plan, run: (ctx) => void seen.push(ctx.event) });
+   * assertEquals(task.nextRuns(5), [5, 15]);
+   * clock.advance(20);
+   * assertEquals(seen, ["at 5", "at 15"]);
+   * assertEquals(task.state, "done");
+   * ```
+   *
+   * @param options Name, body, plan, deadline, priority, budget, caps, policies.
+   * @returns The task's handle.
+   * @throws {TypeError} when `options` is not an object, the name is taken,
+   *   `plan` is not a ReleasePlan or an option has the wrong type.
+   * @throws {RangeError} when the deadline, budget or a cap is out of range.
+   * @throws {ClosedError} when the executor is closed.
+   */
+  schedule<E>(options: ScheduleTaskOptions<E>): TaskHandle {
+    const config = this.#configure("add a schedule task", "schedule", options);
+    const task = this.#record(config);
+    task.attach = () => {
+      const next: unknown = task.plan!.start(this.#clock.now());
+      armPlan(this.#planHost, task, typeof next === "number" ? next : NaN);
+    };
+    return this.#register(task, 0);
   }
 
   /**
@@ -396,6 +464,7 @@ export class Executor {
     // A release racing the task's stop (same instant) is not one of its releases.
     if (task.terminal) return;
     task.releases++;
+    if (task.kind === "once") task.fired = true;
     const gap = release - task.lastRelease;
     task.lastRelease = release;
     if (gap > task.skipGap) {
@@ -408,6 +477,17 @@ export class Executor {
       return;
     }
     this.#queue.admit(this.#queue.job(task, release, event, 0));
+  }
+
+  /** A release by `runNow()`: outside the task's timing (no gap, no skip count). */
+  #releaseNow(task: TaskRecord, event: unknown): void {
+    if (task.terminal) return;
+    task.releases++;
+    if (this.#stopped) {
+      this.#queue.countDrop(task, "stopped");
+      return;
+    }
+    this.#queue.admit(this.#queue.job(task, this.#clock.now(), event, 0));
   }
 
   /** Checks a task's options; nothing is registered yet. */
@@ -476,7 +556,8 @@ export class Executor {
     const now = this.#clock.now();
     for (const task of this.#tasks.values()) {
       if (task.nextRelease <= now && !task.terminal) {
-        releaseDue(task, now, this.#fixedMs, this.#tickSink);
+        if (task.plan !== undefined) planWake(this.#planHost, task, task.nextRelease);
+        else releaseDue(task, now, this.#fixedMs, this.#tickSink);
       }
     }
     this.#dispatch();
@@ -623,7 +704,8 @@ export class Executor {
     if (task.state === "running") {
       task.state = "done";
       // A one-shot task is done (terminal) unless a retry is queued.
-      if (task.kind === "once" && !retried) this.#hooks.stop(task.hookIndex, end, true);
+      // A one-shot or a finished schedule is over (terminal) unless a retry is queued.
+      if (task.terminal && !retried) this.#hooks.stop(task.hookIndex, end, true);
     }
     queue.free(job);
     if (budgetEvent !== undefined) this.#publishBudget(budgetEvent, end);

@@ -8,12 +8,10 @@ import type {
 } from "./offload_types.ts";
 import { Driver } from "../time/driver.ts";
 import type { Timer } from "../time/timer.ts";
-import {
-  requireNonEmptyString,
-  requireNonNegative,
-  requireOptions,
-  show,
-} from "../internal/validate.ts";
+import { requireNonNegative, requireOptions } from "../internal/validate.ts";
+import { requireWorkerOptionsFlag, scopedPermissions } from "../internal/blob_worker.ts";
+import type { PoolSizing } from "./_offload_sizing.ts";
+import { PoolWorkers } from "./_offload_workers.ts";
 import { JOB_LOAD_FAILED, JOB_OK, type OffloadErrorReport } from "./_offload_worker.ts";
 import { JobQueue, pickWorker } from "./_offload_queue.ts";
 import {
@@ -23,19 +21,20 @@ import {
   postBatch,
   type SlotDeath,
   type SlotEvents,
-  WorkerSlot,
+  type WorkerSlot,
 } from "./_offload_slot.ts";
 import type { OffloadFigures } from "./_offload_metrics.ts";
 import { type OffloadCounts, OffloadLedger, settle } from "./_offload_ledger.ts";
 import {
+  checkSubmit,
+  jobUrl,
   type PoolConfig,
-  requireInput,
-  requireSignal,
-  requireTransfer,
   resolvePoolOptions,
+  type SubmitArgs,
+  unknownJobError,
   unsentError,
-  workerStartError,
 } from "./_offload_options.ts";
+import { PoolCheck } from "./_offload_timer.ts";
 
 /** The largest job id; the next one is 1 again. */
 const MAX_JOB_ID = 0x7fff_ffff;
@@ -46,7 +45,15 @@ const MAX_JOB_ID = 0x7fff_ffff;
  * job's result. The queue is bounded: past `queueCap`, `submit()` rejects
  * with {@linkcode OffloadQueueFullError} instead of buffering without limit.
  * Jobs go to idle workers first, in batches, and results come back in
- * batches, so a busy pool pays one message per batch, not per job.
+ * batches, so a busy pool pays one message per batch, not per job. A job
+ * name `"<job>#<export>"` runs a named export of a registered job's module.
+ *
+ * The pool starts `minWorkers` workers and, while jobs wait and no worker is
+ * idle, grows up to `maxWorkers`; a worker idle for `idleTimeoutMs` is
+ * stopped while more than `minWorkers` run. `stats()` reports the size, idle
+ * workers, how many grew and shrank, and `utilizationRatio`. No unstable
+ * flag is needed: only scoped `permissions` need `--unstable-worker-options`,
+ * and without it the constructor throws a `ChronetixError` naming the flag.
  *
  * A job can be cancelled with an `AbortSignal`, input buffers transferred,
  * and every job has a timeout. A faulty job fails alone and never takes the
@@ -68,10 +75,23 @@ const MAX_JOB_ID = 0x7fff_ffff;
  * // Usually a file: new URL("./jobs/square.ts", import.meta.url), whose
  * // default export is (n: number) => n * n.
  * const square = "data:text/javascript,export default (n) => n * n;";
- * await using pool = new OffloadPool({ jobs: { square }, workers: 1 });
+ * await using pool = new OffloadPool({ jobs: { square }, minWorkers: 1, maxWorkers: 2 });
  * const results = await Promise.all([1, 2, 3].map((n) => pool.submit<number>("square", n)));
  * assertEquals(results, [1, 4, 9]);
- * assertEquals(pool.stats().completed, 3);
+ * const stats = pool.stats();
+ * assertEquals(stats.completed, 3);
+ * assertEquals(stats.workersAlive, 1 + stats.workersGrown - stats.workersShrunk);
+ * ```
+ *
+ * @example Named exports of one job module
+ * ```ts
+ * import { OffloadPool } from "@chronetix/core";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const math = "data:text/javascript,export const double = (n) => 2 * n; export const neg = (n) => -n;";
+ * await using pool = new OffloadPool({ jobs: { math, double: `${math}#double` }, maxWorkers: 1 });
+ * assertEquals(await pool.submit("double", 4), 8); // registered with a #fragment
+ * assertEquals(await pool.submit("math#neg", 4), -4); // "<job>#<export>"
  * ```
  *
  * @example A job that runs out of heap fails alone
@@ -83,7 +103,7 @@ const MAX_JOB_ID = 0x7fff_ffff;
  * const square = "data:text/javascript,export default (n) => n * n;";
  * await using pool = new OffloadPool({
  *   jobs: { hog, square },
- *   workers: 1,
+ *   maxWorkers: 1,
  *   resourceLimits: { maxHeapMb: 32 },
  * });
  * const error = await assertRejects(() => pool.submit("hog"), OffloadJobError);
@@ -96,13 +116,18 @@ export class OffloadPool implements AsyncDisposable {
   readonly #config: PoolConfig;
   readonly #driver: Driver;
   readonly #ownsDriver: boolean;
-  readonly #slots: WorkerSlot[] = [];
+  readonly #workers: PoolWorkers;
+  /** The workers (`#workers.slots`). */
+  readonly #slots: WorkerSlot[];
   readonly #queue = new JobQueue();
   #nextId = 1;
   #dispatchScheduled = false;
-  #sweep: Timer | undefined;
+  /** Checks timeouts while jobs are pending or a worker needs watching. */
+  readonly #sweep: PoolCheck;
+  /** The shortest timeout of a job pending since the sweep was armed, ms. */
+  #shortestMs: number;
+  readonly #sizing: PoolSizing;
   #closed = false;
-  #stopped = false;
   #closing: Promise<OffloadCloseReport> | undefined;
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
@@ -116,30 +141,41 @@ export class OffloadPool implements AsyncDisposable {
   /**
    * Creates the pool and starts its workers.
    *
-   * @param options Jobs, worker count, queue cap, timeout, batch size,
-   * permissions, heap cap, driver, name, metrics, logger.
+   * @param options Jobs, worker bounds and idle timeout, queue cap, timeout,
+   * batch size, permissions, heap cap, driver, name, metrics, logger.
    * @throws {TypeError} when `options` is not an object, `jobs` is not an
    * object of module URLs or is empty, `permissions` is not Deno Worker
    * permissions, `driver` is not a `Driver`, `metrics` not a
    * `MetricsRegistry`, `name` is empty or `logger` is not a {@linkcode Logger}.
    * @throws {RangeError} when a count, the timeout or the heap cap is out of range.
    * @throws {ChronetixError} (code `E_WORKER_START`) when the workers cannot
-   * start, e.g. with `permissions` beyond the process's own.
+   * start, e.g. with `permissions` beyond the process's own; (code
+   * `E_UNSTABLE_FLAG_MISSING`) when scoped `permissions` are asked for and
+   * the process runs without `--unstable-worker-options`.
    */
   constructor(options: OffloadPoolOptions) {
     const config = resolvePoolOptions(options);
     this.#config = config;
+    this.#shortestMs = config.timeoutMs;
+    if (scopedPermissions(config.permissions)) {
+      requireWorkerOptionsFlag("create an OffloadPool with scoped 'permissions'");
+    }
     this.#ownsDriver = config.driver === undefined;
     this.#driver = config.driver ?? new Driver({ profile: "efficient" });
     this.#ledger = new OffloadLedger(config.logger, () => this.#driver.clock.now());
     this.#counts = this.#ledger.counts;
+    // A closed driver: jobs still run, but nothing times them out and the pool keeps its size.
+    this.#sweep = new PoolCheck(this.#driver, this.#checkTimeouts, (error) => {
+      this.#ledger.keep(error, "sweep");
+    });
     try {
-      for (let i = 0; i < config.workers; i++) this.#slots.push(this.#spawn());
+      this.#workers = new PoolWorkers(config, this.#driver, this.#ledger, this.#events);
     } catch (error) {
-      for (const slot of this.#slots) slot.stop();
       if (this.#ownsDriver) this.#driver.close();
-      throw workerStartError(config.permissions, error);
+      throw error;
     }
+    this.#slots = this.#workers.slots;
+    this.#sizing = this.#workers.sizing;
     if (config.metrics !== undefined) {
       this.#ledger.exportMetrics(config.metrics, this.#config.name, () => this.#figures());
     }
@@ -159,9 +195,10 @@ export class OffloadPool implements AsyncDisposable {
    * Runs a registered job in a worker. Bad arguments reject before anything
    * is queued or counted.
    *
-   * @param job The job's name.
+   * @param job The job's name, or `"<job>#<export>"` to run a named export
+   * of that job's module.
    * @param input Its input (structured-cloned, or transferred per `options.transfer`).
-   * @param options Cancellation signal and transfer list.
+   * @param options Cancellation signal, transfer list and the job's own timeout.
    * @returns The job's result.
    * @throws {TypeError} (as a rejection) when `job` is not a non-empty
    * string, `input` cannot be cloned, `options` is not an object, `signal`
@@ -175,28 +212,17 @@ export class OffloadPool implements AsyncDisposable {
    * @throws {ClosedError} (as a rejection) when the pool is closed.
    */
   submit<R = unknown>(job: string, input?: unknown, options: SubmitOptions = {}): Promise<R> {
-    let signal: AbortSignal | undefined;
-    let transfer: Transferable[] | undefined;
+    let args: SubmitArgs;
     try {
-      requireNonEmptyString("submit a job", "job", job);
-      const action = `submit job ${show(job)}`;
-      requireInput(action, input);
-      requireOptions(action, "options", options);
-      signal = requireSignal(action, options.signal);
-      transfer = requireTransfer(action, options.transfer);
+      args = checkSubmit(job, input, options, this.#config.timeoutMs);
     } catch (error) {
       return Promise.reject(error);
     }
+    const { signal, transfer, timeoutMs } = args;
     if (this.#closed) return Promise.reject(new ClosedError("OffloadPool", "submit a job"));
-    const url = this.#config.jobs.get(job);
+    const url = jobUrl(this.#config.jobs, job);
     if (url === undefined) {
-      const error = new TypeError(
-        `Cannot submit job ${
-          show(job)
-        } to offload pool "${this.#config.name}" as 'job' is not registered: known jobs are ${
-          this.jobNames.map((n) => `"${n}"`).join(", ")
-        }`,
-      );
+      const error = unknownJobError(job, this.#config.name, this.jobNames);
       this.#ledger.keep(error, "unknown-job");
       return Promise.reject(error);
     }
@@ -223,6 +249,7 @@ export class OffloadPool implements AsyncDisposable {
       reject,
       signal,
       onAbort: undefined,
+      timeoutMs,
       submittedAt: this.#driver.clock.now(),
       sentAt: 0,
       slot: undefined,
@@ -230,6 +257,10 @@ export class OffloadPool implements AsyncDisposable {
     if (signal !== undefined) {
       record.onAbort = () => this.#abort(record);
       signal.addEventListener("abort", record.onAbort, { once: true });
+    }
+    if (timeoutMs < this.#shortestMs) {
+      this.#shortestMs = timeoutMs;
+      if (this.#sweep.armed) this.#sweep.arm(this.#sweepPeriod()); // often enough for this job
     }
     this.#queue.push(record);
     this.#scheduleDispatch();
@@ -275,7 +306,7 @@ export class OffloadPool implements AsyncDisposable {
    * import { assertEquals, assertRejects } from "@std/assert";
    *
    * const square = "data:text/javascript,export default (n) => n * n;";
-   * const pool = new OffloadPool({ jobs: { square }, workers: 1 });
+   * const pool = new OffloadPool({ jobs: { square }, maxWorkers: 1 });
    * const result = pool.submit<number>("square", 4);
    * const report = await pool.close({ graceMs: 60_000 });
    * assertEquals(await result, 16);
@@ -335,7 +366,7 @@ export class OffloadPool implements AsyncDisposable {
       cutOff++;
       settle(record, false, closed);
     }
-    this.#stopped = true;
+    this.#workers.stopAll();
     for (const slot of this.#slots) {
       for (const record of slot.inFlight.values()) {
         cutOff++;
@@ -343,12 +374,10 @@ export class OffloadPool implements AsyncDisposable {
         settle(record, false, closed);
       }
       slot.inFlight.clear();
-      slot.stop();
     }
     this.#counts.cancelled += cutOff;
     this.#inFlight = 0;
-    this.#sweep?.cancel();
-    this.#sweep = undefined;
+    this.#sweep.cancel();
     this.#ledger.stopMetrics();
     if (this.#ownsDriver) this.#driver.close();
     this.#wakeIdle();
@@ -358,7 +387,7 @@ export class OffloadPool implements AsyncDisposable {
   #figures(): OffloadFigures {
     const c = this.#counts;
     return {
-      workersAlive: this.#slots.filter((s) => !s.dead).length,
+      ...this.#workers.figures(),
       workersReplaced: c.replaced,
       stuckWorkers: c.stuck,
       oomKills: c.oomKills,
@@ -375,15 +404,6 @@ export class OffloadPool implements AsyncDisposable {
 
   #pending(): number {
     return this.#queue.size + this.#inFlight;
-  }
-
-  #spawn(): WorkerSlot {
-    return new WorkerSlot({
-      pool: this.#config.name,
-      permissions: this.#config.permissions,
-      maxHeapMb: this.#config.maxHeapMb,
-      now: () => this.#driver.clock.now(),
-    }, this.#events);
   }
 
   #scheduleDispatch(): void {
@@ -408,7 +428,18 @@ export class OffloadPool implements AsyncDisposable {
     const now = this.#driver.clock.now();
     const perWorker = this.#config.batch * 2;
     for (;;) {
-      const pick = pickWorker(this.#slots, this.#queue.size, this.#config.batch, perWorker);
+      const failure = this.#workers.growIfWanted(this.#queue.size, this.#closed);
+      if (failure !== undefined) {
+        // No worker at all (minWorkers 0) and none can start: the waiting jobs could never run.
+        for (const record of this.#queue.drain()) {
+          this.#counts.failed++;
+          settle(record, false, failure);
+        }
+        this.#ledger.keep(failure);
+        return;
+      }
+      const room = this.#workers.growRoom(this.#closed);
+      const pick = pickWorker(this.#slots, this.#queue.size, this.#config.batch, perWorker, room);
       if (pick === undefined) return;
       const { sent, unsent } = postBatch(pick.slot, this.#queue.take(pick.count));
       for (const record of sent) this.#sent(pick.slot, record, now);
@@ -424,6 +455,7 @@ export class OffloadPool implements AsyncDisposable {
   #sent(slot: WorkerSlot, record: JobRecord, now: number): void {
     record.sentAt = now;
     record.slot = slot;
+    this.#sizing.busy(slot, now);
     slot.inFlight.set(record.id, record);
     this.#inFlight++;
     this.#ledger.sent(record, now);
@@ -458,14 +490,7 @@ export class OffloadPool implements AsyncDisposable {
     // The job running synchronously when it died is the culprit; without one,
     // the death cannot be attributed and every job it held fails.
     const culprit = running !== 0 && slot.inFlight.has(running) ? running : undefined;
-    if (death.reason === "oom") {
-      this.#counts.oomKills++;
-      this.#replace(slot, "oom", `it ran out of heap (the limit is ${this.#config.maxHeapMb} MB)`);
-    } else if (death.reason === "exit") {
-      this.#replace(slot, "exit", death.message);
-    } else {
-      this.#replace(slot, "crash", `it crashed: ${death.message}`);
-    }
+    this.#workers.replaceDead(slot, death);
     for (const record of [...slot.inFlight.values()]) {
       this.#release(record);
       if (culprit === undefined || record.id === culprit) {
@@ -490,7 +515,11 @@ export class OffloadPool implements AsyncDisposable {
           (record) => this.#timeOut(slot, record),
         );
         if (verdict === "stuck") this.#onStuck(slot);
-        else if (verdict === "unresponsive") this.#onUnresponsive(slot);
+        else if (verdict === "unresponsive") {
+          // The jobs over their timeout have failed already; the others go elsewhere.
+          this.#workers.replaceUnresponsive(slot);
+          this.#requeueAll(slot);
+        }
       } catch (error) {
         this.#ledger.keep(error, "sweep");
       }
@@ -501,7 +530,7 @@ export class OffloadPool implements AsyncDisposable {
   /** An async job over its timeout: it fails, and its signal aborts in the worker. */
   #timeOut(slot: WorkerSlot, record: JobRecord): void {
     this.#release(record);
-    this.#fail(record, new OffloadTimeoutError(record.job, this.#config.timeoutMs));
+    this.#fail(record, new OffloadTimeoutError(record.job, record.timeoutMs));
     slot.abort(record.id, true);
   }
 
@@ -516,47 +545,10 @@ export class OffloadPool implements AsyncDisposable {
     const record = slot.inFlight.get(slot.running());
     if (record !== undefined) {
       this.#release(record);
-      this.#fail(record, new OffloadTimeoutError(record.job, this.#config.timeoutMs));
+      this.#fail(record, new OffloadTimeoutError(record.job, record.timeoutMs));
     }
-    this.#counts.stuck++;
-    this.#replace(
-      slot,
-      "stuck",
-      `it was stuck in ${
-        record === undefined ? "a job no longer waited for" : `job "${record.job}"`
-      } for over ${this.#config.timeoutMs} ms; Deno cannot stop a worker in synchronous code, so its thread may keep running`,
-    );
+    this.#workers.replaceStuck(slot, record);
     this.#requeueAll(slot);
-  }
-
-  /**
-   * Messages waited past the timeout while no job on record ran: an async
-   * job blocks the worker after an await, or its thread died without a word.
-   * The jobs over their timeout have failed already; the others go elsewhere.
-   */
-  #onUnresponsive(slot: WorkerSlot): void {
-    this.#counts.stuck++;
-    this.#replace(
-      slot,
-      "unresponsive",
-      `it stopped answering for over ${this.#config.timeoutMs} ms (a job blocking it after an await, or its thread died without a word); its thread may keep running`,
-    );
-    this.#requeueAll(slot);
-  }
-
-  #replace(slot: WorkerSlot, kind: string, why: string): void {
-    slot.stop();
-    this.#counts.replaced++;
-    this.#ledger.log(kind, `Offload pool "${this.#config.name}" replaced a worker as ${why}`);
-    const index = this.#slots.indexOf(slot);
-    // While closing, a replacement still serves the grace period; once stopped, none.
-    if (this.#stopped || index < 0) return;
-    try {
-      this.#slots[index] = this.#spawn();
-    } catch (error) {
-      // The dead slot stays in place (skipped by dispatch) and is counted out of workersAlive.
-      this.#ledger.keep(error, "spawn");
-    }
   }
 
   #requeueAll(slot: WorkerSlot): void {
@@ -572,7 +564,11 @@ export class OffloadPool implements AsyncDisposable {
   }
 
   #release(record: JobRecord): void {
-    if (record.slot?.inFlight.delete(record.id) === true) this.#inFlight--;
+    const slot = record.slot;
+    if (slot?.inFlight.delete(record.id) === true) {
+      this.#inFlight--;
+      if (slot.inFlight.size === 0) this.#sizing.idle(slot, this.#driver.clock.now());
+    }
     record.slot = undefined;
   }
 
@@ -593,8 +589,8 @@ export class OffloadPool implements AsyncDisposable {
     this.#scheduleDispatch();
     if (this.#pending() === 0) {
       if (!this.#watching()) {
-        this.#sweep?.cancel();
-        this.#sweep = undefined;
+        this.#sweep.cancel();
+        this.#shortestMs = this.#config.timeoutMs;
       }
       this.#wakeIdle();
     }
@@ -602,7 +598,7 @@ export class OffloadPool implements AsyncDisposable {
 
   /** Whether a worker must be watched with no job pending (see `WorkerSlot.needsWatch`). */
   #watching(): boolean {
-    return !this.#stopped && this.#slots.some((slot) => slot.needsWatch());
+    return !this.#workers.stopped && this.#slots.some((slot) => slot.needsWatch());
   }
 
   #wakeIdle(): void {
@@ -611,17 +607,13 @@ export class OffloadPool implements AsyncDisposable {
     for (const waiter of waiters) waiter();
   }
 
+  #sweepPeriod(): number {
+    return Math.min(1000, Math.max(5, this.#shortestMs / 4));
+  }
+
   /** Checks timeouts while jobs are queued or running (a blocked worker may hold the queue). */
   #armSweep(): void {
-    if (this.#sweep !== undefined || (this.#pending() === 0 && !this.#watching())) return;
-    const every = Math.min(1000, Math.max(5, this.#config.timeoutMs / 4));
-    try {
-      this.#sweep = this.#driver.every(every, this.#checkTimeouts, {
-        latenessClass: "offload-sweep",
-      });
-    } catch (error) {
-      // A closed driver: jobs still run, but nothing times them out.
-      this.#ledger.keep(error, "sweep");
-    }
+    if (this.#sweep.armed || (this.#pending() === 0 && !this.#watching())) return;
+    this.#sweep.arm(this.#sweepPeriod());
   }
 }

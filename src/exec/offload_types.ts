@@ -11,13 +11,37 @@ import type { LatencySnapshot } from "../time/latency_histogram.ts";
 export interface OffloadPoolOptions {
   /**
    * The registered jobs: name to module URL. A job module's default export
-   * is `(input, { signal }) => result` (sync or async).
+   * is `(input, { signal }) => result` (sync or async). A URL ending in
+   * `#name` runs that named export instead, and `submit("<job>#<export>")`
+   * runs any named export of a registered job's module.
    */
   jobs: Record<string, string | URL>;
   /**
-   * Worker threads.
+   * Workers kept running even when idle; the pool starts with this many.
    *
-   * @default {the number of cores minus one, at least 1}
+   * @default {1, or `maxWorkers` when that is lower}
+   */
+  minWorkers?: number;
+  /**
+   * Workers at most: while jobs wait and no worker is idle, the pool starts
+   * another, up to this many (counted in `workersGrown`).
+   *
+   * @default {the number of cores minus one, at least 1 and at least `minWorkers`}
+   */
+  maxWorkers?: number;
+  /**
+   * A worker idle this long is stopped while more than `minWorkers` run
+   * (counted in `workersShrunk`), on the driver's clock. Milliseconds;
+   * `Infinity` never shrinks.
+   *
+   * @default {30000}
+   */
+  idleTimeoutMs?: number;
+  /**
+   * A fixed number of workers: the same as `minWorkers` and `maxWorkers`
+   * both set to it. Not allowed together with either.
+   *
+   * @deprecated Use `minWorkers` and `maxWorkers`.
    */
   workers?: number;
   /**
@@ -28,7 +52,8 @@ export interface OffloadPoolOptions {
    */
   queueCap?: number;
   /**
-   * A job running longer than this fails with {@linkcode OffloadTimeoutError}:
+   * A job running longer than this fails with {@linkcode OffloadTimeoutError}
+   * (a job can set its own, `SubmitOptions.timeoutMs`):
    * an async job is aborted (its `signal`), a worker stuck in synchronous
    * code is replaced, and so is a worker that then does not answer within
    * this time either (an async job blocking it after an await). Milliseconds.
@@ -59,7 +84,8 @@ export interface OffloadPoolOptions {
    * only its worker: the job fails with `OffloadJobError` code
    * `E_WORKER_OUT_OF_MEMORY`, the worker is replaced and counted in
    * `oomKills`. Memory outside the JavaScript heap (`ArrayBuffer` contents)
-   * is not capped.
+   * is not capped. The pool's own JavaScript heap is bounded by
+   * `maxWorkers` times `maxHeapMb`.
    */
   resourceLimits?: {
     /**
@@ -101,12 +127,31 @@ export interface SubmitOptions {
    * shared, not detached, each once) and `MessagePort`s.
    */
   transfer?: Transferable[];
+  /**
+   * This job's timeout instead of the pool's `timeoutMs`, ms: past it the
+   * job fails with {@linkcode OffloadTimeoutError} the same way.
+   *
+   * @default {the pool's `timeoutMs`}
+   */
+  timeoutMs?: number;
 }
 
 /** A snapshot of an {@linkcode OffloadPool}. */
 export interface OffloadStats {
-  /** Workers running. */
+  /** Workers running: the pool's size, from `minWorkers` to `maxWorkers`. */
   workersAlive: number;
+  /** Workers running with no job sent to them. */
+  workersIdle: number;
+  /** Workers started because jobs waited and none was idle. */
+  workersGrown: number;
+  /** Workers stopped after `idleTimeoutMs` idle. */
+  workersShrunk: number;
+  /**
+   * The share of worker time spent with at least one job, since the pool
+   * started: busy worker-milliseconds over running worker-milliseconds, on
+   * the driver's clock, in [0, 1].
+   */
+  utilizationRatio: number;
   /** Workers replaced after a crash or a timeout. */
   workersReplaced: number;
   /**

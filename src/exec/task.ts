@@ -13,14 +13,17 @@ import type { LatencySnapshot } from "../time/latency_histogram.ts";
 /**
  * Where a task is: `created` (not yet released), `ready` (a release waits
  * to run), `running`, `done` (the last run finished; terminal for a
- * one-shot task), `failed` (stopped by its error policy), `cancelled`,
- * `quarantined` (stopped by the budget's isolate tier; `resume()` restarts it).
+ * one-shot task), `paused` (`pause()`: not released until `resume()`; a
+ * release already waiting still runs, and shows as `ready`/`running`),
+ * `failed` (stopped by its error policy), `cancelled`, `quarantined`
+ * (stopped by the budget's isolate tier; `resume()` restarts it).
  */
 export type TaskState =
   | "created"
   | "ready"
   | "running"
   | "done"
+  | "paused"
   | "failed"
   | "cancelled"
   | "quarantined";
@@ -31,6 +34,7 @@ export const TASK_STATES: readonly TaskState[] = [
   "ready",
   "running",
   "done",
+  "paused",
   "failed",
   "cancelled",
   "quarantined",
@@ -230,6 +234,77 @@ export interface OneShotTaskOptions extends TaskOptions<undefined> {
   delayMs?: number;
 }
 
+/**
+ * What one wake-up of a {@linkcode ReleasePlan} decided: when to wake next
+ * and, when the task is due, the release.
+ */
+export interface PlanStep<E> {
+  /** The next wake-up on the executor's clock (ms); `Infinity`: the plan is over. */
+  next: number;
+  /** Releases passed over since the last wake-up (counted in `skippedTicks`). @default {0} */
+  skipped?: number;
+  /** The release to make now, if the task is due. */
+  release?: {
+    /** The run's `ctx.event`. */
+    event: E;
+  };
+}
+
+/**
+ * Decides when a planned task ({@linkcode Executor.schedule}) is released:
+ * the executor keeps one timer per task, wakes at the time the plan names
+ * and asks it again. A wake-up need not release: a plan that follows
+ * another clock (the wall clock, for cron tasks) wakes to check it.
+ * `@chronetix/core`'s `cron()` and `at()` are built on it.
+ */
+export interface ReleasePlan<E> {
+  /**
+   * Called when the task is added, resumed or rescheduled.
+   *
+   * @param now The executor's clock.
+   * @returns The first wake-up on the executor's clock (`Infinity`: none).
+   */
+  start(now: number): number;
+  /**
+   * Called at each wake-up.
+   *
+   * @param now The executor's clock now (at or after the wake-up asked for).
+   * @returns The release, if any, and the next wake-up.
+   */
+  wake(now: number): PlanStep<E>;
+  /**
+   * The next releases, without changing the plan.
+   *
+   * @param count How many (at least 1).
+   * @param now The executor's clock.
+   * @returns Up to `count` times on the executor's clock, ascending.
+   */
+  upcoming(count: number, now: number): number[];
+  /**
+   * The event of a release made by `runNow()`.
+   *
+   * @param now The executor's clock.
+   * @returns The run's `ctx.event`.
+   */
+  manual(now: number): E;
+  /**
+   * Replaces what the plan follows (a cron expression, a date), checked first:
+   * a bad value throws and changes nothing. The executor calls
+   * {@linkcode ReleasePlan.start} next.
+   *
+   * @param spec What `TaskHandle.reschedule()` was given.
+   * @throws {TypeError} when `spec` has the wrong type.
+   * @throws {RangeError} when `spec` is out of range.
+   */
+  reschedule(spec: unknown): void;
+}
+
+/** Options of {@linkcode Executor.schedule}. */
+export interface ScheduleTaskOptions<E> extends TaskOptions<E> {
+  /** What releases the task. */
+  plan: ReleasePlan<E>;
+}
+
 /** Options of {@linkcode Executor.onEvent}. */
 export interface EventTaskOptions<E> extends TaskOptions<E> {
   /** The bus topic whose events release the task (one release per event). */
@@ -269,8 +344,11 @@ export interface EventTaskOptions<E> extends TaskOptions<E> {
 export interface TaskStats {
   /** The task's name. */
   name: string;
-  /** `periodic`, `once` or `event`. */
-  kind: "periodic" | "once" | "event";
+  /**
+   * `periodic`, `once`, `event`, or `schedule` (released by a
+   * {@linkcode ReleasePlan}: cron and wall-clock tasks).
+   */
+  kind: "periodic" | "once" | "event" | "schedule";
   /** Its lifecycle state. */
   state: TaskState;
   /** Its budget tier. */
@@ -367,11 +445,63 @@ export interface TaskHandle extends Disposable {
    */
   cancel(): boolean;
   /**
-   * Restarts a quarantined task at the `monitor` tier.
+   * Stops releasing the task until {@linkcode TaskHandle.resume}: its timer
+   * or subscription is cancelled; a release already waiting still runs.
    *
-   * @throws {TypeError} when the task is not quarantined.
+   * @returns `false` if it was already paused.
+   * @throws {TypeError} when the task is cancelled, failed, quarantined or a finished one-shot.
+   */
+  pause(): boolean;
+  /**
+   * Releases a paused task again, or restarts a quarantined one at the
+   * `monitor` tier. A paused periodic task keeps its phase (the next release
+   * is the first `first + k * period` after now); a paused one-shot is
+   * released at its time, or at once if that passed; a paused schedule
+   * re-derives its next fire from the wall clock (the fires it missed while
+   * paused are not run). A quarantined periodic task restarts one period
+   * from now.
+   *
+   * @throws {TypeError} when the task is neither paused nor quarantined.
    */
   resume(): void;
+  /**
+   * Changes a periodic task's period. The next release is one new period
+   * after the previous release (at once if that passed); a deadline that
+   * defaulted to the period follows it.
+   *
+   * @param periodMs The new period, ms (at least `MIN_PERIOD_MS`).
+   * @throws {TypeError} when the task is not periodic, or is cancelled, failed or quarantined.
+   * @throws {RangeError} when `periodMs` is out of range.
+   */
+  setPeriod(periodMs: number): void;
+  /**
+   * Changes what a schedule task follows: a cron expression or nickname for
+   * a cron task, a `Date` or ISO string for a wall-clock one-shot. The next
+   * fire is derived from the wall clock now; a fire already run is not run again.
+   *
+   * @param schedule The new expression or date.
+   * @throws {TypeError} when the task is not a schedule task, is stopped, or
+   *   `schedule` has the wrong type or does not parse.
+   * @throws {RangeError} when `schedule` is out of range.
+   */
+  reschedule(schedule: string | Date): void;
+  /**
+   * Releases one run now, outside the task's timing (its next releases do not
+   * move). It works while paused, and follows the task's caps.
+   *
+   * @throws {TypeError} when the task is cancelled, failed or quarantined,
+   *   or is an event task (it has no event to run with).
+   */
+  runNow(): void;
+  /**
+   * The next releases, on the executor's clock: empty for an event task and
+   * for a paused, stopped or finished task.
+   *
+   * @param count How many (an integer from 1 to 10,000).
+   * @returns Up to `count` times in ms, ascending.
+   * @throws {RangeError} when `count` is out of range.
+   */
+  nextRuns(count: number): number[];
   /** Takes a snapshot of the task's figures. */
   stats(): TaskStats;
 }

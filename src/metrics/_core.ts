@@ -73,6 +73,26 @@ export interface FamilyDeclaration {
   buckets: readonly number[];
 }
 
+/** A registry's default labels, added after each series' own labels. */
+export interface DefaultLabelSet {
+  /** The labels as a record. */
+  readonly record: Readonly<Record<string, string>>;
+  /** `name="value",...`, escaped; `""` when there are none. */
+  readonly text: string;
+}
+
+/** No default labels. */
+export const NO_DEFAULT_LABELS: DefaultLabelSet = { record: {}, text: "" };
+
+/** Builds the {@linkcode DefaultLabelSet} of checked label pairs. */
+export function defaultLabelSet(pairs: readonly [string, string][]): DefaultLabelSet {
+  if (pairs.length === 0) return NO_DEFAULT_LABELS;
+  return {
+    record: Object.fromEntries(pairs),
+    text: pairs.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(","),
+  };
+}
+
 /** Called with the series that was just created, so a facade can wrap it. */
 export type HandleFactory<H> = (series: SeriesRecord) => H;
 
@@ -101,6 +121,7 @@ export class FamilyCore<H = unknown> {
   softExceeded = false;
   readonly #logger: Logger;
   readonly #makeHandle: HandleFactory<H>;
+  readonly #defaults: DefaultLabelSet;
   /** Nested maps, one level per label; the last level maps to a handle. */
   readonly #trie = new Map<unknown, unknown>();
   #unlabelled: H | undefined;
@@ -116,6 +137,7 @@ export class FamilyCore<H = unknown> {
     limits: CardinalityLimits,
     logger: Logger,
     makeHandle: HandleFactory<H>,
+    defaults: DefaultLabelSet = NO_DEFAULT_LABELS,
   ) {
     this.declaration = declaration;
     const { name, type, buckets } = declaration;
@@ -128,6 +150,7 @@ export class FamilyCore<H = unknown> {
     this.limits = limits;
     this.#logger = logger;
     this.#makeHandle = makeHandle;
+    this.#defaults = defaults;
   }
 
   /** The label text of every series, back to back (see {@linkcode SeriesRecord}). */
@@ -229,6 +252,11 @@ export class FamilyCore<H = unknown> {
         labels[name] = values[i]!;
         parts.push(`${name}="${escapeLabelValue(values[i]!)}"`);
       });
+    }
+    // The registry's default labels come after the series' own.
+    if (this.#defaults.text !== "") {
+      Object.assign(labels, this.#defaults.record);
+      parts.push(this.#defaults.text);
     }
     if (this.#chunkUsed + this.width > this.#chunk.length) {
       this.#chunk = new Float64Array(Math.max(CHUNK_SLOTS, this.width));

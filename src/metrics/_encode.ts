@@ -58,13 +58,13 @@ function writeInteger(bytes: Uint8Array, at: number, value: number): number {
 
 /** Encodes the registry's families; owns the caches that make re-scrapes free. */
 export class ExpositionEncoder {
-  #bytes = new Uint8Array(64 * 1024);
+  #bytes: Uint8Array<ArrayBuffer> = new Uint8Array(64 * 1024);
   readonly #familyBytes = new Map<FamilyCore, FamilyBytes>();
   readonly #omFamilyBytes = new Map<FamilyCore, FamilyBytes>();
   readonly #numberCaches = new WeakMap<SeriesRecord, NumberCache>();
 
   /** Encodes `families` and returns a view that is valid until the next call. */
-  encode(families: readonly FamilyCore[], format: ExpositionFormat): Uint8Array {
+  encode(families: readonly FamilyCore[], format: ExpositionFormat): Uint8Array<ArrayBuffer> {
     const om = format === "openmetrics";
     let at = 0;
     for (const core of families) {

@@ -2,7 +2,7 @@
 // bucket bounds, cardinality limits, the sample names a family takes.
 
 import type { CardinalityLimits } from "./_core.ts";
-import type { MetricType } from "./naming.ts";
+import { labelNameProblem, type MetricType, NAMESPACE } from "./naming.ts";
 import { SampleBuffer } from "./sample.ts";
 import { requireInteger, show } from "../internal/validate.ts";
 
@@ -57,11 +57,11 @@ export function optionalLimit(action: string, name: string, value: unknown): num
 }
 
 /** Bucket bounds: finite numbers, strictly ascending, at least one. */
-export function histogramBuckets(action: string, value: unknown): number[] {
-  const buckets = listOf(action, "buckets", value);
+export function histogramBuckets(action: string, value: unknown, param = "buckets"): number[] {
+  const buckets = listOf(action, param, value);
   if (buckets.some((b) => typeof b !== "number")) {
     throw new TypeError(
-      `Cannot ${action} as 'buckets' must hold numbers: current value is ${show(buckets)}`,
+      `Cannot ${action} as '${param}' must hold numbers: current value is ${show(buckets)}`,
     );
   }
   const bounds = buckets as number[];
@@ -70,7 +70,7 @@ export function histogramBuckets(action: string, value: unknown): number[] {
     bounds.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= bounds[i - 1]!))
   ) {
     throw new RangeError(
-      `Cannot ${action} as 'buckets' must be finite and strictly ascending: current value is [${
+      `Cannot ${action} as '${param}' must be finite and strictly ascending: current value is [${
         bounds.join(", ")
       }]`,
     );
@@ -121,4 +121,39 @@ export function limits(action: string, soft: number, hard: number): CardinalityL
     );
   }
   return { soft, hard };
+}
+/** Default labels: an object of valid label names to well-formed strings. */
+export function checkDefaultLabels(action: string, labels: unknown): [string, string][] {
+  if (labels === undefined) return [];
+  if (labels === null || typeof labels !== "object" || Array.isArray(labels)) {
+    throw new TypeError(
+      `Cannot ${action} as 'defaultLabels' must be an object: current value is ${show(labels)}`,
+    );
+  }
+  const pairs = Object.entries(labels);
+  for (const [name, value] of pairs) {
+    const problem = labelNameProblem(name);
+    if (problem !== undefined) {
+      throw new TypeError(`Cannot ${action} as 'defaultLabels' is not valid: ${problem}`);
+    }
+    if (typeof value !== "string" || !value.isWellFormed()) {
+      throw new TypeError(
+        `Cannot ${action} as 'defaultLabels' must map to strings of well-formed Unicode: current value of "${name}" is ${
+          show(value)
+        }`,
+      );
+    }
+  }
+  return pairs as [string, string][];
+}
+
+/** A registry namespace: `undefined`, or lower snake case without a trailing underscore. */
+export function requireNamespace(action: string, namespace: unknown): void {
+  if (namespace !== undefined && (typeof namespace !== "string" || !NAMESPACE.test(namespace))) {
+    throw new TypeError(
+      `Cannot ${action} as 'namespace' must be lower snake case (a-z, 0-9, single underscores, no trailing underscore): current value is ${
+        show(namespace)
+      }`,
+    );
+  }
 }

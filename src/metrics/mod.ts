@@ -1,8 +1,10 @@
 /**
  * The metrics registry: counters, gauges and histograms with labels and
  * cardinality limits, written as Prometheus text 0.0.4 or OpenMetrics 1.0;
- * and {@linkcode exportStats} / {@linkcode exportKeyedStats}, which export a
- * component's statistics snapshots as metrics read at scrape time.
+ * {@linkcode exportStats} / {@linkcode exportKeyedStats}, which export a
+ * component's statistics snapshots as metrics read at scrape time; and
+ * {@linkcode collectDefaultMetrics}, the standard process and runtime
+ * metrics (`process_*`, `nodejs_*`) in one call.
  *
  * @example Exposing a histogram as OpenMetrics
  * ```ts
@@ -51,3 +53,12 @@ export {
   PROMETHEUS_CONTENT_TYPE,
 } from "./exposition.ts";
 export type { MetricType } from "./naming.ts";
+export {
+  collectDefaultMetrics,
+  type DefaultMetrics,
+  type DefaultMetricsOptions,
+  type DefaultMetricsStats,
+  EVENT_LOOP_BUCKETS,
+  type MemoryFigures,
+  type ProcessSources,
+} from "./default_metrics.ts";

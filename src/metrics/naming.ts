@@ -73,14 +73,29 @@ const SAMPLE_SUFFIXES: readonly string[] = ["bucket", "count", "sum"];
 /** Label names the registry reserves for itself or the exposition formats. */
 export const RESERVED_LABELS: readonly string[] = ["le", "quantile", "overflow"];
 
-const NAME = /^chronetix_[a-z][a-z0-9]*_[a-z0-9]+(?:_[a-z0-9]+)*$/;
+/** A name in the library's own namespace: `chronetix_<subsystem>_<name>...`. */
+const LIBRARY_NAME = /^chronetix_[a-z][a-z0-9]*_[a-z0-9]+(?:_[a-z0-9]+)*$/;
+/**
+ * Any other name: lower snake case with a prefix (`myapp_frames_total`), so a
+ * valid Prometheus name (`[a-zA-Z_:][a-zA-Z0-9_:]*`) without colons (kept for
+ * recording rules), leading `__` (reserved) or camelCase (promtool lints it).
+ */
+const NAME = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;
+/** A registry namespace: lower snake case, no trailing underscore. */
+export const NAMESPACE: RegExp = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+/** The prefix of the library's own metric families. */
+export const LIBRARY_PREFIX = "chronetix_";
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** What promtool's linter takes for camelCase in a label name. */
 const CAMEL_CASE = /[a-z][A-Z]/;
 
 /** What a metric is declared with; checked by {@linkcode checkMetricSpec}. */
 export interface MetricSpec {
-  /** `chronetix_<subsystem>_<name>[_<unit>]`, counters ending in `_total`. */
+  /**
+   * `<prefix>_<name>[_<unit>]` in lower snake case (`myapp_frames_total`);
+   * the library's own are `chronetix_<subsystem>_<name>[_<unit>]`. Counters
+   * end in `_total`.
+   */
   name: string;
   /** What it measures: required, non-empty, no trailing period. */
   help: string;
@@ -92,6 +107,15 @@ export interface MetricSpec {
   labelNames?: readonly string[];
 }
 
+/** Extra rules of {@linkcode checkMetricSpec}. */
+export interface NamingRules {
+  /**
+   * The name must start with `<namespace>_` (the library's own inventory is
+   * checked with `"chronetix"`).
+   */
+  namespace?: string;
+}
+
 /**
  * Returns every breach of the naming and help rules in `spec`, as Deno-style
  * messages; an empty array when it is fine. `deno task metrics:lint` runs
@@ -100,15 +124,27 @@ export interface MetricSpec {
  * it from this file.
  *
  * @param spec The declaration to check.
+ * @param rules A namespace the name must start with.
  * @returns Messages, one per breach.
  */
-export function checkMetricSpec(spec: MetricSpec): string[] {
+export function checkMetricSpec(spec: MetricSpec, rules: NamingRules = {}): string[] {
   // The CLI lints declarations it did not make: any field may be of any type.
   const name = typeof spec.name === "string" ? spec.name : show(spec.name);
   const problems: string[] = [];
   const fail = (why: string) => problems.push(`Cannot register metric '${name}' as ${why}`);
-  if (!NAME.test(name)) {
-    fail("its name must match chronetix_<subsystem>_<name>[_<unit>] in lower snake case");
+  if (name.startsWith(LIBRARY_PREFIX)) {
+    if (!LIBRARY_NAME.test(name)) {
+      fail(
+        "its name must match chronetix_<subsystem>_<name>[_<unit>] in lower snake case (the library's own namespace)",
+      );
+    }
+  } else if (!NAME.test(name)) {
+    fail(
+      "its name must match <prefix>_<name>[_<unit>] in lower snake case (a-z, 0-9, single underscores, no colon)",
+    );
+  }
+  if (rules.namespace !== undefined && !name.startsWith(`${rules.namespace}_`)) {
+    fail(`its name must start with the namespace '${rules.namespace}_'`);
   }
   const parts = name.split("_");
   const last = parts.at(-1) ?? "";
@@ -117,7 +153,7 @@ export function checkMetricSpec(spec: MetricSpec): string[] {
   if (spec.type !== "counter" && last === "total") {
     fail(`a ${spec.type} name must not end with '_total'`);
   }
-  for (const part of core.slice(2)) {
+  for (const part of core.slice(1)) {
     const base = NON_BASE_UNITS[part];
     if (base !== undefined) fail(`'${part}' is not a base unit: use '${base}'`);
   }
@@ -154,20 +190,29 @@ export function checkMetricSpec(spec: MetricSpec): string[] {
   }
   const seen = new Set<string>();
   for (const label of spec.labelNames ?? []) {
-    if (typeof label !== "string" || !LABEL.test(label) || label.startsWith("__")) {
-      fail(
-        `label name ${
-          show(label)
-        } is not valid: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with '__'`,
-      );
-      continue;
-    } else if (RESERVED_LABELS.includes(label)) {
-      fail(`label name "${label}" is reserved`);
-    } else if (CAMEL_CASE.test(label)) {
-      fail(`label name "${label}" is camelCase: use snake_case`);
-    }
+    const problem = labelNameProblem(label);
+    if (problem !== undefined) fail(problem);
+    if (typeof label !== "string" || !LABEL.test(label)) continue;
     if (seen.has(label)) fail(`label name "${label}" is repeated`);
     seen.add(label);
   }
   return problems;
+}
+
+/**
+ * What is wrong with a label name, or `undefined` when it is fine: valid
+ * Prometheus, not `__`-prefixed, not reserved, not camelCase. Not public.
+ *
+ * @param label The label name.
+ * @returns The reason, phrased to follow "as".
+ */
+export function labelNameProblem(label: unknown): string | undefined {
+  if (typeof label !== "string" || !LABEL.test(label) || label.startsWith("__")) {
+    return `label name ${
+      show(label)
+    } is not valid: use [a-zA-Z_][a-zA-Z0-9_]*, not starting with '__'`;
+  }
+  if (RESERVED_LABELS.includes(label)) return `label name "${label}" is reserved`;
+  if (CAMEL_CASE.test(label)) return `label name "${label}" is camelCase: use snake_case`;
+  return undefined;
 }

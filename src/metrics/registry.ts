@@ -1,6 +1,16 @@
-import { type CardinalityLimits, FamilyCore } from "./_core.ts";
+import {
+  type CardinalityLimits,
+  type DefaultLabelSet,
+  defaultLabelSet,
+  FamilyCore,
+} from "./_core.ts";
 import { ExpositionEncoder } from "./_encode.ts";
-import { EXPOSITION_FORMATS, type ExpositionFormat } from "./exposition.ts";
+import {
+  EXPOSITION_FORMATS,
+  expositionContentType,
+  type ExpositionFormat,
+  negotiateExpositionFormat,
+} from "./exposition.ts";
 import {
   type Counter,
   type CounterFamily,
@@ -11,26 +21,27 @@ import {
   type Histogram,
   type HistogramFamily,
 } from "./families.ts";
-import { checkMetricSpec, type MetricType } from "./naming.ts";
+import type { MetricType } from "./naming.ts";
+import { checkDeclaration } from "./_declaration.ts";
+import { registerSelfMetrics } from "./_self_metrics.ts";
 import { type Sample, SampleBuffer } from "./sample.ts";
 import {
   requireFunction,
   requireLogger,
-  requireNonEmptyString,
   requireOneOf,
   requireOptions,
   show,
 } from "../internal/validate.ts";
 import { LogLimiter } from "../internal/log_limiter.ts";
 import {
+  checkDefaultLabels,
   DEFAULT_HARD_LIMIT,
   DEFAULT_SOFT_LIMIT,
   describeError,
   envLimit,
-  histogramBuckets,
   limits,
-  listOf,
   optionalLimit,
+  requireNamespace,
   requireSampleBuffer,
   takenNames,
 } from "./_registry_checks.ts";
@@ -38,7 +49,11 @@ import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
 
 /** Options shared by every metric. */
 export interface MetricOptions {
-  /** `chronetix_<subsystem>_<name>[_<unit>]`; counters end in `_total`. */
+  /**
+   * `<prefix>_<name>[_<unit>]` in lower snake case (`myapp_frames_received_total`);
+   * counters end in `_total`. The `chronetix_` prefix is the library's own:
+   * names under it follow `chronetix_<subsystem>_<name>[_<unit>]`.
+   */
   name: string;
   /** What it measures: required, non-empty, no trailing period. */
   help: string;
@@ -100,6 +115,29 @@ export interface MetricsRegistryOptions {
    * @default {true}
    */
   selfMetrics?: boolean;
+  /**
+   * When set, every family registered must be named `<namespace>_...`
+   * (`"myapp"`: `myapp_frames_received_total`), so a typo'd or foreign name
+   * is refused at registration. The library's own `chronetix_` families
+   * (kernel components sharing the registry) and the standard families of
+   * {@linkcode collectDefaultMetrics} (`process_*`, `nodejs_*`, `deno_*`)
+   * are exempt. Lower snake case, no trailing underscore.
+   *
+   * @default {undefined: any valid name}
+   */
+  namespace?: string;
+  /**
+   * Labels added to every series of this registry, in both formats and in
+   * `flatten()`: `{ instance: "edge-1", service: "gateway" }`. They come after
+   * each series' own labels. A family that declares a label of the same
+   * name is refused at registration (a `TypeError` naming both), rather than
+   * one silently winning. Names follow the label-name rules (not `le`,
+   * `quantile`, `overflow`, `__*`); values are strings of well-formed Unicode.
+   * With `selfMetrics` on, `family` is taken by the registry's own metrics.
+   *
+   * @default {{}}
+   */
+  defaultLabels?: Readonly<Record<string, string>>;
 }
 
 /** One metric in the inventory: what `docs/metrics.md` is generated from. */
@@ -118,32 +156,15 @@ export interface MetricInventoryEntry {
 
 /** Bucket bounds for latencies in seconds, from 5 µs to 10 s. */
 export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
-  0.000005,
-  0.00001,
-  0.000025,
-  0.00005,
-  0.0001,
-  0.00025,
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
+  ...[0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005],
+  ...[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 ];
 
 // Set by MetricsRegistry's static block: the friend functions below reach a
 // registry's logger and registration without a public accessor.
 let loggerOf: (registry: MetricsRegistry) => Logger;
 let atomically: <T>(registry: MetricsRegistry, register: () => T) => T;
+let standardly: <T>(registry: MetricsRegistry, register: () => T) => T;
 
 /** The logger a registry reports to, for the metrics layer's own helpers. */
 export function registryLogger(registry: MetricsRegistry): Logger {
@@ -157,6 +178,15 @@ export function registryLogger(registry: MetricsRegistry): Logger {
  */
 export function registerAtomically<T>(registry: MetricsRegistry, register: () => T): T {
   return atomically(registry, register);
+}
+
+/**
+ * Like {@linkcode registerAtomically}, for the standard families of
+ * `collectDefaultMetrics` (`process_*`, `nodejs_*`, `deno_*`): they are
+ * registered whatever the registry's namespace.
+ */
+export function registerStandardAtomically<T>(registry: MetricsRegistry, register: () => T): T {
+  return standardly(registry, register);
 }
 
 /**
@@ -188,8 +218,11 @@ export function requireMetricsRegistry(
  * A metric is created once with its name, HELP text, unit and label names,
  * and hands out handles: `handle.inc()` is one typed-array write, with no
  * allocation or hashing. Names and HELP are checked when a metric is
- * created. Families are protected against label explosions by a soft and a
- * hard cardinality limit. The registry writes Prometheus text 0.0.4 or
+ * created: any lower-snake-case name with a prefix (`myapp_frames_total`),
+ * the `chronetix_` prefix being the library's own; a `namespace` option
+ * refuses names outside yours, and `defaultLabels` go on every series.
+ * Families are protected against label explosions by a soft and a hard
+ * cardinality limit. The registry writes Prometheus text 0.0.4 or
  * OpenMetrics 1.0 into a reused buffer, and gives the samples as objects
  * ({@linkcode MetricsRegistry.flatten}) or into a reusable buffer
  * ({@linkcode MetricsRegistry.flattenInto}).
@@ -219,6 +252,12 @@ export class MetricsRegistry {
   /** Every name a family takes (see `takenNames`), with the family's name. */
   readonly #taken = new Map<string, string>();
   readonly #collectors = new Set<() => void>();
+  /** The self metrics' collector: run after the others, so it sees the series they made. */
+  #selfCollect: (() => void) | undefined;
+  readonly #namespace: string | undefined;
+  readonly #defaults: DefaultLabelSet;
+  /** Above 0 while standard families are registered: the namespace does not apply. */
+  #standard = 0;
   readonly #limits: CardinalityLimits;
   readonly #logger: Logger;
   readonly #collectorLog: LogLimiter;
@@ -231,21 +270,32 @@ export class MetricsRegistry {
   static {
     loggerOf = (registry) => registry.#logger;
     atomically = (registry, register) => registry.#atomically(register);
+    standardly = (registry, register) => {
+      registry.#standard++;
+      try {
+        return registry.#atomically(register);
+      } finally {
+        registry.#standard--;
+      }
+    };
   }
 
   /**
    * Creates an empty registry.
    *
-   * @param options Default cardinality limits, logger, self metrics.
+   * @param options Default cardinality limits, logger, self metrics,
+   * namespace, default labels.
    * @throws {TypeError} when `options` is not an object, `logger` is not a
-   * Logger, or `selfMetrics` is not a boolean.
+   * Logger, `selfMetrics` is not a boolean, `namespace` is not lower snake
+   * case, or a default label has an invalid name or value (or is `family`
+   * while self metrics are on).
    * @throws {RangeError} when a limit is not a positive integer, or the soft
    * limit exceeds the hard one.
    */
   constructor(options: MetricsRegistryOptions = {}) {
     const action = "create a MetricsRegistry";
     requireOptions(action, "options", options);
-    const { softLimit, hardLimit, logger, selfMetrics } = options;
+    const { softLimit, hardLimit, logger, selfMetrics, namespace, defaultLabels } = options;
     const hard = optionalLimit(action, "hardLimit", hardLimit) ??
       envLimit("CHRONETIX_CARDINALITY_HARD_LIMIT") ?? DEFAULT_HARD_LIMIT;
     // A default soft limit never exceeds the hard one it is paired with.
@@ -258,6 +308,15 @@ export class MetricsRegistry {
         }`,
       );
     }
+    requireNamespace(action, namespace);
+    this.#namespace = namespace;
+    const defaults = checkDefaultLabels(action, defaultLabels);
+    if (selfMetrics !== false && defaults.some(([name]) => name === "family")) {
+      throw new TypeError(
+        `Cannot ${action} as 'defaultLabels' must not hold "family", a label of the registry's own metrics: rename it or set 'selfMetrics' to false`,
+      );
+    }
+    this.#defaults = defaultLabelSet(defaults);
     this.#limits = limits(action, soft, hard);
     this.#logger = requireLogger(action, "logger", logger ?? CONSOLE_LOGGER);
     this.#collectorLog = new LogLimiter(this.#logger);
@@ -374,6 +433,8 @@ export class MetricsRegistry {
           }
         }
       }
+      // Last, so the series the other collectors just made are counted.
+      this.#selfCollect?.();
     } finally {
       this.#collecting = false;
     }
@@ -383,14 +444,62 @@ export class MetricsRegistry {
    * Writes every family in the given format into the registry's reused
    * buffer. The returned view is valid until the next call.
    *
+   * The bytes are a `BodyInit`: `new Response(registry.expose())` works
+   * (the `Response` copies them). {@linkcode MetricsRegistry.toResponse} also
+   * sets the `Content-Type` and negotiates the format.
+   *
    * @param format `"prometheus"` (text 0.0.4) or `"openmetrics"` (1.0).
    * @returns UTF-8 bytes, ending with a newline (and `# EOF` for OpenMetrics).
    * @throws {TypeError} when `format` is not one of the two.
    */
-  expose(format: ExpositionFormat = "prometheus"): Uint8Array {
+  expose(format: ExpositionFormat = "prometheus"): Uint8Array<ArrayBuffer> {
     requireOneOf("expose metrics", "format", format, EXPOSITION_FORMATS);
     this.collect();
     return this.#encoder.encode(this.#cores, format);
+  }
+
+  /**
+   * Scrapes the registry into an HTTP `Response` with the right
+   * `Content-Type`: given a `Request`, the format is negotiated from its
+   * `Accept` header (OpenMetrics for a Prometheus server, else text 0.0.4).
+   *
+   * @example Serving /metrics
+   * ```ts
+   * import { MetricsRegistry, OPENMETRICS_CONTENT_TYPE } from "@chronetix/core";
+   * import { assertEquals, assertStringIncludes } from "@std/assert";
+   *
+   * const registry = new MetricsRegistry({ defaultLabels: { service: "gateway" } });
+   * registry.counter({ name: "myapp_frames_received_total", help: "Frames received" }).labels().inc();
+   * const handler = (request: Request) => registry.toResponse(request); // Deno.serve(handler)
+   * const response = handler(new Request("http://localhost/metrics", {
+   *   headers: { accept: "application/openmetrics-text;version=1.0.0" },
+   * }));
+   * assertEquals(response.headers.get("content-type"), OPENMETRICS_CONTENT_TYPE);
+   * assertStringIncludes(await response.text(), 'myapp_frames_received_total{service="gateway"} 1\n');
+   * ```
+   *
+   * @param formatOrRequest A format, or the scrape request to negotiate it from.
+   * @returns A `200` response holding a copy of the exposition.
+   * @throws {TypeError} when `formatOrRequest` is neither a format nor a `Request`.
+   */
+  toResponse(formatOrRequest: ExpositionFormat | Request = "prometheus"): Response {
+    const format = formatOrRequest instanceof Request
+      ? negotiateExpositionFormat(formatOrRequest.headers.get("accept"))
+      : formatOrRequest;
+    requireOneOf("answer a scrape", "formatOrRequest", format, EXPOSITION_FORMATS);
+    return new Response(this.expose(format), {
+      headers: { "content-type": expositionContentType(format) },
+    });
+  }
+
+  /** The namespace every family must start with, if any. */
+  get namespace(): string | undefined {
+    return this.#namespace;
+  }
+
+  /** The labels added to every series (a copy). */
+  get defaultLabels(): Record<string, string> {
+    return { ...this.#defaults.record };
   }
 
   /**
@@ -488,51 +597,12 @@ export class MetricsRegistry {
   // --- internals -----------------------------------------------------------
 
   #family<H>(type: MetricType, options: MetricOptions | HistogramOptions): never {
-    const action = `register a ${type}`;
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        `Cannot ${action} as 'options' must be an object: current value is ${show(options)}`,
-      );
-    }
-    // Each option is read once: a getter cannot pass a check, then change.
-    const { name, help, unit, labelNames, softLimit, hardLimit } = options;
-    const bucketOption = type === "histogram" ? (options as HistogramOptions).buckets : undefined;
-    requireNonEmptyString(action, "name", name);
-    const named = `register metric '${name}'`;
-    if (typeof help !== "string" || !help.isWellFormed()) {
-      throw new TypeError(
-        `Cannot ${named} as 'help' must be a string of well-formed Unicode: current value is ${
-          show(help)
-        }`,
-      );
-    }
-    if (unit !== undefined && typeof unit !== "string") {
-      throw new TypeError(
-        `Cannot ${named} as 'unit' must be a string: current value is ${show(unit)}`,
-      );
-    }
-    const labels = labelNames === undefined ? [] : listOf(named, "labelNames", labelNames);
-    if (labels.some((l) => typeof l !== "string")) {
-      throw new TypeError(
-        `Cannot ${named} as 'labelNames' must hold strings: current value is ${show(labels)}`,
-      );
-    }
-    const buckets = type !== "histogram" ? [] : histogramBuckets(
-      named,
-      bucketOption === undefined ? DEFAULT_LATENCY_BUCKETS : bucketOption,
-    );
-    const declaration = {
-      name,
-      help,
-      type,
-      unit,
-      labelNames: labels as string[],
-      buckets,
-    };
-    const problems = checkMetricSpec(declaration);
-    if (problems.length > 0) throw new TypeError(problems[0]);
-    const ownSoft = optionalLimit(named, "softLimit", softLimit);
-    const ownHard = optionalLimit(named, "hardLimit", hardLimit);
+    const { declaration, named, ownSoft, ownHard } = checkDeclaration(type, options, {
+      defaultBuckets: DEFAULT_LATENCY_BUCKETS,
+      namespace: this.#standard === 0 ? this.#namespace : undefined,
+      defaults: this.#defaults.record,
+    });
+    const { name, help, unit, labelNames: labels, buckets } = declaration;
     const existing = this.#byName.get(name);
     if (existing !== undefined) {
       const d = existing.core.declaration;
@@ -564,6 +634,7 @@ export class MetricsRegistry {
       familyLimits,
       this.#logger,
       handleFactory(type, name, buckets) as (s: unknown) => H,
+      this.#defaults,
     );
     // An unlabelled family has exactly one series: create it, so it is exported as 0.
     if (labels.length === 0) core.resolve([]);
@@ -598,44 +669,8 @@ export class MetricsRegistry {
   }
 
   #registerSelfMetrics(): void {
-    const series = this.gauge({
-      name: "chronetix_metrics_series",
-      help: "Series in each metric family, the overflow series excluded",
-      labelNames: ["family"],
-    });
-    const exceeded = this.gauge({
-      name: "chronetix_metrics_cardinality_soft_limit_exceeded",
-      help:
-        "Whether a metric family has more series than its soft cardinality limit (1) or not (0)",
-      labelNames: ["family"],
-    });
-    const overflow = this.counter({
-      name: "chronetix_metrics_overflow_total",
-      help:
-        "Label sets of a metric family sent to its overflow series because its hard cardinality limit was reached",
-      labelNames: ["family"],
-    });
-    const collectorErrors = this.counter({
-      name: "chronetix_metrics_collector_errors_total",
-      help: "Collector calls that threw; the other collectors still ran",
-    });
-    this.#collectorErrors = collectorErrors.labels();
-    const self = new Set([series.name, exceeded.name, overflow.name, collectorErrors.name]);
-    // Handles resolved once per family, so a scrape does not allocate.
-    const handles = new Map<FamilyCore, [Gauge, Gauge, Counter]>();
-    this.addCollector(() => {
-      for (const core of this.#cores) {
-        const family = core.declaration.name;
-        if (self.has(family)) continue;
-        let h = handles.get(core);
-        if (h === undefined) {
-          h = [series.labels(family), exceeded.labels(family), overflow.labels(family)];
-          handles.set(core, h);
-        }
-        h[0].set(core.seriesCount);
-        h[1].set(core.softExceeded ? 1 : 0);
-        h[2].advanceTo(core.overflowed);
-      }
-    });
+    const self = registerSelfMetrics(this, this.#cores);
+    this.#collectorErrors = self.collectorErrors;
+    this.#selfCollect = self.collect;
   }
 }

@@ -5,7 +5,7 @@
 // subscriptions end), and capabilities are checked on every call.
 
 import type { TaskHandle } from "../exec/task.ts";
-import { requirePeriod } from "../time/timer_wheel.ts";
+import { MAX_BURST_TICKS, requirePeriod } from "../time/timer_wheel.ts";
 import { EventScope } from "../bus/event_scope.ts";
 import { ClosedError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -62,11 +62,26 @@ class InlineTask implements PluginTask {
   readonly kind: TaskKind;
   readonly options: PluginTaskOptions<unknown> & Record<string, unknown>;
   handle: TaskHandle | undefined;
+  /** An event task's routed subscription (instead of an executor task). */
+  subscription: PluginSubscription | undefined;
   cancelled = false;
-  constructor(name: string, kind: TaskKind, options: PluginTaskOptions<unknown>) {
+  readonly #released: () => void;
+  constructor(
+    name: string,
+    kind: TaskKind,
+    options: PluginTaskOptions<unknown>,
+    released: () => void,
+  ) {
     this.name = name;
     this.kind = kind;
     this.options = options as PluginTaskOptions<unknown> & Record<string, unknown>;
+    this.#released = released;
+  }
+  detach(): void {
+    this.handle?.cancel();
+    this.handle = undefined;
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
   }
   get active(): boolean {
     return !this.cancelled;
@@ -74,8 +89,8 @@ class InlineTask implements PluginTask {
   cancel = (): boolean => {
     if (this.cancelled) return false;
     this.cancelled = true;
-    this.handle?.cancel();
-    this.handle = undefined;
+    this.detach();
+    this.#released();
     return true;
   };
   stats = () => this.handle?.stats();
@@ -95,6 +110,8 @@ export class InlineContext implements PluginContext {
   readonly #abort = new AbortController();
   readonly #tasks: InlineTask[] = [];
   readonly #subscriptions = new Set<PluginSubscription>();
+  readonly #ports = new Set<string>();
+  readonly #owner: string;
   readonly #taskBudgetMs: number;
   #state: PluginStateSnapshot | undefined;
   #running = false;
@@ -107,6 +124,7 @@ export class InlineContext implements PluginContext {
     this.#env = env;
     this.#sink = sink;
     this.#taskBudgetMs = manifest.budgets.taskBudgetMs;
+    this.#owner = env.owner ?? manifest.name;
     this.scope = new EventScope(`plugin:${manifest.name}`);
     const prefix = `[plugin ${manifest.name}] `;
     const logger = env.logger;
@@ -233,6 +251,10 @@ export class InlineContext implements PluginContext {
         `Cannot open data port "${name}" as the kernel offers no port of that name to plugin "${this.name}"`,
       );
     }
+    if (!this.#ports.has(name)) {
+      this.#ports.add(name);
+      this.#env.resources?.upsert({ owner: this.#owner, kind: "dataport", id: name });
+    }
     return port;
   }
 
@@ -275,19 +297,36 @@ export class InlineContext implements PluginContext {
     if (!this.#abort.signal.aborted) {
       this.#abort.abort(new ClosedError(`plugin "${this.name}"`, reason));
     }
-    for (const task of this.#tasks) {
-      task.handle?.cancel();
-      task.handle = undefined;
-    }
+    for (const task of this.#tasks) task.detach();
   }
 
   /** Ends everything the instance holds. */
   close(reason: string): void {
     this.stopRunning(reason);
     this.#closed = true;
-    for (const task of this.#tasks) task.cancel();
-    for (const subscription of this.#subscriptions) subscription.unsubscribe();
+    this.separate();
+  }
+
+  /**
+   * Cancels every task, ends every subscription, drops every data port
+   * (force-separate; `close()` does it too).
+   *
+   * @returns How many it cut.
+   */
+  separate(): number {
+    let n = 0;
+    for (const task of this.#tasks) if (task.cancel()) n++;
+    for (const subscription of this.#subscriptions) {
+      if (subscription.active) n++;
+      subscription.unsubscribe();
+    }
     this.#subscriptions.clear();
+    for (const port of this.#ports) {
+      this.#env.resources?.remove(this.#owner, "dataport", port);
+      n++;
+    }
+    this.#ports.clear();
+    return n;
   }
 
   #add(action: string, kind: TaskKind, options: PluginTaskOptions<unknown>): PluginTask {
@@ -298,7 +337,15 @@ export class InlineContext implements PluginContext {
     if (this.#tasks.some((t) => t.name === name && !t.cancelled)) {
       throw new TypeError(`Cannot ${action} as the plugin already has a task named "${name}"`);
     }
-    const task = new InlineTask(name, kind, { ...options });
+    const owner = this.#owner;
+    const resources = this.#env.resources;
+    const task = new InlineTask(
+      name,
+      kind,
+      { ...options },
+      () => resources?.remove(owner, "task", name),
+    );
+    resources?.upsert({ owner, kind: "task", id: name, detail: kind });
     this.#tasks.push(task);
     if (this.#running) this.#attach(task);
     return task;
@@ -348,11 +395,38 @@ export class InlineContext implements PluginContext {
         periodMs: o.periodMs as number,
         delayMs: o.delayMs as number | undefined,
         missedTicks: o.missedTicks as never,
+        // A burst's releases all run, as in the worker and process runtimes.
+        queueCap: o.missedTicks === "burst" ? MAX_BURST_TICKS : undefined,
       });
     } else if (task.kind === "once") {
       task.handle = executor.once({ ...common, delayMs: o.delayMs as number | undefined });
     } else {
-      task.handle = executor.onEvent({ ...common, topic: o.topic as string } as never);
+      // Through the routed bus, so a hot reload switches it with the
+      // subscriptions; run in the handler, counted in the instance's scope.
+      const signal = this.#abort.signal;
+      const deadlineMs = typeof o.deadlineMs === "number" ? o.deadlineMs : Infinity;
+      const clock = this.#env.driver.clock;
+      task.subscription = this.#env.bus.topic<unknown>(o.topic as string).subscribe(
+        (event: unknown) => {
+          const release = clock.now();
+          let result: unknown;
+          try {
+            result = run({
+              name: common.name,
+              release,
+              deadline: release + deadlineMs,
+              event,
+              attempt: 0,
+              signal,
+              checkpoint: () => Promise.resolve(),
+            });
+          } catch {
+            return; // counted and, with onError "crash", reported by run()
+          }
+          if (result instanceof Promise) return result.then(() => {}, () => {});
+        },
+        { scope: this.scope },
+      );
     }
   }
 

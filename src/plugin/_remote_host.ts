@@ -24,7 +24,10 @@ import { enterHook, phaseOf } from "./_hook_guard.ts";
 import { describeError } from "./_describe.ts";
 import { pluginMetrics } from "./_plugin_metrics.ts";
 import { assertWithinKernel } from "./permissions.ts";
-import { auditImports, type AuditImportsOptions } from "./import_audit.ts";
+import { auditImports } from "./import_audit.ts";
+import { PortLinks } from "./_remote_port_link.ts";
+import type { RemoteConfig } from "./_remote_config.ts";
+export { type RemoteConfig, remoteConfig, type RemoteHostOptions } from "./_remote_config.ts";
 import {
   type Counters,
   type ErrorInfo,
@@ -34,33 +37,6 @@ import {
   type RemoteHook,
   toError,
 } from "./_remote_protocol.ts";
-
-/** Options every remote host factory takes. */
-export interface RemoteHostOptions {
-  /**
-   * How long either side holds publishes, events, logs and metric samples
-   * before sending them as one message, ms (results, crashes and exits go at
-   * once).
-   *
-   * @default {5}
-   */
-  flushMs?: number;
-  /**
-   * Ops (or forwarded events) one side may have sent that the other has not
-   * taken yet; past it, publishes, logs and events are dropped and counted.
-   *
-   * @default {10000}
-   */
-  maxInflight?: number;
-  /**
-   * Audit the entry's import graph before the first load (`deno info`,
-   * needs `run` permission for the kernel): a Worker's permissions do not
-   * cover static imports. `false` skips it: only for code you trust.
-   *
-   * @default {true}
-   */
-  audit?: boolean | AuditImportsOptions;
-}
 
 /** A remote host's figures beyond {@linkcode PluginHostStats}. */
 export interface RemoteHostStats extends PluginHostStats {
@@ -87,13 +63,6 @@ export interface Beat {
 }
 
 const audited = new Map<string, Promise<void>>();
-
-/** Resolved options. */
-export interface RemoteConfig {
-  flushMs: number;
-  maxInflight: number;
-  audit: false | AuditImportsOptions;
-}
 
 /** The shared kernel side of a remote host; see the file comment. */
 export abstract class RemoteHost implements PluginHost {
@@ -133,6 +102,8 @@ export abstract class RemoteHost implements PluginHost {
   #ops = 0;
   #watch: { cancel(): boolean } | undefined;
   #seen: Beat = { beat: NaN, running: 0, runSeq: NaN, calls: NaN };
+  readonly #ports: PortLinks;
+  #idleWaiters: (() => void)[] = [];
   #beatAt = NaN;
   #runningSince = NaN;
 
@@ -141,6 +112,14 @@ export abstract class RemoteHost implements PluginHost {
     this.env = env;
     this.config = config;
     this.scope = new EventScope(`plugin:${manifest.name}`);
+    this.#ports = new PortLinks({
+      plugin: manifest.name,
+      allowed: manifest.capabilities.includes("dataport"),
+      text: manifest.isolation === "process",
+      lookup: (port) => env.dataPorts?.(manifest.name, port),
+      post: (message) => this.#safePost(message),
+      warn: (message) => env.logger.warn(`[plugin ${manifest.name}] ${message}`),
+    });
     const { promise, resolve } = Promise.withResolvers<PluginExit>();
     this.closed = promise;
     this.#settle = resolve;
@@ -371,6 +350,54 @@ export abstract class RemoteHost implements PluginHost {
       this.#pending.clear();
     }
     if (first) this.#settle(this.ended);
+    this.#checkIdle();
+  }
+
+  /**
+   * Resolves once nothing delivered to the instance is queued or in flight:
+   * the pending event batch is sent at once, and every event sent was taken
+   * by the plugin (its handlers ran); also resolves once the instance ended.
+   */
+  async whenIdle(): Promise<void> {
+    if (!this.#idle()) {
+      if (this.#events.length > 0) {
+        clearTimeout(this.#eventTimer);
+        this.#flushEvents();
+      }
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#idleWaiters.push(resolve);
+      this.#checkIdle();
+      await promise;
+    }
+    await this.scope.whenIdle();
+  }
+
+  /**
+   * Cuts what the host holds for the instance without ending it: its
+   * subscriptions, the events not yet sent to it, its data ports. The tasks
+   * on its own thread stop with its `stop` hook or its end.
+   *
+   * @returns How many resources it cut.
+   */
+  separate(): number {
+    const cut = this.#subscriptions.size + this.#ports.names().length;
+    clearTimeout(this.#eventTimer);
+    this.#eventTimer = undefined;
+    this.#events = [];
+    for (const subscription of this.#subscriptions.values()) subscription.unsubscribe();
+    this.#subscriptions.clear();
+    this.#ports.close();
+    this.#checkIdle();
+    return cut;
+  }
+
+  #idle(): boolean {
+    return this.ended !== undefined || (this.#events.length === 0 && this.#eventsInflight === 0);
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#idle()) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   /** Calls a hook in the plugin; resolves with what it returned. */
@@ -446,6 +473,19 @@ export abstract class RemoteHost implements PluginHost {
         break;
       case "ea":
         this.#eventsInflight = Math.max(0, this.#eventsInflight - op[1]);
+        this.#checkIdle();
+        break;
+      case "do":
+        this.#ports.open(op[1], op[2]);
+        break;
+      case "ds":
+        this.#ports.send(op[1], op[2]);
+        break;
+      case "dc":
+        this.#ports.consume(op[1]);
+        break;
+      case "dr":
+        this.#ports.recycle(op[1], op[2]);
         break;
       default:
         this.lost("crashed", `it sent an unknown op: ${describeMessage(op)}`);
@@ -553,6 +593,12 @@ export abstract class RemoteHost implements PluginHost {
     this.#events = [];
     for (const subscription of this.#subscriptions.values()) subscription.unsubscribe();
     this.#subscriptions.clear();
+    const ports = this.#ports.close();
+    if (ports.lost > 0) {
+      this.env.logger.warn(
+        `[plugin ${this.manifest.name}] ${ports.lost} frames it sent could not reach their data port (closed)`,
+      );
+    }
   }
 
   #safePost(message: HostMessage): void {
@@ -628,32 +674,6 @@ export abstract class RemoteHost implements PluginHost {
       );
     }
   }
-}
-
-/** Resolves the options every remote host takes. */
-export function remoteConfig(action: string, options: RemoteHostOptions): RemoteConfig {
-  const flushMs = options.flushMs ?? 5;
-  if (!(typeof flushMs === "number" && flushMs >= 0 && flushMs <= 1000)) {
-    throw new RangeError(
-      `Cannot ${action} as 'flushMs' must be a number in [0, 1000]: current value is ${
-        String(flushMs)
-      }`,
-    );
-  }
-  const maxInflight = options.maxInflight ?? 10_000;
-  if (!(Number.isInteger(maxInflight) && maxInflight >= 1 && maxInflight <= 10_000_000)) {
-    throw new RangeError(
-      `Cannot ${action} as 'maxInflight' must be an integer in [1, 10000000]: current value is ${
-        String(maxInflight)
-      }`,
-    );
-  }
-  const audit = options.audit ?? true;
-  return {
-    flushMs,
-    maxInflight,
-    audit: audit === false ? false : audit === true ? {} : audit,
-  };
 }
 
 function describeMessage(value: unknown): string {

@@ -44,6 +44,15 @@ export type HostMessage =
   | { t: "ev"; batch: [number, unknown][] }
   /** The host took `n` more ops. */
   | { t: "ack"; n: number }
+  /** The answer to a port open (`do`): the port's send window, or why not. */
+  | { t: "port"; id: number; ok: true; credit: number }
+  | { t: "port"; id: number; ok: false; error: ErrorInfo }
+  /** The kernel's port took `n` more of the plugin's frames: that much credit back. */
+  | { t: "pc"; id: number; n: number }
+  /** Frames for a consuming plugin: `[frameId, bytes]` pairs. */
+  | { t: "pf"; id: number; frames: [number, PackedBytes][] }
+  /** The kernel's port closed (or refused the plugin as its consumer). */
+  | { t: "px"; id: number; reason: string }
   /** The host is done with the instance. */
   | { t: "bye" };
 
@@ -51,7 +60,8 @@ export type HostMessage =
  * One op of a batch, plugin → host (arrays keep batches small):
  * `r` result, `p` publish, `s` subscribe, `u` unsubscribe, `l` log, `md`
  * metric declared, `m` metric samples, `c` crash, `x` exit, `t` task declared,
- * `h` heartbeat with counters, `ea` events taken.
+ * `h` heartbeat with counters, `ea` events taken, `do` data port opened,
+ * `ds` frame sent on it, `dc` the plugin consumes it, `dr` frames recycled.
  */
 export type Op =
   | ["r", number, true, unknown]
@@ -66,7 +76,11 @@ export type Op =
   | ["x", string]
   | ["t", number, string, number]
   | ["h", Counters]
-  | ["ea", number];
+  | ["ea", number]
+  | ["do", number, string]
+  | ["ds", number, PackedBytes]
+  | ["dc", number]
+  | ["dr", number, number[]];
 
 /**
  * Plugin → host: `up` once the runtime listens, then batches of ops in the
@@ -77,6 +91,52 @@ export type PluginMessage =
   | { t: "up" }
   | { t: "batch"; ops: Op[] }
   | { t: "gone"; oom: boolean; code: number; message: string | undefined };
+
+/**
+ * Frame bytes on the wire: as they are through a worker's message port (a
+ * structured clone copies them), base64 in a process's JSON frames.
+ */
+export type PackedBytes = Uint8Array | string;
+
+const BASE64_CHUNK = 0x8000;
+
+/**
+ * Packs frame bytes for a transport.
+ *
+ * @param bytes The bytes (copied).
+ * @param text Whether the transport carries text only (a process's frames).
+ */
+export function packBytes(bytes: Uint8Array, text: boolean): PackedBytes {
+  if (!text) return bytes.slice();
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += BASE64_CHUNK) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + BASE64_CHUNK));
+  }
+  return btoa(binary);
+}
+
+/**
+ * Unpacks frame bytes; throws a `TypeError` for anything but packed bytes.
+ *
+ * @param value What the other end sent.
+ */
+export function unpackBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") {
+    let binary: string;
+    try {
+      binary = atob(value);
+    } catch {
+      throw new TypeError("Cannot read a frame as its bytes must be base64: current value is not");
+    }
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+  throw new TypeError(
+    `Cannot read a frame as its bytes must be a Uint8Array or a base64 string: current value is ${typeof value}`,
+  );
+}
 
 /** The counters a process plugin sends with each heartbeat. */
 export interface Counters {

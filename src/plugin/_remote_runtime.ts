@@ -59,6 +59,7 @@ import {
   TASK_CELLS,
 } from "./_remote_protocol.ts";
 import { RemoteMetrics } from "./_remote_metrics.ts";
+import { RemotePort } from "./_remote_port.ts";
 
 /** How the runtime talks to its host. */
 export interface RemoteTransport {
@@ -149,6 +150,8 @@ export class RemoteRuntime implements PluginContext {
   #tasks: RemoteTask[] = [];
   #handlers = new Map<number, (event: unknown) => void>();
   #nextSubscription = 1;
+  readonly #ports = new Map<number, RemotePort>();
+  #nextPort = 1;
   #running = false;
   #closed = false;
   #hookSince: number | undefined;
@@ -303,11 +306,16 @@ export class RemoteRuntime implements PluginContext {
     const action = `open data port ${show(name)}`;
     this.#require("dataport", action);
     this.#requireOpen(action);
-    throw new PluginError(
-      "E_PLUGIN_NO_DATAPORT",
-      this.name,
-      `Cannot open data port "${name}" as the ${this.isolation} host offers no data ports yet: run plugin "${this.name}" inline to use one`,
-    );
+    requireName("open a data port", "name", name);
+    for (const port of this.#ports.values()) if (port.name === name) return port;
+    const id = this.#nextPort++;
+    const port = new RemotePort(id, name, {
+      plugin: this.name,
+      text: this.isolation === "process",
+      push: (op) => this.#push(op),
+    });
+    this.#ports.set(id, port);
+    return port;
   }
 
   checkpoint(): Promise<void> {
@@ -340,6 +348,21 @@ export class RemoteRuntime implements PluginContext {
       }
       case "ack":
         this.#inflight = Math.max(0, this.#inflight - message.n);
+        break;
+      case "port": {
+        const port = this.#ports.get(message.id);
+        if (message.ok) port?.opened(message.credit);
+        else port?.refused(message.error);
+        break;
+      }
+      case "pc":
+        this.#ports.get(message.id)?.credited(message.n);
+        break;
+      case "pf":
+        this.#ports.get(message.id)?.frames(message.frames);
+        break;
+      case "px":
+        this.#ports.get(message.id)?.closed();
         break;
       default:
         break;
@@ -440,6 +463,7 @@ export class RemoteRuntime implements PluginContext {
     for (const task of this.#tasks) task.cancel();
     for (const id of [...this.#handlers.keys()]) this.#push(["u", id]);
     this.#handlers.clear();
+    for (const port of this.#ports.values()) port.closed();
     this.#setCount(B_SUBSCRIPTIONS, "subscriptions", 0);
     this.#closed = true;
   }

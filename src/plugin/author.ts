@@ -11,6 +11,15 @@ import type { MissedTickPolicy } from "../time/timer_wheel.ts";
 import type { PluginCapability, PluginIsolation } from "./manifest_types.ts";
 import { requireFunction, requireInteger, show } from "../internal/validate.ts";
 
+// What a plugin that sends on a data port needs, so it imports everything
+// from "@chronetix/core/plugin".
+export {
+  type WaitOptions,
+  type WaitResult,
+  WOULD_BLOCK,
+  type WouldBlock,
+} from "../data/backpressure.ts";
+
 /**
  * The mark a host checks on a plugin module's default export: a plain
  * string, so a plugin that imports another copy of this module (another

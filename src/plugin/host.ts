@@ -5,14 +5,55 @@
 // its own through `closed`.
 
 import type { Driver } from "../time/driver.ts";
-import type { EventBus } from "../bus/event_bus.ts";
 import type { EventScope } from "../bus/event_scope.ts";
+import type { EventHandler, SubscribeOptions, Subscription } from "../bus/topic.ts";
 import type { Executor } from "../exec/executor.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { DataPort } from "../data/data_port.ts";
 import type { Logger } from "../logger.ts";
 import type { PluginStateSnapshot } from "./author.ts";
 import type { PluginIsolation, ResolvedManifest } from "./manifest_types.ts";
+import type { ResourceRegistry } from "./resource_registry.ts";
+
+/**
+ * One topic of a {@linkcode PluginBus}: what a host uses of a bus topic.
+ * The kernel's `Topic` is one; the manager's routed view is another.
+ */
+export interface PluginBusTopic<T> {
+  /** The topic's name. */
+  readonly name: string;
+  /**
+   * Publishes synchronously on the kernel's bus.
+   *
+   * @param event The event.
+   * @returns How many handlers ran.
+   */
+  publish(event: T): number;
+  /**
+   * Subscribes a handler of the instance.
+   *
+   * @param handler Called with each event routed to the instance.
+   * @param options Its scope (in-flight counting) and a signal that ends it.
+   * @returns The subscription.
+   */
+  subscribe(handler: EventHandler<T>, options?: SubscribeOptions): Subscription;
+}
+
+/**
+ * The bus as a host sees it: an `EventBus` satisfies it, and so does the
+ * routed view the `PluginManager` hands each instance (its
+ * subscriptions get the events routed to that instance, so a hot reload
+ * switches them atomically and buffers them while switching).
+ */
+export interface PluginBus {
+  /**
+   * The topic `name`.
+   *
+   * @param name The topic.
+   * @returns Its publish and subscribe side.
+   */
+  topic<T>(name: string): PluginBusTopic<T>;
+}
 
 /**
  * Why an instance ended other than by the manager's own stop and shutdown:
@@ -145,6 +186,23 @@ export interface PluginHost {
   liveness(): PluginLiveness;
   /** The instance's counters. */
   stats(): PluginHostStats;
+  /**
+   * Resolves once nothing delivered to the instance is queued or in flight
+   * (events forwarded and not yet handled, handler runs not finished), or
+   * once the instance ended. A hot reload waits for it (with routing
+   * gated) before it takes the state, so the state covers every event the
+   * instance was given. Optional: without it the manager waits for
+   * {@linkcode PluginHost.scope}.
+   */
+  whenIdle?(): Promise<void>;
+  /**
+   * Force-separates the instance without ending it (a hot reload whose old
+   * instance did not quiesce in time): cancels its tasks and timers, ends
+   * its subscriptions, drops its data ports. Optional.
+   *
+   * @returns How many resources it cut.
+   */
+  separate?(): number;
 }
 
 /** Limits on a plugin's own metrics (`ctx.metrics`). */
@@ -163,8 +221,11 @@ export interface PluginHostEnvironment {
   driver: Driver;
   /** The kernel's executor (inline plugins' tasks run on it). */
   executor: Executor;
-  /** The kernel's bus. */
-  bus: EventBus;
+  /**
+   * The kernel's bus, as this instance sees it: under a manager, a routed
+   * view (see {@linkcode PluginBus}).
+   */
+  bus: PluginBus;
   /** The registry plugins' own metrics go into. */
   metrics: MetricsRegistry;
   /** The manager's logger (a plugin's `ctx.log` prefixes it). */
@@ -180,6 +241,10 @@ export interface PluginHostEnvironment {
    * imported before: hot reload and, by the manager's policy, restarts.
    */
   fresh: boolean;
+  /** Where the instance's resources (tasks, data ports) are registered, if anywhere. */
+  resources?: ResourceRegistry;
+  /** The instance's owner tag in `resources`, e.g. `"sampler#3"`. @default {the plugin's name} */
+  owner?: string;
 }
 
 /** Makes the host of one instance. */

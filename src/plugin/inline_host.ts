@@ -382,6 +382,26 @@ export class InlineHost implements PluginHost {
   }
 
   /**
+   * Resolves once the instance's scope has nothing queued or in flight
+   * (inline events are handed over synchronously, so that is all).
+   *
+   * @returns A promise that resolves when idle.
+   */
+  whenIdle(): Promise<void> {
+    return this.#ctx.scope.whenIdle();
+  }
+
+  /**
+   * Force-separates the instance: cancels its tasks, ends its
+   * subscriptions, drops its data ports; it is not ended.
+   *
+   * @returns How many resources it cut.
+   */
+  separate(): number {
+    return this.#ctx.separate();
+  }
+
+  /**
    * Whether the instance is alive and what it is doing.
    *
    * @returns The hook running now and the last activity.

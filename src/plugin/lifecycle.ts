@@ -325,6 +325,30 @@ export class PluginLifecycle {
     };
   }
 
+  /**
+   * Adds the counts and timings of a previous instance's lifecycle to this
+   * one (a hot reload hands the plugin's history to its new instance).
+   *
+   * @param previous The lifecycle of the instance that was replaced.
+   */
+  absorb(previous: PluginLifecycle): void {
+    const before = previous.stats();
+    this.#transitions += before.transitions;
+    this.#failures += before.failures;
+    this.#observerErrors += before.observerErrors;
+    this.#lastError ??= before.lastError;
+    for (const [phase, p] of Object.entries(before.phases) as [PluginPhase, PhaseStats][]) {
+      const s = this.#phases.get(phase)!;
+      s.count += p.count;
+      s.failures += p.failures;
+      s.totalMs += p.totalMs;
+      s.averageMs = s.count === 0 ? NaN : s.totalMs / s.count;
+      if (!Number.isNaN(p.maxMs)) {
+        s.maxMs = Number.isNaN(s.maxMs) ? p.maxMs : Math.max(s.maxMs, p.maxMs);
+      }
+    }
+  }
+
   #move(
     phase: PluginPhase,
     to: PluginState,

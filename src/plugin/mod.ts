@@ -66,6 +66,8 @@ export {
   type TelemetryRingStats,
 } from "./telemetry_ring.ts";
 export type {
+  PluginBus,
+  PluginBusTopic,
   PluginExit,
   PluginExitCause,
   PluginHost,
@@ -78,6 +80,23 @@ export type {
   PluginPhaseOptions,
 } from "./host.ts";
 export { createInlineHost, InlineHost, InlineReloads } from "./inline_host.ts";
+export {
+  RESOURCE_KINDS,
+  type ResourceEntry,
+  type ResourceKind,
+  ResourceRegistry,
+  type ResourceRegistryStats,
+} from "./resource_registry.ts";
+export {
+  type HotReloadStats,
+  RELOAD_DEFAULTS,
+  RELOAD_PHASES,
+  type ReloadOptions,
+  type ReloadPhase,
+  type ReloadPhaseReport,
+  type ReloadReport,
+  type ReloadResourceCheck,
+} from "./hot_reload_types.ts";
 export {
   createWorkerHost,
   type RemoteHostOptions,
@@ -93,6 +112,8 @@ export {
   type ProcessHostOptions,
 } from "./process_host.ts";
 export { PluginError, type PluginErrorCode } from "./plugin_error.ts";
+// What a hot reload hands over (the plugin-side API is "@chronetix/core/plugin").
+export type { PluginStateSnapshot } from "./author.ts";
 // The manifest (MANIFEST helper's files).
 export type {
   FailureRecoveryConfig,

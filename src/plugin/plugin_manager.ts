@@ -43,6 +43,13 @@ import { type ChildExit, Supervisor, type SupervisorDecision } from "./superviso
 import { TelemetryRing } from "./telemetry_ring.ts";
 import { PluginError } from "./plugin_error.ts";
 import { describeError } from "./_describe.ts";
+import { ResourceRegistry } from "./resource_registry.ts";
+import { PluginRouter } from "./_routing.ts";
+import { runSwitch, type SwitchContext, type SwitchSide } from "./_reload_switch.ts";
+import { checkReloadOptions } from "./_reload_options.ts";
+import { ReloadBook } from "./_reload_book.ts";
+import { fingerprint } from "./_reload_fingerprint.ts";
+import type { ReloadOptions, ReloadReport } from "./hot_reload_types.ts";
 import { phaseHandles, type PluginFigures, registerManagerMetrics } from "./_manager_metrics.ts";
 import type {
   PluginEscalation,
@@ -83,6 +90,16 @@ interface Entry {
   removed: boolean;
   pendingExit: PluginExit | undefined;
   histograms: Map<PluginPhase, Histogram> | undefined;
+  router: PluginRouter;
+  /** The current instance's owner tag (`name#n`). */
+  owner: string;
+  generation: number;
+  /** The fingerprint of a worker or process plugin's files when they were last audited. */
+  fingerprint: string | undefined;
+  /** A rollback target while the last reload's new version is on probation. */
+  probation:
+    | { untilMs: number; manifest: ResolvedManifest; state: PluginStateSnapshot | undefined }
+    | undefined;
 }
 
 const STARTING: readonly SteppingPhase[] = ["load", "init", "ready", "start"];
@@ -104,7 +121,8 @@ const STARTING: readonly SteppingPhase[] = ["load", "init", "ready", "start"];
  * `_up`, `_transitions_total`, `_failures_total{phase}`, `_restarts_total`,
  * `_give_ups_total`, `_kills_total`, `_zombies_total`, `_calls_total`,
  * `_phase_duration_seconds`, `_auto_unloads_total`, `_escalations_total`,
- * `_inline_reloads_total`, and the ring's `chronetix_plugin_telemetry_*`.
+ * `_inline_reloads_total`, the ring's `chronetix_plugin_telemetry_*`, and
+ * the hot-reload series `chronetix_hotreload_*` ({@linkcode PluginManager.reload}).
  *
  * @example A crash-looping plugin is restarted with backoff, then given up on
  * ```ts
@@ -133,6 +151,30 @@ const STARTING: readonly SteppingPhase[] = ["load", "init", "ready", "start"];
  * ]);
  * await plugins.close();
  * ```
+ *
+ * @example A hot reload hands the state over and loses no event
+ * ```ts
+ * import { Kernel, PluginManager } from "@chronetix/core";
+ * import { VirtualClock } from "@chronetix/core/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const quiet = { error() {}, warn() {}, info() {} };
+ * await using kernel = await Kernel.start({ clock: new VirtualClock(), logger: quiet });
+ * const plugins = new PluginManager({ ...kernel, logger: quiet });
+ * // consumer_v1.ts counts the events of topic "seq" and hands { count } over.
+ * await plugins.load({
+ *   name: "consumer", version: "1.0.0", isolation: "inline", capabilities: ["subscribe"],
+ *   entry: "./tests/plugin/_fixtures/reload/consumer_v1.ts",
+ * });
+ * for (let i = 0; i < 3; i++) kernel.bus.topic<number>("seq").publish(i);
+ * const report = await plugins.reload("consumer", {
+ *   entry: "./tests/plugin/_fixtures/reload/consumer_v2.ts", version: "2.0.0",
+ * });
+ * assertEquals([report.ok, report.stateVersion, report.activeVersion], [true, 1, "2.0.0"]);
+ * assertEquals(report.phases.map((p) => p.phase).slice(0, 5), ["prepare", "drain", "handover", "start", "switch"]);
+ * assertEquals(plugins.get("consumer")?.version, "2.0.0");
+ * await plugins.close();
+ * ```
  */
 export class PluginManager implements AsyncDisposable {
   /** The manager's name. */
@@ -141,6 +183,10 @@ export class PluginManager implements AsyncDisposable {
   readonly telemetry: TelemetryRing;
   /** The supervisor deciding restarts. */
   readonly supervisor: Supervisor;
+  /** What each plugin instance holds (subscriptions, tasks, data ports, Workers, subprocesses). */
+  readonly resources: ResourceRegistry;
+  readonly #book: ReloadBook;
+  readonly #bus: EventBus;
   readonly #driver: Driver;
   readonly #logger: Logger;
   readonly #env: Omit<PluginHostEnvironment, "fresh">;
@@ -194,6 +240,8 @@ export class PluginManager implements AsyncDisposable {
     const registry = requireInstance(action, "metrics", o.metrics, MetricsRegistry) ??
       new MetricsRegistry({ logger: this.#logger });
     this.#driver = o.driver;
+    this.#bus = o.bus;
+    this.resources = new ResourceRegistry({ now: () => o.driver.clock.now() });
     this.#reloads = new InlineReloads(
       requireInteger(action, "maxInlineReloads", o.maxInlineReloads ?? 100, 0, 1_000_000),
     );
@@ -276,6 +324,19 @@ export class PluginManager implements AsyncDisposable {
       this.telemetry.close();
       throw error;
     }
+    try {
+      this.#book = new ReloadBook(
+        registry,
+        this.name,
+        this.telemetry,
+        o.driver,
+        this.#logger,
+      );
+    } catch (error) {
+      this.#metrics.dispose();
+      this.telemetry.close();
+      throw error;
+    }
   }
 
   /**
@@ -302,6 +363,9 @@ export class PluginManager implements AsyncDisposable {
     if (this.#close !== undefined) throw new ClosedError("PluginManager", action);
     requireOptions(action, "options", options);
     const resolved = await this.#resolve(manifest, options.baseUrl);
+    const print = resolved.isolation === "inline"
+      ? undefined
+      : await fingerprint(resolved.importRoots);
     if (this.#close !== undefined) throw new ClosedError("PluginManager", action);
     const name = resolved.name;
     if (this.#entries.has(name)) {
@@ -314,6 +378,7 @@ export class PluginManager implements AsyncDisposable {
     this.#factory(resolved);
     if (resolved.isolation === "inline") this.#warnInline(resolved);
     const entry = this.#entry(resolved);
+    entry.fingerprint = print;
     this.#entries.set(name, entry);
     this.telemetry.record({ kind: "load", plugin: name, reason: resolved.version });
     try {
@@ -322,7 +387,66 @@ export class PluginManager implements AsyncDisposable {
       this.#forget(entry);
       throw error;
     }
+    if (resolved.watch && resolved.entryUrl.protocol === "file:") {
+      this.#book.watch(
+        name,
+        new URL(".", resolved.entryUrl),
+        async () => entry.removed ? undefined : await this.reload(name),
+      );
+    }
+    this.#book.active(name, resolved.version);
     return this.#info(entry);
+  }
+
+  /**
+   * Replaces a running plugin with a new version (or a fresh import of the
+   * same entry) without losing an event: the new version is started to
+   * `ready`, routing of the plugin's topics is gated while the old instance
+   * finishes what it was given, the old one's `exportState()` goes to the
+   * new one's `importState()` (which may migrate or refuse it by its
+   * version), the new one starts and routing switches to it at once (the
+   * events held meanwhile follow, in order), then the old one is quiesced
+   * (stopped, drained, resource checks polled every `drainPollMs`,
+   * force-separated past `quiescentTimeoutMs`), shut down, verified against
+   * {@linkcode PluginManager.resources} and ended. A failure before the
+   * switch leaves the old version running, and the report says why.
+   *
+   * @param name The plugin.
+   * @param options The new entry and version, and the switch's bounds.
+   * @returns What happened, phase by phase.
+   * @throws {TypeError} when an option has the wrong type.
+   * @throws {RangeError} when an option is out of range.
+   * @throws {PluginError} (as a rejection) when no plugin of that name is
+   * loaded (`E_PLUGIN_NOT_FOUND`) or it is not started (`E_PLUGIN_ILLEGAL_TRANSITION`).
+   */
+  async reload(name: string, options: ReloadOptions = {}): Promise<ReloadReport> {
+    const entry = this.#require(name, "reload");
+    const checked = checkReloadOptions(entry.manifest, options);
+    return await this.#serial(entry, async () => {
+      if (entry.removed || entry.lifecycle.state !== "started" || entry.host === undefined) {
+        throw new PluginError(
+          "E_PLUGIN_ILLEGAL_TRANSITION",
+          name,
+          `Cannot reload plugin "${name}" as it is ${
+            entry.removed ? "unloaded" : entry.lifecycle.state
+          }: only a started plugin can be reloaded, restart() it instead`,
+        );
+      }
+      const oldManifest = entry.manifest;
+      const out = { state: undefined as PluginStateSnapshot | undefined };
+      // A worker or process whose files did not change re-uses its import audit.
+      let fresh = true;
+      let print: string | undefined;
+      if (checked.manifest.isolation !== "inline") {
+        print = await fingerprint(checked.manifest.importRoots);
+        fresh = print === undefined || print !== entry.fingerprint ||
+          checked.manifest.importRoots.join(" ") !== oldManifest.importRoots.join(" ");
+      }
+      const report = await runSwitch(this.#switchContext(entry, fresh), checked, out);
+      if (report.ok) entry.fingerprint = print;
+      this.#afterSwitch(entry, report, oldManifest, out.state, checked.probationMs);
+      return report;
+    });
   }
 
   /**
@@ -449,6 +573,8 @@ export class PluginManager implements AsyncDisposable {
       inlineReloads: { total: reloads.total, max: reloads.max, refused: reloads.refused },
       supervisor: this.supervisor.stats(),
       telemetry: this.telemetry.stats(),
+      hotReload: { ...this.#book.stats },
+      resources: this.resources.stats(),
     };
   }
 
@@ -508,6 +634,7 @@ export class PluginManager implements AsyncDisposable {
       await this.#within(process.settled(), Math.max(0, graceMs - (clock.now() - start)));
     }
     this.#metrics.dispose();
+    this.#book.dispose();
     this.telemetry.close();
     return {
       graceful: reports.every((r) => r.graceful),
@@ -562,6 +689,94 @@ export class PluginManager implements AsyncDisposable {
     if (warning !== undefined) this.#logger.warn(warning);
   }
 
+  /** Makes the host of a new instance, with its routed view of the bus; watches its end. */
+  #newSide(entry: Entry, manifest: ResolvedManifest, fresh: boolean): SwitchSide {
+    const owner = `${entry.name}#${++entry.generation}`;
+    const host = this.#factory(manifest)(manifest, {
+      ...this.#env,
+      bus: entry.router.view(owner),
+      resources: this.resources,
+      owner,
+      fresh,
+    });
+    if (host.isolation !== "inline") {
+      const kind = host.isolation === "worker" ? "worker" : "subprocess";
+      this.resources.upsert({ owner, kind, id: "host", detail: manifest.version });
+      host.closed.then(() => this.resources.remove(owner, kind, "host"));
+    }
+    host.closed.then((exit) => this.#closed(entry, host, exit));
+    const lifecycle = new PluginLifecycle({
+      plugin: entry.name,
+      clock: this.#driver.clock,
+      onTransition: (t) => this.#transition(entry, t),
+    });
+    return { host, lifecycle, owner, manifest };
+  }
+
+  #switchContext(entry: Entry, fresh: boolean): SwitchContext {
+    const current = entry.host!;
+    return {
+      plugin: entry.name,
+      driver: this.#driver,
+      router: entry.router,
+      resources: this.resources,
+      stats: this.#book.stats,
+      old: {
+        host: current,
+        lifecycle: entry.lifecycle,
+        owner: entry.owner,
+        manifest: entry.manifest,
+      },
+      makeNew: (manifest: ResolvedManifest) => this.#newSide(entry, manifest, fresh),
+      commit: (next: SwitchSide) => {
+        entry.callsBefore += current.stats().calls;
+        entry.host = next.host;
+        entry.owner = next.owner;
+        entry.manifest = next.manifest;
+        next.lifecycle.absorb(entry.lifecycle);
+        entry.lifecycle = next.lifecycle;
+        entry.pendingExit = undefined;
+        this.supervisor.started(entry.name);
+      },
+      kill: (side: SwitchSide, reason: string) => {
+        this.#kill(entry, side.host, reason);
+      },
+    };
+  }
+
+  #afterSwitch(
+    entry: Entry,
+    report: ReloadReport,
+    oldManifest: ResolvedManifest,
+    state: PluginStateSnapshot | undefined,
+    probationMs: number,
+  ): void {
+    if (report.ok) {
+      entry.probation = probationMs > 0
+        ? { untilMs: this.#driver.clock.now() + probationMs, manifest: oldManifest, state }
+        : undefined;
+    }
+    this.#book.switched(report);
+  }
+
+  /** The new version failed on probation: back to the old version with the state of the switch. */
+  async #rollback(entry: Entry, host: PluginHost, exit: PluginExit): Promise<void> {
+    const probation = entry.probation!;
+    entry.probation = undefined;
+    const failed = entry.manifest.version;
+    const back = probation.manifest.version;
+    entry.lifecycle.fail("run", exit.error ?? new Error(exit.reason));
+    this.#kill(entry, host, `${exit.cause}: ${exit.reason}`);
+    entry.manifest = probation.manifest;
+    this.#book.rolledBack(entry.name, failed, back, exit.reason);
+    try {
+      await this.#startInstance(entry, probation.state, true);
+      this.#book.active(entry.name, back, failed);
+    } catch (error) {
+      this.#decide(entry, { normal: false, reason: describeError(error) });
+    }
+  }
+
   #entry(manifest: ResolvedManifest): Entry {
     const entry: Entry = {
       name: manifest.name,
@@ -578,6 +793,11 @@ export class PluginManager implements AsyncDisposable {
       removed: false,
       pendingExit: undefined,
       histograms: phaseHandles(this.#metrics.phaseHistogram, this.name, manifest.name),
+      router: new PluginRouter(manifest.name, this.#bus, this.resources),
+      owner: manifest.name,
+      generation: 0,
+      probation: undefined,
+      fingerprint: undefined,
     };
     entry.lifecycle = new PluginLifecycle({
       plugin: manifest.name,
@@ -623,13 +843,13 @@ export class PluginManager implements AsyncDisposable {
     fresh: boolean,
   ): Promise<void> {
     entry.callsBefore += entry.host?.stats().calls ?? 0;
-    const host = this.#factory(entry.manifest)(entry.manifest, {
-      ...this.#env,
-      fresh: fresh && this.#freshRestarts,
-    });
+    if (entry.host !== undefined) this.resources.removeOwner(entry.owner);
+    const side = this.#newSide(entry, entry.manifest, fresh && this.#freshRestarts);
+    entry.router.route(side.owner);
+    entry.owner = side.owner;
+    const host = side.host;
     entry.host = host;
     entry.pendingExit = undefined;
-    host.closed.then((exit) => this.#closed(entry, host, exit));
     const lifecycle = entry.lifecycle;
     for (const phase of STARTING) {
       lifecycle.begin(phase);
@@ -764,6 +984,12 @@ export class PluginManager implements AsyncDisposable {
     ) return;
     void this.#serial(entry, async () => {
       if (entry.removed || entry.host !== host) return;
+      const probation = entry.probation;
+      if (probation !== undefined && this.#driver.clock.now() > probation.untilMs) {
+        entry.probation = undefined;
+      } else if (probation !== undefined && !exit.normal) {
+        return await this.#rollback(entry, host, exit);
+      }
       this.telemetry.record({
         kind: "exit",
         plugin: entry.name,
@@ -858,6 +1084,9 @@ export class PluginManager implements AsyncDisposable {
     const host = entry.host;
     if (host !== undefined && entry.lifecycle.state !== "shutdown") host.kill("unloaded");
     entry.removed = true;
+    entry.router.close();
+    this.resources.removeOwner(entry.owner);
+    this.#book.unwatch(entry.name);
     entry.callsBefore += host?.stats().calls ?? 0;
     entry.host = undefined;
     this.#retired.set(entry.name, { ...this.#figures(entry), up: 0 });

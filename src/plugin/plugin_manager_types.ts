@@ -13,6 +13,8 @@ import type { PluginHostFactory, PluginHostStats, PluginMetricLimits } from "./h
 import type { LifecycleState, LifecycleStats, PluginState, SteppingPhase } from "./lifecycle.ts";
 import type { SupervisorStats } from "./supervisor.ts";
 import type { TelemetryRingOptions, TelemetryRingStats } from "./telemetry_ring.ts";
+import type { HotReloadStats } from "./hot_reload_types.ts";
+import type { ResourceRegistryStats } from "./resource_registry.ts";
 
 /** A give-up the supervisor escalates to the kernel (policy `escalate: true`). */
 export interface PluginEscalation {
@@ -179,4 +181,8 @@ export interface PluginManagerStats {
   supervisor: SupervisorStats;
   /** The telemetry ring. */
   telemetry: TelemetryRingStats;
+  /** Hot reloads: switches, failures, leaks, timeouts, force-separations, rollbacks. */
+  hotReload: HotReloadStats;
+  /** What plugin instances hold now (the resource registry). */
+  resources: ResourceRegistryStats;
 }

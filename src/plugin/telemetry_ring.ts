@@ -14,7 +14,8 @@ import {
  * `load`ed or `unload`ed, an `exit` (it ended: crash, hang, clean exit), the
  * supervisor's `restart_scheduled`, `restart_loaded` (the restarted instance
  * is running), `restart_give_up`, an `auto_unload`, an `escalate` to the
- * kernel, a `kill`.
+ * kernel, a `kill`, a hot `reload` (with its `phases`), a `rollback` to the
+ * previous version.
  */
 export type TelemetryKind =
   | "transition"
@@ -26,7 +27,9 @@ export type TelemetryKind =
   | "restart_give_up"
   | "auto_unload"
   | "escalate"
-  | "kill";
+  | "kill"
+  | "reload"
+  | "rollback";
 
 /** Every {@linkcode TelemetryKind}. */
 export const TELEMETRY_KINDS: readonly TelemetryKind[] = Object.freeze([
@@ -40,6 +43,8 @@ export const TELEMETRY_KINDS: readonly TelemetryKind[] = Object.freeze([
   "auto_unload",
   "escalate",
   "kill",
+  "reload",
+  "rollback",
 ]);
 
 /** Why an event did not make it into the ring, or was pushed out of it. */
@@ -69,6 +74,8 @@ export interface TelemetryInput {
   reason?: string;
   /** An error's message. */
   error?: string;
+  /** Per step, its duration in ms (a hot `reload`). */
+  phases?: Readonly<Record<string, number>>;
 }
 
 /** One event in the ring. */

@@ -18,6 +18,7 @@ import {
   type PluginMessage,
 } from "./_remote_protocol.ts";
 import { requireOptions } from "../internal/validate.ts";
+import { requireWorkerOptionsFlag } from "../internal/blob_worker.ts";
 
 export type { RemoteHostOptions, RemoteHostStats } from "./_remote_host.ts";
 
@@ -128,6 +129,7 @@ class WorkerHost extends RemoteHost {
         JSON.stringify(program("runNodeWorker"))
       }, ${heap});\n`,
     );
+    requireWorkerOptionsFlag(`start plugin "${m.name}" in a Worker`);
     const worker = new Worker(url, {
       type: "module",
       name: `chronetix-plugin:${m.name}`,

@@ -85,7 +85,10 @@ const SCHEDULING_SCHEMA = object({
 
 const IDENTITY_SCHEMA = object({
   name: text("The task's name"),
-  kind: { type: ["string", "null"], description: "periodic, once or event (null once removed)" },
+  kind: {
+    type: ["string", "null"],
+    description: "periodic, once, event or schedule (null once removed)",
+  },
   component: text("The component it runs on"),
   source: oneOf("Where liveness and timing come from", ["hooks", "polling"]),
 });

@@ -19,6 +19,7 @@
  * @module
  */
 export { type Clock, MonotonicClock } from "./clock.ts";
+export { SYSTEM_WALL_CLOCK, SystemWallClock, type WallClock } from "./wall_clock.ts";
 export {
   MAX_BURST_TICKS,
   MIN_PERIOD_MS,

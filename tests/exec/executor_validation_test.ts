@@ -378,7 +378,7 @@ Deno.test("TaskHandle.cancel(), resume() and stats() never throw engine errors",
   const { cancel, resume, stats } = task;
   assertEquals(stats.call(undefined).name, "p", "a detached stats() still works");
   const error = assertThrows(() => resume.call(undefined), TypeError);
-  assertEquals(error.message, 'Cannot resume task "p" as it is created, not quarantined');
+  assertEquals(error.message, 'Cannot resume task "p" as it is created, not paused or quarantined');
   assertEquals(cancel.call(undefined), true, "a detached cancel() still works");
   assertEquals(task.cancel(), false);
   assertEquals(task.state, "cancelled");

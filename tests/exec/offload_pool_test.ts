@@ -139,7 +139,7 @@ Deno.test("OffloadPool.submit() of an unregistered job rejects, logs it rate-lim
   using _driver = driver;
   await using p = pool({ logger, driver, name: "render" });
   const message =
-    `Cannot submit job "nope" to offload pool "render" as 'job' is not registered: known jobs are "square", "fill", "hang", "block", "crash", "fail", "exit", "closeSelf", "blockLater", "env", "oom", "missing"`;
+    `Cannot submit job "nope" to offload pool "render" as 'job' is not registered: known jobs are "square", "fill", "hang", "block", "crash", "fail", "exit", "closeSelf", "blockLater", "env", "oom", "missing" (or "<job>#<export>" for a named export of one)`;
   await assertRejects(() => p.submit("nope", 1), TypeError, message);
   clock.advance(9_999);
   await assertRejects(() => p.submit("nope", 1), TypeError, message);

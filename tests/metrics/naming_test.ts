@@ -16,9 +16,36 @@ Deno.test("checkMetricSpec() accepts well-formed names in base units", () => {
   }
 });
 
+Deno.test("checkMetricSpec() accepts any prefix for user names and checks a namespace", () => {
+  const spec = { name: "myapp_frames_received_total", type: "counter", help: "Frames" } as const;
+  assertEquals(checkMetricSpec(spec), []);
+  assertEquals(checkMetricSpec(spec, { namespace: "myapp" }), []);
+  assertEquals(
+    checkMetricSpec({ ...spec, name: "process_cpu_seconds_total", unit: "seconds" }),
+    [],
+  );
+  assertEquals(checkMetricSpec(spec, { namespace: "chronetix" }), [
+    "Cannot register metric 'myapp_frames_received_total' as its name must start with the namespace 'chronetix_'",
+  ]);
+  // A prefix that is only the start of a longer word is no namespace.
+  assertEquals(
+    checkMetricSpec({ ...spec, name: "myapps_x_total" }, { namespace: "myapp" }).length,
+    1,
+  );
+});
+
 Deno.test("checkMetricSpec() names each breach", async (t) => {
   const cases: [string, Parameters<typeof checkMetricSpec>[0], string][] = [
-    ["prefix", { name: "timer_fires_total", type: "counter", help: "x" }, "must match chronetix_"],
+    ["prefix", { name: "fires", type: "gauge", help: "x" }, "must match <prefix>_<name>"],
+    ["colon", { name: "myapp:fires", type: "gauge", help: "x" }, "no colon"],
+    ["camelCase", { name: "myApp_fires", type: "gauge", help: "x" }, "lower snake case"],
+    ["double underscore", { name: "__myapp_fires", type: "gauge", help: "x" }, "lower snake"],
+    ["trailing underscore", { name: "myapp_fires_", type: "gauge", help: "x" }, "lower snake"],
+    [
+      "non-base unit in a user name",
+      { name: "myapp_wait_ms", type: "gauge", help: "x" },
+      "'ms' is not a base unit",
+    ],
     ["subsystem", { name: "chronetix_fires", type: "gauge", help: "x" }, "must match chronetix_"],
     ["case", { name: "chronetix_Timer_fires", type: "gauge", help: "x" }, "must match chronetix_"],
     [
@@ -175,4 +202,26 @@ Deno.test("MetricsRegistry returns the same family for an identical declaration 
       registry.gauge({ name: "chronetix_demo_events_total", help: "Events", labelNames: ["k"] }),
     TypeError,
   );
+});
+
+Deno.test("lintInventory() keeps the kernel's families in the chronetix namespace, standard ones aside", async () => {
+  const { lintInventory } = await import("../../src/cli/metrics.ts");
+  const entry = (name: string, type: "counter" | "gauge", unit = "") => ({
+    name,
+    type,
+    unit,
+    help: "Something",
+    labels: [],
+  });
+  const inventory = [
+    entry("chronetix_bus_published_total", "counter"),
+    entry("process_cpu_seconds_total", "counter", "seconds"),
+    entry("nodejs_heap_size_used_bytes", "gauge", "bytes"),
+    entry("myapp_frames_total", "counter"),
+  ];
+  assertEquals(lintInventory(inventory, "chronetix"), [
+    "Cannot register metric 'myapp_frames_total' as its name must start with the namespace 'chronetix_'",
+  ]);
+  // A user's own inventory file: any prefix.
+  assertEquals(lintInventory(inventory), []);
 });

@@ -36,6 +36,10 @@ Deno.test("WorkerHost contains out-of-memory with limits.maxHeapMb (a heap-limit
       capabilities: ["publish"],
       limits: { maxHeapMb: 32 },
       restart: { restartEnabled: false },
+      // A heap near its limit collects for seconds before it gives up; on a
+      // loaded machine that silence outlasts the default hang budget, and
+      // this test is about the out-of-memory, not the hang.
+      budgets: { hangMs: 60_000, taskBudgetMs: 60_000 },
     }));
     assertEquals(await started, "worker");
     const exit = await telemetryEvent(plugins, (e) => e.kind === "exit");

@@ -20,7 +20,8 @@ const pool = new OffloadPool({
     exit: job("exit"),
     closeSelf: job("close_self"),
   },
-  workers: 2,
+  minWorkers: 2,
+  maxWorkers: 2,
   // Only the stuck job may time out; the others fail for what they did.
   timeoutMs: fault.startsWith("stuck") ? 500 : 120_000,
   metrics,

@@ -1,0 +1,102 @@
+// bench:plugins case `crash-loop`: does a 1 kHz task on the kernel keep its
+// timing while a plugin crash-loops? Per host, rounds interleave two
+// segments of the same length in a shuffled order: the kernel task alone
+// (`idle`) and the kernel task while a plugin that crashes 25 ms after each
+// start is restarted at once by the supervisor (`crash-loop`). Lateness is
+// the task's entry time minus its release, on the kernel's clock.
+import type { BenchResult } from "./_report.ts";
+import { progress, round } from "./_report.ts";
+import { benchManifest, keptLogger, percentile } from "./_plugins_util.ts";
+import { Kernel } from "../mod.ts";
+import { createProcessHost } from "../src/plugin/process_host.ts";
+
+type Isolation = "inline" | "worker" | "process";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Lateness of a 1 kHz kernel task over `ms`, µs per run. */
+async function kernelTaskLateness(
+  kernel: Kernel,
+  name: string,
+  ms: number,
+): Promise<number[]> {
+  const late: number[] = [];
+  const clock = kernel.driver.clock;
+  const handle = kernel.periodic({
+    name,
+    periodMs: 1,
+    run: (ctx) => void late.push((clock.now() - ctx.release) * 1000),
+  });
+  await sleep(ms);
+  handle.cancel();
+  return late;
+}
+
+/**
+ * Runs the case.
+ *
+ * @param quick Fewer and shorter rounds.
+ */
+export async function crashLoopCase(quick: boolean): Promise<BenchResult[]> {
+  const rounds = quick ? 2 : 6;
+  const segmentMs = quick ? 1000 : 2000;
+  const rows: BenchResult[] = [];
+  for (const isolation of ["inline", "worker", "process"] as Isolation[]) {
+    // The profile a 1 kHz control task asks for (`precise`), not the
+    // bench's timers-only kernel: the question is whether its timing holds.
+    const processes = createProcessHost({ killGraceMs: 1000 });
+    const kernel = await Kernel.start({
+      profile: "precise",
+      logger: keptLogger(),
+      pluginOptions: { hosts: { process: processes } },
+    });
+    const b = { kernel };
+    try {
+      const idle: number[] = [];
+      const loop: number[] = [];
+      let restarts = 0;
+      let n = 0;
+      for (let r = 0; r < rounds; r++) {
+        progress(`plugins: crash-loop ${isolation} round ${r + 1}/${rounds}`);
+        const order = (r % 2 === 0) ? ["idle", "loop"] : ["loop", "idle"];
+        for (const kind of order) {
+          if (kind === "idle") {
+            idle.push(...await kernelTaskLateness(b.kernel, `cl-idle-${n++}`, segmentMs));
+            continue;
+          }
+          const name = `crashloop-${isolation}`;
+          await b.kernel.plugins.load(benchManifest(name, "_plugins_crash.ts", isolation, {
+            restart: {
+              maxRetries: 1000,
+              retryWindowMs: 60_000,
+              backoffInitialMs: 0,
+              backoffMaxMs: 0,
+              backoffJitterRatio: 0,
+            },
+          }));
+          const before = b.kernel.plugins.get(name)?.restarts ?? 0;
+          loop.push(...await kernelTaskLateness(b.kernel, `cl-loop-${n++}`, segmentMs));
+          restarts += (b.kernel.plugins.get(name)?.restarts ?? 0) - before;
+          await b.kernel.plugins.unload(name);
+        }
+      }
+      const p99Loop = percentile(loop, 99);
+      const p99Idle = percentile(idle, 99);
+      rows.push({
+        case: "crash-loop",
+        subject: `chronetix:${isolation}`,
+        kernel_task_p99_us: round(p99Loop, 1),
+        kernel_task_p99_idle_us: round(p99Idle, 1),
+        p99_ratio: round(p99Loop / p99Idle, 2),
+        kernel_task_p50_us: round(percentile(loop, 50), 1),
+        kernel_task_p50_idle_us: round(percentile(idle, 50), 1),
+        restarts_per_s: round(restarts / (rounds * segmentMs / 1000), 1),
+        runs: loop.length,
+      });
+    } finally {
+      await kernel.shutdown({ graceMs: 5000 });
+      await processes.settled();
+    }
+  }
+  return rows;
+}

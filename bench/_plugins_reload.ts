@@ -1,0 +1,134 @@
+// Case `reload` of bench:plugins: a consumer plugin is hot-reloaded again and
+// again while a kernel task publishes a sequence number every millisecond.
+// Rounds interleave an idle window (the producer alone: the baseline of its
+// lateness) and a burst of reloads. Figures: the switch time (start of
+// reload() to the old instance ended), events lost / duplicated / reordered
+// (from the consumer's [seq, count] acknowledgements), the producer's p99
+// lateness during switches and idle, and RSS growth from an early round to
+// the end (after a GC). Inline: as many reloads as its cap allows (each
+// fresh import leaks the old module), the heap growth per reload, and one
+// more reload that the cap must refuse.
+import type { BenchResult } from "./_report.ts";
+import { progress, round } from "./_report.ts";
+import { benchKernel, benchManifest, GIVE_UP_MS, percentile } from "./_plugins_util.ts";
+
+type Isolation = "inline" | "worker" | "process";
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Reloads per subject. */
+function reloadsOf(isolation: Isolation, quick: boolean): number {
+  if (isolation === "inline") return quick ? 30 : 100;
+  if (isolation === "worker") return quick ? 40 : 1000;
+  return quick ? 12 : 1000;
+}
+
+/** Runs the `reload` case for one host. */
+async function reloadSubject(isolation: Isolation, quick: boolean): Promise<BenchResult> {
+  const reloads = reloadsOf(isolation, quick);
+  const rounds = Math.min(10, reloads);
+  const perRound = Math.ceil(reloads / rounds);
+  const idleMs = quick ? 100 : 250;
+  const b = await benchKernel(isolation === "inline" ? { maxInlineReloads: reloads } : {});
+  try {
+    const { kernel } = b;
+    const name = `reload-${isolation}`;
+    await kernel.plugins.load(benchManifest(name, "_plugins_reload_consumer.ts", isolation, {
+      capabilities: ["publish", "subscribe"],
+    }));
+    const acks: [number, number][] = [];
+    using _acks = kernel.bus.topic<[number, number]>("rl.ack").subscribe((a) => void acks.push(a));
+    const seq = kernel.bus.topic<number>("rl.seq");
+    let sent = 0;
+    let switching = false;
+    const lateIdle: number[] = [];
+    const lateSwitch: number[] = [];
+    const producer = kernel.periodic({
+      name: "rl-producer",
+      periodMs: 1,
+      run: (ctx) => {
+        const lateUs = (kernel.clock.now() - ctx.release) * 1000;
+        (switching ? lateSwitch : lateIdle).push(lateUs);
+        seq.publish(sent++);
+      },
+    });
+    const switches: number[] = [];
+    const failures: string[] = [];
+    let rss0 = NaN;
+    let heap0 = NaN;
+    let done = 0;
+    try {
+      for (let r = 0; r < rounds && done < reloads; r++) {
+        progress(`plugins: reload ${isolation} round ${r + 1}/${rounds}`);
+        switching = false;
+        await sleep(idleMs);
+        switching = true;
+        for (let i = 0; i < perRound && done < reloads; i++, done++) {
+          const report = await kernel.plugins.reload(name);
+          if (report.ok) switches.push(report.durationMs);
+          else failures.push(`${report.failedPhase}: ${report.reason}`);
+        }
+        switching = false;
+        if (r === 0) {
+          gc?.();
+          rss0 = Deno.memoryUsage().rss;
+          heap0 = Deno.memoryUsage().heapUsed;
+        }
+      }
+    } finally {
+      producer.cancel();
+    }
+    // Every event sent must come back once: wait for the stragglers.
+    const giveUp = performance.now() + GIVE_UP_MS;
+    while (acks.length < sent && performance.now() < giveUp) await sleep(5);
+    gc?.();
+    const rss1 = Deno.memoryUsage().rss;
+    const heap1 = Deno.memoryUsage().heapUsed;
+    const seen = new Map<number, number>();
+    let reordered = 0;
+    for (const [s, count] of acks) {
+      seen.set(s, (seen.get(s) ?? 0) + 1);
+      if (count !== s + 1) reordered++;
+    }
+    let lost = 0;
+    for (let s = 0; s < sent; s++) if (!seen.has(s)) lost++;
+    const duplicated = acks.length - seen.size;
+    const row: BenchResult = {
+      case: "reload",
+      subject: `chronetix:${isolation}`,
+      switch_p50_ms: round(percentile(switches, 50), 2),
+      switch_p99_ms: round(percentile(switches, 99), 2),
+      lost_events: lost,
+      duplicated_events: duplicated,
+      reordered_events: reordered,
+      producer_p99_us: round(percentile(lateSwitch, 99), 0),
+      producer_p99_idle_us: round(percentile(lateIdle, 99), 0),
+      rss_growth_bytes: rss1 - rss0,
+      reloads: switches.length,
+      events: sent,
+      failed_reloads: failures.length,
+    };
+    if (isolation === "inline") {
+      row.leak_bytes_per_reload = round((heap1 - heap0) / Math.max(1, done - perRound), 0);
+      const past = await kernel.plugins.reload(name);
+      row.cap_enforced = !past.ok && (past.reason ?? "").includes("maxInlineReloads") ? 1 : 0;
+      row.inline_reload_cap = reloads;
+    }
+    if (failures.length > 0) progress(`plugins: reload ${isolation}: ${failures[0]}`);
+    if (quick) row.note = `quick: ${switches.length} reloads`;
+    await kernel.plugins.unload(name, { graceMs: 1000 });
+    return row;
+  } finally {
+    await b.close();
+  }
+}
+
+/** The `reload` case: one row per host. */
+export async function reloadCase(quick: boolean): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  for (const isolation of ["inline", "worker", "process"] as const) {
+    rows.push(await reloadSubject(isolation, quick));
+  }
+  return rows;
+}
