@@ -138,6 +138,7 @@ export async function runSwitch(
     const n = next;
     await step("drain", async () => {
       router.gate(options.maxBuffered);
+      old.host.holdPorts?.();
       const idle = await within(ctx.driver, idleOf(old.host), options.quiescentTimeoutMs);
       overflowed("drain");
       if (!idle) {
@@ -176,6 +177,7 @@ export async function runSwitch(
   } catch (error) {
     const failed = error instanceof SwitchFailed ? error : new SwitchFailed("prepare", error);
     router.open(); // what was held goes to the old instance, in order
+    old.host.releasePorts?.();
     if (next !== undefined) {
       const open = next.lifecycle.phase;
       if (open !== undefined) next.lifecycle.fail(open, failed.cause ?? failed);

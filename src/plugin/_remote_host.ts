@@ -118,6 +118,13 @@ export abstract class RemoteHost implements PluginHost {
       text: manifest.isolation === "process",
       lookup: (port) => env.dataPorts?.(manifest.name, port),
       post: (message) => this.#safePost(message),
+      later: (ms, fn) => {
+        try {
+          env.driver.after(ms, fn);
+        } catch {
+          // The driver is closed: the kernel is going down.
+        }
+      },
       warn: (message) => env.logger.warn(`[plugin ${manifest.name}] ${message}`),
     });
     const { promise, resolve } = Promise.withResolvers<PluginExit>();
@@ -391,8 +398,19 @@ export abstract class RemoteHost implements PluginHost {
     return cut;
   }
 
+  /** Stops handing the instance frames of the data ports it consumes; see {@linkcode PluginHost.holdPorts}. */
+  holdPorts(): void {
+    this.#ports.hold();
+  }
+
+  /** Hands it frames again; see {@linkcode PluginHost.releasePorts}. */
+  releasePorts(): void {
+    this.#ports.release();
+  }
+
   #idle(): boolean {
-    return this.ended !== undefined || (this.#events.length === 0 && this.#eventsInflight === 0);
+    return this.ended !== undefined ||
+      (this.#events.length === 0 && this.#eventsInflight === 0 && this.#ports.idle());
   }
 
   #checkIdle(): void {
@@ -486,6 +504,7 @@ export abstract class RemoteHost implements PluginHost {
         break;
       case "dr":
         this.#ports.recycle(op[1], op[2]);
+        this.#checkIdle();
         break;
       default:
         this.lost("crashed", `it sent an unknown op: ${describeMessage(op)}`);

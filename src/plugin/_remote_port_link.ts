@@ -13,6 +13,10 @@ import { packBytes, unpackBytes } from "./_remote_protocol.ts";
 
 /** The most frames a plugin may have on its way to one port (its send window). */
 export const PORT_WINDOW = 64;
+/** How often a consumer waits for the port's current consumer to let go (a reload), ms. */
+const CONSUME_RETRY_MS = 2;
+/** How long it waits at most, ms. */
+const CONSUME_WAIT_MS = 10_000;
 
 /** What the links need from their host. */
 export interface PortLinkHost {
@@ -26,6 +30,8 @@ export interface PortLinkHost {
   lookup(name: string): DataPort | undefined;
   /** Sends a message to the plugin. */
   post(message: HostMessage): void;
+  /** Calls `fn` after `ms` on the kernel's driver. */
+  later(ms: number, fn: () => void): void;
   /** Says something went wrong that the plugin caused. */
   warn(message: string): void;
 }
@@ -45,6 +51,7 @@ interface Link {
   queue: Uint8Array[];
   waiting: boolean;
   consumer: Disposable | undefined;
+  consuming: boolean;
   held: Map<number, FrameMeta>;
   outgoing: [number, PackedBytes][];
 }
@@ -55,6 +62,7 @@ export class PortLinks {
   readonly #links = new Map<number, Link>();
   #nextFrame = 1;
   #lost = 0;
+  #holding = false;
   /** Credit to return per port, sent once per turn (not once per frame). */
   readonly #credits = new Map<number, number>();
   #closed = false;
@@ -94,6 +102,7 @@ export class PortLinks {
       queue: [],
       waiting: false,
       consumer: undefined,
+      consuming: false,
       held: new Map(),
       outgoing: [],
     });
@@ -120,10 +129,55 @@ export class PortLinks {
     this.#pump(link);
   }
 
-  /** The plugin consumes port `id`: forward its frames. */
+  /**
+   * The plugin consumes port `id`: forward its frames. While another
+   * instance of the plugin still consumes the port (a hot reload that has
+   * not shut the old one down yet), this one waits for it to let go; the
+   * frames meanwhile stay queued in the port, within its credit.
+   */
   consume(id: number): void {
     const link = this.#links.get(id);
-    if (link === undefined || link.consumer !== undefined) return;
+    if (link === undefined || link.consuming) return;
+    link.consuming = true;
+    this.#tryConsume(link, 0);
+  }
+
+  /**
+   * Stops handing the plugin new frames (a hot reload drains the instance):
+   * its consumers let go of their ports, whose frames wait there, within
+   * their credit, for the next consumer.
+   */
+  hold(): void {
+    this.#holding = true;
+    for (const link of this.#links.values()) {
+      link.consumer?.[Symbol.dispose]();
+      link.consumer = undefined;
+    }
+  }
+
+  /** Hands frames to the plugin again after {@linkcode PortLinks.hold} (the reload failed). */
+  release(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    for (const link of this.#links.values()) {
+      if (link.consuming && link.consumer === undefined) this.#tryConsume(link, 0);
+    }
+  }
+
+  /**
+   * Whether nothing handed to the plugin is outstanding: while held, every
+   * frame it got was recycled; not held, always (frames keep coming).
+   */
+  idle(): boolean {
+    if (!this.#holding) return true;
+    for (const link of this.#links.values()) {
+      if (link.held.size > 0 || link.outgoing.length > 0) return false;
+    }
+    return true;
+  }
+
+  #tryConsume(link: Link, waitedMs: number): void {
+    if (this.#closed || this.#holding || this.#links.get(link.id) !== link) return;
     try {
       link.consumer = link.port.onFrame((meta, view) => {
         const frame = this.#nextFrame++;
@@ -132,9 +186,16 @@ export class PortLinks {
         link.outgoing.push([frame, packBytes(view, this.#host.text)]);
       });
     } catch (error) {
+      if (!link.port.closed && waitedMs < CONSUME_WAIT_MS) {
+        this.#host.later(
+          CONSUME_RETRY_MS,
+          () => this.#tryConsume(link, waitedMs + CONSUME_RETRY_MS),
+        );
+        return;
+      }
       this.#host.post({
         t: "px",
-        id,
+        id: link.id,
         reason: `Cannot consume data port "${link.name}": ${
           error instanceof Error ? error.message : String(error)
         }`,

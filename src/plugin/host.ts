@@ -196,6 +196,15 @@ export interface PluginHost {
    */
   whenIdle?(): Promise<void>;
   /**
+   * Stops handing the instance frames of the data ports it consumes (a hot
+   * reload drains it): its consumers let go, the frames wait in the ports,
+   * and {@linkcode PluginHost.whenIdle} also waits until every frame it got
+   * was recycled. Optional.
+   */
+  holdPorts?(): void;
+  /** Undoes {@linkcode PluginHost.holdPorts} (the reload failed). Optional. */
+  releasePorts?(): void;
+  /**
    * Force-separates the instance without ending it (a hot reload whose old
    * instance did not quiesce in time): cancels its tasks and timers, ends
    * its subscriptions, drops its data ports. Optional.

@@ -43,6 +43,7 @@ Deno.test("Remote port links survive any sequence of port ops a plugin can send"
         text,
         lookup: (name) => name === "p" ? p : name === "q" ? q : undefined,
         post: (message) => void sent.push(message),
+        later: () => {},
         warn: () => {},
       });
       for (const [kind, id, arg] of ops as [string, number, unknown][]) {
