@@ -469,6 +469,7 @@ export class TaskRecord {
     return {
       name: this.name,
       kind: this.kind,
+      finished: this.terminal,
       state: this.publicState,
       tier: this.budget.tier,
       reason: this.reason,

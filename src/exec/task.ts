@@ -351,6 +351,11 @@ export interface TaskStats {
   kind: "periodic" | "once" | "event" | "schedule";
   /** Its lifecycle state. */
   state: TaskState;
+  /**
+   * No release will come any more: cancelled, failed, quarantined, or a
+   * one-shot or schedule whose last release ran (and nothing queued).
+   */
+  finished: boolean;
   /** Its budget tier. */
   tier: BudgetTier;
   /** Why it was quarantined or failed, when it was. */

@@ -85,6 +85,7 @@ export function readTaskStats(reader: SlotReader, control: Int32Array, alive: bo
     name: reader.task.name,
     kind: "periodic",
     state,
+    finished: state === "cancelled" || state === "failed" || state === "quarantined",
     tier,
     reason,
     releases: c[F_RELEASES]!,

@@ -17,7 +17,7 @@ interface Sample {
  * executor that does not call {@linkcode ExecutorHooks}. Liveness follows
  * the sink's rules as far as the stats show them: `unknown` before the
  * first run, `error` once a run failed or the task was stopped for an error,
- * `stopped` when cancelled (or a one-shot task done), else `running`. It
+ * `stopped` when cancelled or finished (a one-shot or schedule with no release left), else `running`. It
  * cannot see a resume (errors stay latched for the task's life; `starts` is
  * 1) nor a task once removed. The period is the time between two polls over
  * the runs started in between, kept from the last poll that saw runs.
@@ -109,7 +109,7 @@ export class TaskPoller {
 /** Liveness and timing of one task from its stats. */
 function bindingOf(t: TaskStats, periodMs: number): TaskBinding {
   const errorStop = t.state === "failed" || t.state === "quarantined";
-  const stopped = errorStop || t.state === "cancelled" || (t.kind === "once" && t.state === "done");
+  const stopped = errorStop || t.state === "cancelled" || t.finished;
   const errors = t.failures + (errorStop ? 1 : 0);
   const state: LivenessState = errors > 0
     ? "error"

@@ -23,6 +23,7 @@ function task(name: string, patch: Partial<TaskStats> = {}): TaskStats {
     name,
     kind: "periodic",
     state: "done",
+    finished: false,
     tier: "monitor",
     reason: undefined,
     releases: 1,

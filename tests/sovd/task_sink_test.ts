@@ -147,3 +147,18 @@ Deno.test("TaskPoller reads a task stopped by its error policy and a done one-sh
   assertEquals(stops?.liveness, { state: "error", starts: 1, stops: 1, errors: 2 });
   assertEquals(once?.liveness, { state: "stopped", starts: 1, stops: 1, errors: 0 });
 });
+
+Deno.test("TaskPoller reads a one-shot run early with runNow() as running until its own release, then stopped", () => {
+  const clock = new VirtualClock();
+  using executor = new Executor({ clock });
+  const once = executor.once({ name: "later", delayMs: 100, run: () => {} });
+  const poller = new TaskPoller(executor, clock);
+  once.runNow();
+  clock.advance(1);
+  const early = poller.poll()[0]!;
+  assertEquals([early.liveness.state, early.liveness.stops], ["running", 0]);
+  assertEquals(once.stats().finished, false);
+  clock.advance(100);
+  const done = poller.poll()[0]!;
+  assertEquals([done.liveness.state, done.liveness.stops], ["stopped", 1]);
+});
