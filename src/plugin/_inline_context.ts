@@ -5,14 +5,14 @@
 // subscriptions end), and capabilities are checked on every call.
 
 import type { TaskHandle } from "../exec/task.ts";
-import { MAX_BURST_TICKS, requirePeriod } from "../time/timer_wheel.ts";
+import { MAX_BURST_TICKS } from "../time/timer_wheel.ts";
+import { checkKindOptions, checkTaskOptions, TASK_ACTIONS } from "./_task_checks.ts";
 import { EventScope } from "../bus/event_scope.ts";
 import { ClosedError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import {
   requireFunction,
   requireName,
-  requireNonNegative,
   requireOneOf,
   requireOptions,
   show,
@@ -167,26 +167,19 @@ export class InlineContext implements PluginContext {
   }
 
   every(options: PluginPeriodicOptions): PluginTask {
-    const action = "add a periodic plugin task";
-    requireOptions(action, "options", options);
-    requirePeriod(action, "periodMs", options?.periodMs);
-    if (options.delayMs !== undefined) requireNonNegative(action, "delayMs", options.delayMs);
-    return this.#add(action, "periodic", options as unknown as PluginTaskOptions<unknown>);
+    checkKindOptions("periodic", options);
+    return this.#add("periodic", options as unknown as PluginTaskOptions<unknown>);
   }
 
   after(options: PluginOnceOptions): PluginTask {
-    const action = "add a one-shot plugin task";
-    requireOptions(action, "options", options);
-    if (options?.delayMs !== undefined) requireNonNegative(action, "delayMs", options.delayMs);
-    return this.#add(action, "once", options as unknown as PluginTaskOptions<unknown>);
+    checkKindOptions("once", options);
+    return this.#add("once", options as unknown as PluginTaskOptions<unknown>);
   }
 
   onEvent<E>(options: PluginEventOptions<E>): PluginTask {
-    const action = "add a plugin event task";
-    this.#require("subscribe", action);
-    requireOptions(action, "options", options);
-    requireName(action, "topic", options?.topic);
-    return this.#add(action, "event", options as unknown as PluginTaskOptions<unknown>);
+    this.#require("subscribe", TASK_ACTIONS.event);
+    checkKindOptions("event", options);
+    return this.#add("event", options as unknown as PluginTaskOptions<unknown>);
   }
 
   publish<T>(topic: string, value: T): number {
@@ -329,14 +322,10 @@ export class InlineContext implements PluginContext {
     return n;
   }
 
-  #add(action: string, kind: TaskKind, options: PluginTaskOptions<unknown>): PluginTask {
+  #add(kind: TaskKind, options: PluginTaskOptions<unknown>): PluginTask {
+    const action = TASK_ACTIONS[kind];
     this.#requireOpen(action);
-    const name = requireName(action, "name", options.name);
-    requireFunction(action, "run", options.run);
-    requireOneOf(action, "onError", options.onError ?? "crash", ["crash", "continue"]);
-    if (this.#tasks.some((t) => t.name === name && !t.cancelled)) {
-      throw new TypeError(`Cannot ${action} as the plugin already has a task named "${name}"`);
-    }
+    const name = checkTaskOptions(action, options, this.#tasks);
     const owner = this.#owner;
     const resources = this.#env.resources;
     const task = new InlineTask(

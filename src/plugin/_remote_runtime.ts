@@ -27,12 +27,11 @@ import type { Logger } from "../logger.ts";
 import {
   requireFunction,
   requireName,
-  requireNonNegative,
   requireOneOf,
   requireOptions,
   show,
 } from "../internal/validate.ts";
-import { requirePeriod } from "../time/timer_wheel.ts";
+import { checkKindOptions, checkTaskOptions, TASK_ACTIONS } from "./_task_checks.ts";
 import { ClosedError } from "../errors.ts";
 import { PluginError } from "./plugin_error.ts";
 import {
@@ -212,29 +211,19 @@ export class RemoteRuntime implements PluginContext {
   }
 
   every(options: PluginPeriodicOptions): PluginTask {
-    const action = "add a periodic plugin task";
-    requireOptions(action, "options", options);
-    requirePeriod(action, "periodMs", options?.periodMs);
-    if (options.delayMs !== undefined) requireNonNegative(action, "delayMs", options.delayMs);
-    if (options.missedTicks !== undefined) {
-      requireOneOf(action, "missedTicks", options.missedTicks, ["skip", "burst", "delay"]);
-    }
-    return this.#add(action, "periodic", options as unknown as PluginTaskOptions<unknown>);
+    checkKindOptions("periodic", options);
+    return this.#add("periodic", options as unknown as PluginTaskOptions<unknown>);
   }
 
   after(options: PluginOnceOptions): PluginTask {
-    const action = "add a one-shot plugin task";
-    requireOptions(action, "options", options);
-    if (options?.delayMs !== undefined) requireNonNegative(action, "delayMs", options.delayMs);
-    return this.#add(action, "once", options as unknown as PluginTaskOptions<unknown>);
+    checkKindOptions("once", options);
+    return this.#add("once", options as unknown as PluginTaskOptions<unknown>);
   }
 
   onEvent<E>(options: PluginEventOptions<E>): PluginTask {
-    const action = "add a plugin event task";
-    this.#require("subscribe", action);
-    requireOptions(action, "options", options);
-    requireName(action, "topic", options?.topic);
-    const task = this.#add(action, "event", options as unknown as PluginTaskOptions<unknown>);
+    this.#require("subscribe", TASK_ACTIONS.event);
+    checkKindOptions("event", options);
+    const task = this.#add("event", options as unknown as PluginTaskOptions<unknown>);
     task.subscription = this.subscribe(options.topic, (event) => {
       if (this.#running && task.active) this.#runTask(task, this.now(), event);
     }, { onError: "continue" });
@@ -476,15 +465,10 @@ export class RemoteRuntime implements PluginContext {
 
   // ---- tasks ----
 
-  #add(action: string, kind: Kind, options: PluginTaskOptions<unknown>): RemoteTask {
+  #add(kind: Kind, options: PluginTaskOptions<unknown>): RemoteTask {
+    const action = TASK_ACTIONS[kind];
     this.#requireOpen(action);
-    const name = requireName(action, "name", options.name);
-    requireFunction(action, "run", options.run);
-    requireOneOf(action, "onError", options.onError ?? "crash", ["crash", "continue"]);
-    if (options.budgetMs !== undefined) requireNonNegative(action, "budgetMs", options.budgetMs);
-    if (this.#tasks.some((t) => t.name === name && !t.cancelled)) {
-      throw new TypeError(`Cannot ${action} as the plugin already has a task named "${name}"`);
-    }
+    const name = checkTaskOptions(action, options, this.#tasks);
     const task = new RemoteTask(this, name, kind, this.#tasks.length, { ...options });
     this.#tasks.push(task);
     this.#setCount(B_TASKS, "tasks", this.#tasks.length);
