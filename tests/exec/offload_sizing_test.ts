@@ -53,6 +53,17 @@ async function hangJobs(
   return { controllers, done, gates };
 }
 
+/**
+ * Waits until the aborted hang jobs are over in their workers, not only on
+ * this side: each job reports "aborted" after its worker took the abort, so
+ * the pool no longer watches the worker and an idle check can stop it.
+ */
+async function settled(done: Promise<unknown>[], gates: Gate[]): Promise<void> {
+  await Promise.all(done);
+  await Promise.all(gates.map((gate) => gate.reported("aborted")));
+  gates.forEach((gate) => gate[Symbol.dispose]());
+}
+
 Deno.test("OffloadPool grows on demand from minWorkers up to maxWorkers, never past it", async () => {
   const { driver } = virtualDriver();
   using _driver = driver;
@@ -69,8 +80,7 @@ Deno.test("OffloadPool grows on demand from minWorkers up to maxWorkers, never p
   stats = p.stats();
   assertEquals([stats.workersAlive, stats.workersGrown], [3, 2]);
   for (const controller of controllers) controller.abort();
-  await Promise.all(done);
-  gates.forEach((gate) => gate[Symbol.dispose]());
+  await settled(done, gates);
   assertEquals(p.stats().workersIdle, 3);
 });
 
@@ -82,8 +92,7 @@ Deno.test("OffloadPool stops workers idle for idleTimeoutMs, down to minWorkers"
   clock.advance(5000); // busy workers are never stopped, however long they run
   assertEquals([p.stats().workersAlive, p.stats().workersShrunk], [3, 0]);
   for (const controller of controllers) controller.abort();
-  await Promise.all(done);
-  gates.forEach((gate) => gate[Symbol.dispose]());
+  await settled(done, gates);
   clock.advance(999);
   assertEquals([p.stats().workersAlive, p.stats().workersShrunk], [3, 0]);
   clock.advance(1001);
@@ -94,8 +103,7 @@ Deno.test("OffloadPool stops workers idle for idleTimeoutMs, down to minWorkers"
   stats = p.stats();
   assertEquals([stats.workersAlive, stats.workersGrown], [2, 3]);
   for (const controller of again.controllers) controller.abort();
-  await Promise.all(again.done);
-  again.gates.forEach((gate) => gate[Symbol.dispose]());
+  await settled(again.done, again.gates);
   assertEquals(await p.submit("square", 3), 9);
 });
 
@@ -117,8 +125,7 @@ Deno.test("OffloadPool with idleTimeoutMs Infinity keeps every worker it grew", 
   await using p = pool({ minWorkers: 1, maxWorkers: 2, idleTimeoutMs: Infinity, batch: 1, driver });
   const { controllers, done, gates } = await hangJobs(p, 2);
   for (const controller of controllers) controller.abort();
-  await Promise.all(done);
-  gates.forEach((gate) => gate[Symbol.dispose]());
+  await settled(done, gates);
   clock.advance(3_600_000);
   assertEquals([p.stats().workersAlive, p.stats().workersShrunk], [2, 0]);
 });
@@ -223,8 +230,7 @@ Deno.test("OffloadPool's deprecated 'workers' is a fixed size", async () => {
   const { controllers, done, gates } = await hangJobs(p, 3);
   assertEquals([p.stats().workersAlive, p.stats().workersGrown], [2, 0]);
   for (const controller of controllers) controller.abort();
-  await Promise.all(done);
-  gates.forEach((gate) => gate[Symbol.dispose]());
+  await settled(done, gates);
   clock.advance(1000);
   assertEquals([p.stats().workersAlive, p.stats().workersShrunk], [2, 0]);
 });
