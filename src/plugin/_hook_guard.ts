@@ -4,6 +4,7 @@
 import type { PluginExit, PluginPhaseOptions } from "./host.ts";
 import type { ResolvedManifest } from "./manifest_types.ts";
 import { PluginError } from "./plugin_error.ts";
+import { describeError } from "./_describe.ts";
 
 /** A hook a host runs for the manager. */
 export type PluginHookName =
@@ -74,4 +75,23 @@ export function enterHook(
   const early = hook === "load" || hook === "init" || hook === "ready" ||
     hook === "importState" || hook === "start";
   return options?.timeoutMs ?? (early ? budgets.initTimeoutMs : budgets.stopTimeoutMs);
+}
+
+/**
+ * What a hook that threw fails its phase with: the plugin's own
+ * `PluginError`, a refused permission or import as it is, anything else
+ * wrapped as `E_PLUGIN_PHASE_FAILED` with its cause.
+ */
+export function phaseFailure(error: unknown, name: string, hook: PluginHookName): unknown {
+  if (error instanceof PluginError && error.plugin === name) return error;
+  if (
+    error instanceof Error &&
+    (error.name === "PermissionEscalationError" || error.name === "ImportAuditError")
+  ) return error;
+  return new PluginError(
+    "E_PLUGIN_PHASE_FAILED",
+    name,
+    `Cannot ${hook} plugin "${name}" as it threw: ${describeError(error)}`,
+    { phase: phaseOf(hook), cause: error },
+  );
 }

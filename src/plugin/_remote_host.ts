@@ -20,7 +20,7 @@ import type {
   PluginPhaseOptions,
 } from "./host.ts";
 import { PluginError } from "./plugin_error.ts";
-import { enterHook, phaseOf } from "./_hook_guard.ts";
+import { enterHook, phaseFailure, phaseOf } from "./_hook_guard.ts";
 import { describeError } from "./_describe.ts";
 import { pluginMetrics } from "./_plugin_metrics.ts";
 import { assertWithinKernel } from "./permissions.ts";
@@ -667,17 +667,7 @@ export abstract class RemoteHost implements PluginHost {
         throw error;
       }
     } catch (error) {
-      if (error instanceof PluginError && error.plugin === name) throw error;
-      if (
-        error instanceof Error &&
-        (error.name === "PermissionEscalationError" || error.name === "ImportAuditError")
-      ) throw error;
-      throw new PluginError(
-        "E_PLUGIN_PHASE_FAILED",
-        name,
-        `Cannot ${hook} plugin "${name}" as it threw: ${describeError(error)}`,
-        { phase, cause: error },
-      );
+      throw phaseFailure(error, name, hook);
     } finally {
       timer?.cancel();
       this.#hook = undefined;

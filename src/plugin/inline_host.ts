@@ -15,7 +15,7 @@ import type {
 } from "./host.ts";
 import { InlineContext } from "./_inline_context.ts";
 import { PluginError } from "./plugin_error.ts";
-import { enterHook, phaseOf, type PluginHookName } from "./_hook_guard.ts";
+import { enterHook, phaseFailure, phaseOf, type PluginHookName } from "./_hook_guard.ts";
 import { describeError } from "./_describe.ts";
 
 /**
@@ -499,13 +499,7 @@ export class InlineHost implements PluginHost {
         );
       }
     } catch (error) {
-      if (error instanceof PluginError && error.plugin === name) throw error;
-      throw new PluginError(
-        "E_PLUGIN_PHASE_FAILED",
-        name,
-        `Cannot ${hook} plugin "${name}" as it threw: ${describeError(error)}`,
-        { phase, cause: error },
-      );
+      throw phaseFailure(error, name, hook);
     } finally {
       timer?.cancel();
       this.#hook = undefined;
