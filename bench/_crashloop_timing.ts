@@ -3,14 +3,18 @@
 // segments of the same length in a shuffled order: the kernel task alone
 // (`idle`) and the kernel task while a plugin that crashes 25 ms after each
 // start is restarted at once by the supervisor (`crash-loop`). Lateness is
-// the task's entry time minus its release, on the kernel's clock.
+// the task's entry time minus its release, on the kernel's clock. Subject
+// `chronetix:worker-spawner` is the worker host with `spawner: true`: the
+// plugin's Workers are created on a spawner thread, not the kernel's.
 import type { BenchResult } from "./_report.ts";
 import { progress, round } from "./_report.ts";
 import { benchManifest, keptLogger, percentile } from "./_plugins_util.ts";
 import { Kernel } from "../mod.ts";
 import { createProcessHost } from "../src/plugin/process_host.ts";
+import { createWorkerHost } from "../src/plugin/worker_host.ts";
 
 type Isolation = "inline" | "worker" | "process";
+type Subject = Isolation | "worker-spawner";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -41,14 +45,16 @@ export async function crashLoopCase(quick: boolean): Promise<BenchResult[]> {
   const rounds = quick ? 2 : 6;
   const segmentMs = quick ? 1000 : 2000;
   const rows: BenchResult[] = [];
-  for (const isolation of ["inline", "worker", "process"] as Isolation[]) {
+  for (const subject of ["inline", "worker", "worker-spawner", "process"] as Subject[]) {
+    const isolation: Isolation = subject === "worker-spawner" ? "worker" : subject;
     // The profile a 1 kHz control task asks for (`precise`), not the
     // bench's timers-only kernel: the question is whether its timing holds.
     const processes = createProcessHost({ killGraceMs: 1000 });
+    const workers = createWorkerHost({ spawner: subject === "worker-spawner" });
     const kernel = await Kernel.start({
       profile: "precise",
       logger: keptLogger(),
-      pluginOptions: { hosts: { process: processes } },
+      pluginOptions: { hosts: { process: processes, worker: workers } },
     });
     const b = { kernel };
     try {
@@ -57,14 +63,14 @@ export async function crashLoopCase(quick: boolean): Promise<BenchResult[]> {
       let restarts = 0;
       let n = 0;
       for (let r = 0; r < rounds; r++) {
-        progress(`plugins: crash-loop ${isolation} round ${r + 1}/${rounds}`);
+        progress(`plugins: crash-loop ${subject} round ${r + 1}/${rounds}`);
         const order = (r % 2 === 0) ? ["idle", "loop"] : ["loop", "idle"];
         for (const kind of order) {
           if (kind === "idle") {
             idle.push(...await kernelTaskLateness(b.kernel, `cl-idle-${n++}`, segmentMs));
             continue;
           }
-          const name = `crashloop-${isolation}`;
+          const name = `crashloop-${subject}`;
           await b.kernel.plugins.load(benchManifest(name, "_plugins_crash.ts", isolation, {
             restart: {
               maxRetries: 1000,
@@ -84,7 +90,7 @@ export async function crashLoopCase(quick: boolean): Promise<BenchResult[]> {
       const p99Idle = percentile(idle, 99);
       rows.push({
         case: "crash-loop",
-        subject: `chronetix:${isolation}`,
+        subject: `chronetix:${subject}`,
         kernel_task_p99_us: round(p99Loop, 1),
         kernel_task_p99_idle_us: round(p99Idle, 1),
         p99_ratio: round(p99Loop / p99Idle, 2),
@@ -96,6 +102,7 @@ export async function crashLoopCase(quick: boolean): Promise<BenchResult[]> {
     } finally {
       await kernel.shutdown({ graceMs: 5000 });
       await processes.settled();
+      workers.close();
     }
   }
   return rows;

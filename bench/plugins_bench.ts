@@ -1,5 +1,5 @@
 /**
- * `deno task bench:plugins [--quick] [--json]`: what a plugin costs in each
+ * `deno task bench:plugins [--quick] [--json] [--case a,b]`: what a plugin costs in each
  * isolation level (subjects `chronetix:inline`, `chronetix:worker`,
  * `chronetix:process`).
  *
@@ -48,7 +48,10 @@
  * - `crash-loop`: a 1 kHz kernel task (profile `precise`) while a plugin
  *   crash-loops (crashes 25 ms after each start, restarted at once), against
  *   the same task with no plugin, interleaved: `kernel_task_p99_us`,
- *   `kernel_task_p99_idle_us` and their `p99_ratio` (bench/_crashloop_timing.ts).
+ *   `kernel_task_p99_idle_us` and their `p99_ratio` (bench/_crashloop_timing.ts);
+ *   subject `chronetix:worker-spawner` is the worker host with `spawner: true`
+ *   (plugin Workers created on a spawner thread, not the kernel's).
+ * - `--case a,b` runs only the named cases.
  *
  * @module
  */
@@ -78,7 +81,49 @@ import {
   processCpuUs,
 } from "./_plugins_util.ts";
 
-const args = parseBenchArgs("plugins");
+const CASES = ["start", "call-overhead", "crash-restart", "hang", "reload", "crash-loop"] as const;
+
+/**
+ * `--case a,b` (or `--case=a,b`) runs only those cases; the other flags go to
+ * parseBenchArgs.
+ */
+function caseFilter(argv: readonly string[]): { only: Set<string> | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let only: Set<string> | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg !== "--case" && !arg.startsWith("--case=")) {
+      rest.push(arg);
+      continue;
+    }
+    const value = arg === "--case" ? argv[++i] ?? "" : arg.slice("--case=".length);
+    only ??= new Set();
+    for (const name of value.split(",").map((v) => v.trim()).filter((v) => v !== "")) {
+      if (!(CASES as readonly string[]).includes(name)) {
+        console.error(
+          `Cannot run bench:plugins as '--case' must name cases of ${
+            CASES.join(", ")
+          }: current value is ${value}`,
+        );
+        Deno.exit(2);
+      }
+      only.add(name);
+    }
+  }
+  return { only, rest };
+}
+
+const filter = caseFilter(Deno.args);
+const args = filter.rest.length === Deno.args.length
+  ? parseBenchArgs("plugins")
+  : { quick: filter.rest.includes("--quick"), json: filter.rest.includes("--json") };
+for (const arg of filter.rest) {
+  if (arg === "--quick" || arg === "--json") continue;
+  console.error(
+    `Cannot run bench:plugins as '${arg}' is not a known flag: use --quick, --json and/or --case`,
+  );
+  Deno.exit(2);
+}
 const quick = args.quick;
 const ISOLATIONS = ["inline", "worker", "process"] as const;
 type Isolation = typeof ISOLATIONS[number];
@@ -452,6 +497,7 @@ for (
     ["crash-loop", () => crashLoopCase(quick)],
   ] as const
 ) {
+  if (filter.only !== undefined && !filter.only.has(name)) continue;
   const t0 = performance.now();
   try {
     results.push(...await run());

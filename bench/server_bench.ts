@@ -11,12 +11,21 @@
 //   and `chronetix:precise` (a main-thread kernel task, precise profile);
 //   figures `p99_us`, `p99_idle_us`, `worsening_ratio` (p99 / p99 idle).
 //
+// - `dashboard`: a 1 kHz loop's p99 start lateness with no client and with a
+//   dashboard client at the page's real rate (bench/_dashboard_case.ts),
+//   figures `p99_us`, `p99_idle_us`, `p99_ratio` (and the same for p99.9).
+//
 // Targets (issue 14): /metrics of 10k series >= 1,000 requests/s; the
-// island loop's p99 worsens by at most 20 % under scraping.
+// island loop's p99 worsens by at most 20 % under scraping; (issue 15) the
+// loops' p99 with a dashboard client within 20 % of none.
+//
+// `BENCH_SERVER_CASES=dashboard` (comma-separated: load, loop-under-scrape,
+// dashboard) runs only those cases; all by default.
 
 import { Kernel, MetricsRegistry } from "../mod.ts";
 import { serve } from "../src/server/mod.ts";
 import type { DriftSubject } from "./_drift_subject.ts";
+import { dashboardCase } from "./_dashboard_case.ts";
 import {
   type BenchResult,
   type BenchTarget,
@@ -34,6 +43,17 @@ const CONNECTIONS = 4;
 const SCRAPE_RATE = 200;
 const LOOP_TICKS = args.quick ? 2000 : 10000;
 const ROUNDS = args.quick ? 2 : 4;
+const CASES = new Set(
+  (Deno.env.get("BENCH_SERVER_CASES") ?? "load,loop-under-scrape,dashboard").split(","),
+);
+for (const name of CASES) {
+  if (!["load", "loop-under-scrape", "dashboard"].includes(name)) {
+    console.error(
+      `Cannot run bench:server as 'BENCH_SERVER_CASES' must list load, loop-under-scrape or dashboard: current value is "${name}"`,
+    );
+    Deno.exit(2);
+  }
+}
 
 interface Load {
   req_per_s: number;
@@ -109,14 +129,16 @@ async function kernelWith10kSeries(): Promise<Kernel> {
 
 const results: BenchResult[] = [];
 const targets: BenchTarget[] = [];
-const useWrk = await hasWrk();
-progress(
-  `load generator: ${
-    useWrk ? "wrk" : "bench/_server_loader.ts"
-  } (${LOAD_SECONDS} s, ${CONNECTIONS} connections)`,
-);
+const useWrk = CASES.has("load") && await hasWrk();
+if (CASES.has("load")) {
+  progress(
+    `load generator: ${
+      useWrk ? "wrk" : "bench/_server_loader.ts"
+    } (${LOAD_SECONDS} s, ${CONNECTIONS} connections)`,
+  );
+}
 
-{
+if (CASES.has("load")) {
   const kernel = await kernelWith10kSeries();
   const handle = serve(kernel, { port: 0, logger: SILENT });
   const base = `http://127.0.0.1:${handle.addr.port}`;
@@ -186,7 +208,7 @@ function p99(samples: Float64Array): number {
   return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]!;
 }
 
-{
+if (CASES.has("loop-under-scrape")) {
   const kernel = await Kernel.start({ profile: "precise", logger: SILENT });
   const handle = serve(kernel, { port: 0, logger: SILENT });
   const url = `http://127.0.0.1:${handle.addr.port}/metrics`;
@@ -245,6 +267,12 @@ function p99(samples: Float64Array): number {
   }
   await handle.shutdown();
   await kernel.shutdown({ graceMs: 0 });
+}
+
+if (CASES.has("dashboard")) {
+  const out = await dashboardCase({ ticks: LOOP_TICKS, rounds: ROUNDS, preciseSubject });
+  results.push(...out.results);
+  targets.push(...out.targets);
 }
 
 report("server", args, results, targets);

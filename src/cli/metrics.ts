@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { parseJsonText } from "../internal/json_position.ts";
 import {
   channel,
   collectDefaultMetrics,
@@ -123,16 +124,36 @@ export function lintInventory(
   });
 }
 
-async function main(args: string[]): Promise<number> {
+/**
+ * Runs `metrics docs [--check] | lint [file.json] | inventory` (what
+ * `chronetix metrics` and `deno task metrics:*` call); resolves with the exit code.
+ *
+ * @param args The arguments after `metrics`.
+ * @returns 0 when done, 1 when a check found problems, 2 on bad usage.
+ */
+export async function metricsCommand(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
+  if (command === "--help" || command === "-h" || command === "help") {
+    console.log(METRICS_HELP);
+    return 0;
+  }
   if (command === "docs") {
     const check = rest.includes("--check");
     const unknown = rest.filter((a) => a !== "--check");
     if (unknown.length > 0) return usage(`'${unknown[0]}' is not a flag of 'docs'`);
     const text = renderMetricsMarkdown(await kernelInventory());
     if (!check) {
-      await Deno.mkdir("docs", { recursive: true });
-      await Deno.writeTextFile(DOCS_PATH, text);
+      try {
+        await Deno.mkdir("docs", { recursive: true });
+        await Deno.writeTextFile(DOCS_PATH, text);
+      } catch (error) {
+        console.error(
+          `Cannot write ${DOCS_PATH} as it failed: ${
+            error instanceof Error ? error.message : error
+          } (it needs --allow-write=docs)`,
+        );
+        return 1;
+      }
       console.log(`Wrote ${DOCS_PATH}`);
       return 0;
     }
@@ -151,9 +172,23 @@ async function main(args: string[]): Promise<number> {
   }
   if (command === "lint") {
     if (rest.length > 1) return usage("'lint' takes at most one inventory file");
-    const inventory: MetricInventoryEntry[] = rest[0] === undefined
-      ? await kernelInventory()
-      : JSON.parse(await Deno.readTextFile(rest[0]));
+    let inventory: MetricInventoryEntry[];
+    if (rest[0] === undefined) inventory = await kernelInventory();
+    else {
+      let text: string;
+      try {
+        text = await Deno.readTextFile(rest[0]);
+      } catch (error) {
+        return usage(
+          `the inventory file ${rest[0]} could not be read: ${
+            error instanceof Error ? error.message : error
+          }`,
+        );
+      }
+      const parsed = parseJsonText(rest[0], text);
+      if (!parsed.ok) return usage(parsed.problem);
+      inventory = parsed.value as MetricInventoryEntry[];
+    }
     if (!Array.isArray(inventory)) return usage("the inventory file must hold a JSON array");
     // The kernel's own families keep the library's namespace; a user's file any prefix.
     const problems = lintInventory(inventory, rest[0] === undefined ? "chronetix" : undefined);
@@ -168,6 +203,26 @@ async function main(args: string[]): Promise<number> {
   return usage(command === undefined ? "a command is missing" : `'${command}' is not a command`);
 }
 
+/** `chronetix metrics --help`. */
+export const METRICS_HELP = `chronetix metrics: the inventory of every metric the kernel registers
+
+Usage: chronetix metrics docs [--check] | lint [inventory.json] | inventory
+
+Commands:
+  docs [--check]        Write docs/metrics.md; with --check, exit 1 when it is out of date
+  lint [inventory.json] Check the naming and HELP rules over the kernel's inventory
+                        (or a JSON inventory file); exit 1 on any breach
+  inventory             Print the kernel's inventory as JSON
+
+Exit codes:
+  0  done, nothing found
+  1  docs/metrics.md out of date, or lint problems
+  2  bad usage
+
+Examples:
+  chronetix metrics docs --check
+  chronetix metrics lint my_inventory.json`;
+
 function usage(problem: string): number {
   console.error(`Cannot run the metrics tool as ${problem}`);
   console.error(
@@ -176,4 +231,4 @@ function usage(problem: string): number {
   return 2;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await metricsCommand(Deno.args));

@@ -34,6 +34,7 @@ export class ReloadBook {
   readonly #driver: Driver;
   readonly #logger: Logger;
   readonly #watchers = new Map<string, PluginWatcher>();
+  readonly #closing: Promise<void>[] = [];
 
   constructor(
     registry: MetricsRegistry,
@@ -85,11 +86,17 @@ export class ReloadBook {
     this.#logger.error(`Plugin "${plugin}" ${failed} failed on probation: rolled back to ${back}`);
   }
 
-  /** Watches `folder` and reloads `plugin` on changes; a failed reload is logged. */
-  watch(plugin: string, folder: URL, reload: () => Promise<ReloadReport | undefined>): void {
+  /** Watches `folder` and reloads `plugin` on changes to its `files`; a failed reload is logged. */
+  watch(
+    plugin: string,
+    folder: URL,
+    reload: () => Promise<ReloadReport | undefined>,
+    files?: () => Promise<ReadonlySet<string> | undefined>,
+  ): void {
     this.unwatch(plugin);
     const watcher = new PluginWatcher({
       folder,
+      files,
       driver: this.#driver,
       logger: this.#logger,
       reload: async () => {
@@ -106,14 +113,20 @@ export class ReloadBook {
 
   /** Stops watching `plugin`'s folder. */
   unwatch(plugin: string): void {
-    this.#watchers.get(plugin)?.close();
+    const watcher = this.#watchers.get(plugin);
+    if (watcher === undefined) return;
+    watcher.close();
     this.#watchers.delete(plugin);
+    this.#closing.push(watcher.settled());
   }
 
-  /** Stops every watcher and the metrics. */
-  dispose(): void {
-    for (const watcher of this.#watchers.values()) watcher.close();
-    this.#watchers.clear();
+  /**
+   * Stops every watcher and the metrics; resolves when no watcher's work
+   * (a reload, a read of a plugin's import graph) is left running.
+   */
+  async dispose(): Promise<void> {
+    for (const plugin of [...this.#watchers.keys()]) this.unwatch(plugin);
     this.#metrics.dispose();
+    await Promise.all(this.#closing.splice(0));
   }
 }

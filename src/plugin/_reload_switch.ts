@@ -123,6 +123,9 @@ export async function runSwitch(
     next = await step("prepare", async () => {
       const side = ctx.makeNew(options.manifest);
       next = side;
+      // No frame reaches the new version before it has the old one's state:
+      // the ports it consumes are handed to it at its start.
+      side.host.holdPorts?.();
       await runPhase(side, "load");
       await runPhase(side, "init");
       // The ready phase stays open: the state hand-over is part of it.
@@ -164,6 +167,7 @@ export async function runSwitch(
       overflowed("handover");
     });
     await step("start", async () => {
+      n.host.releasePorts?.();
       await runPhase(n, "start");
       overflowed("start");
       if (!n.host.liveness().alive) {

@@ -7,26 +7,41 @@
 // it runs out of heap, where a Web Worker would take the process down), and
 // that inner thread runs `runNodeWorker`; the relay passes messages both ways
 // and reports how the inner thread ended.
+//
+// A plugin's Web Worker talks to the kernel on a MessagePort of its own: it
+// makes a MessageChannel and sends one end up to its parent (the kernel's
+// thread, or a spawner thread that passes it on, see _spawner.ts) as its
+// first message. The port, not the Worker's channel, carries the protocol:
+// a Worker that a spawner created has no channel to the kernel, and on Deno
+// 2.9.1 to 2.9.6 a nested Worker's first message from its parent waits
+// about 500 ms (the inspector's "wait for debugger" grace, even without an
+// inspector), which messages on a port do not.
 
 import { serveRemote } from "./_remote_runtime.ts";
 import type { HostMessage, PluginMessage } from "./_remote_protocol.ts";
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent) => void) | null;
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer: Transferable[]): void;
+}
+
+/** Makes the plugin's channel and sends its other end to the parent. */
+function kernelPort(): MessagePort {
+  const { port1, port2 } = new MessageChannel();
+  (globalThis as unknown as WorkerScope).postMessage(port2, [port2]);
+  return port1;
 }
 
 /**
- * Serves a plugin module in a Web Worker.
+ * Serves a plugin module in a Web Worker, on a port it sends to its parent.
  *
  * @param module The plugin module's namespace.
  */
 export function runWorker(module: unknown): void {
-  const scope = globalThis as unknown as WorkerScope;
+  const port = kernelPort();
   serveRemote({
-    send: (message: PluginMessage) => scope.postMessage(message),
+    send: (message: PluginMessage) => port.postMessage(message),
     listen: (handler) => {
-      scope.onmessage = (event: MessageEvent<HostMessage>) => handler(event.data);
+      port.onmessage = (event: MessageEvent<HostMessage>) => handler(event.data);
     },
   }, module);
 }
@@ -62,15 +77,15 @@ interface NodeWorker {
  * @param maxHeapMb The inner thread's old-generation heap limit, MiB.
  */
 export async function runRelay(innerUrl: string, maxHeapMb: number): Promise<void> {
-  const scope = globalThis as unknown as WorkerScope;
+  const port = kernelPort();
   const waiting: unknown[] = [];
   let inner: NodeWorker | undefined;
-  scope.onmessage = ({ data }) => {
+  port.onmessage = ({ data }) => {
     if (inner === undefined) waiting.push(data);
     else inner.postMessage(data);
   };
   const gone = (oom: boolean, code: number, message: string | undefined) =>
-    scope.postMessage({ t: "gone", oom, code, message } satisfies PluginMessage);
+    port.postMessage({ t: "gone", oom, code, message } satisfies PluginMessage);
   try {
     const { Worker } = await import("node:worker_threads");
     const worker = new Worker(new URL(innerUrl), {
@@ -78,7 +93,7 @@ export async function runRelay(innerUrl: string, maxHeapMb: number): Promise<voi
       resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
     }) as unknown as NodeWorker;
     let failure: { code?: string; message?: string } | undefined;
-    worker.on("message", (message: unknown) => scope.postMessage(message));
+    worker.on("message", (message: unknown) => port.postMessage(message));
     worker.on("error", (error: { code?: string; message?: string }) => failure = error);
     worker.on("exit", (code: number) => {
       gone(failure?.code === "ERR_WORKER_OUT_OF_MEMORY", code, failure?.message);

@@ -202,7 +202,11 @@ export interface PluginHost {
    * was recycled. Optional.
    */
   holdPorts?(): void;
-  /** Undoes {@linkcode PluginHost.holdPorts} (the reload failed). Optional. */
+  /**
+   * Undoes {@linkcode PluginHost.holdPorts}: the reload failed (the old
+   * instance), or the new version starts (a new instance is held from its
+   * creation, so it gets no frame before the old one's state). Optional.
+   */
   releasePorts?(): void;
   /**
    * Force-separates the instance without ending it (a hot reload whose old

@@ -4,6 +4,7 @@
 // ManifestError listing every bad field by its path.
 
 import { ChronetixError } from "../errors.ts";
+import { parseJsonText } from "../internal/json_position.ts";
 import { requireOptions, show } from "../internal/validate.ts";
 import {
   checkAllowImports,
@@ -361,35 +362,11 @@ export async function loadManifest(pathOrUrl: string | URL): Promise<ResolvedMan
       cause: error,
     });
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
-  } catch (error) {
-    throw new ManifestError([jsonProblem(path, text, errorText(error))], {
-      manifestUrl: url,
-      cause: error,
-    });
+  const parsed = parseJsonText(path, text);
+  if (!parsed.ok) {
+    throw new ManifestError([parsed.problem], { manifestUrl: url, cause: parsed.error });
   }
-  return validateManifest(value, { manifestUrl: url });
-}
-
-/** `<file>:<line>:<column> is not valid JSON: <reason>` from V8's parse error. */
-function jsonProblem(path: string, text: string, message: string): string {
-  const lineColumn = /\(line (\d+) column (\d+)\)/.exec(message);
-  const position = /at position (\d+)/.exec(message);
-  let where = "";
-  if (lineColumn !== null) where = `:${lineColumn[1]}:${lineColumn[2]}`;
-  else if (position !== null) where = lineColumnAt(text, Number(position[1]));
-  else if (/end of JSON input/i.test(message)) where = lineColumnAt(text, text.length);
-  const reason = message.replace(/\s*in JSON at position \d+.*$/, "").replace(/\s*\(line.*$/, "");
-  return `${path}${where} is not valid JSON: ${reason}`;
-}
-
-function lineColumnAt(text: string, offset: number): string {
-  const before = text.slice(0, offset);
-  const line = before.split("\n").length;
-  const column = offset - before.lastIndexOf("\n");
-  return `:${line}:${column}`;
+  return validateManifest(parsed.value, { manifestUrl: url });
 }
 
 function manifestFileUrl(pathOrUrl: string | URL): URL {

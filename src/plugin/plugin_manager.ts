@@ -48,6 +48,7 @@ import { PluginRouter } from "./_routing.ts";
 import { runSwitch, type SwitchContext, type SwitchSide } from "./_reload_switch.ts";
 import { checkReloadOptions } from "./_reload_options.ts";
 import { ReloadBook } from "./_reload_book.ts";
+import { pluginFiles } from "./_reload_watch.ts";
 import { fingerprint } from "./_reload_fingerprint.ts";
 import type { ReloadOptions, ReloadReport } from "./hot_reload_types.ts";
 import { phaseHandles, type PluginFigures, registerManagerMetrics } from "./_manager_metrics.ts";
@@ -392,6 +393,7 @@ export class PluginManager implements AsyncDisposable {
         name,
         new URL(".", resolved.entryUrl),
         async () => entry.removed ? undefined : await this.reload(name),
+        () => pluginFiles(entry.manifest),
       );
     }
     this.#book.active(name, resolved.version);
@@ -633,8 +635,12 @@ export class PluginManager implements AsyncDisposable {
     if (typeof process?.settled === "function") {
       await this.#within(process.settled(), Math.max(0, graceMs - (clock.now() - start)));
     }
+    // A worker host that starts plugin Workers from a spawner Worker ends it now.
+    const worker = this.#hosts.worker as { close?: () => void } | undefined;
+    if (typeof worker?.close === "function") worker.close();
     this.#metrics.dispose();
-    this.#book.dispose();
+    // A watcher may be reading a plugin's import graph (`deno info`): let it end.
+    await this.#within(this.#book.dispose(), Math.max(0, graceMs - (clock.now() - start)));
     this.telemetry.close();
     return {
       graceful: reports.every((r) => r.graceful),

@@ -19,13 +19,30 @@ import {
 } from "./_remote_protocol.ts";
 import { requireOptions } from "../internal/validate.ts";
 import { requireWorkerOptionsFlag } from "../internal/blob_worker.ts";
+import { type SpawnedWorker, WorkerSpawner } from "./_spawner.ts";
 
 export type { RemoteHostOptions, RemoteHostStats } from "./_remote_host.ts";
 
 const ENTRY = new URL("./_worker_entry.ts", import.meta.url).href;
 
 /** Options of {@linkcode createWorkerHost}. */
-export type WorkerHostOptions = RemoteHostOptions;
+export interface WorkerHostOptions extends RemoteHostOptions {
+  /**
+   * Create plugin Workers on a spawner thread (one long-lived Worker per
+   * factory with the kernel's permissions, started at the first plugin
+   * start, ended 5 s after the last plugin Worker ended or by `close()`)
+   * rather than on the kernel's thread: `new Worker()` blocks the thread
+   * that calls it 20-40 ms per (re)start, which a kernel task with a tight
+   * period sees as lateness (a crash-looping plugin). The cost, on Deno
+   * 2.9.1 to 2.9.6: a Worker created by a Worker waits about 500 ms before
+   * it runs (an inspector grace period Deno applies to nested Workers; about
+   * 50 ms in all on Deno 2.9.0), so each start, restart and hot reload
+   * takes that much longer.
+   *
+   * @default {false}
+   */
+  spawner?: boolean;
+}
 
 /** What a worker host factory counts over every instance it made. */
 export interface WorkerHostFactoryStats {
@@ -45,6 +62,11 @@ export interface WorkerHostFactoryStats {
 export interface WorkerHostFactory extends PluginHostFactory {
   /** Counters over every instance. */
   stats(): WorkerHostFactoryStats;
+  /**
+   * Ends the spawner thread (option `spawner`) once no plugin Worker of this
+   * factory is live; nothing to do without one. A later start starts it again.
+   */
+  close(): void;
 }
 
 /**
@@ -87,11 +109,23 @@ export interface WorkerHostFactory extends PluginHostFactory {
  */
 export function createWorkerHost(options: WorkerHostOptions = {}): WorkerHostFactory {
   requireOptions("create a worker host", "options", options);
-  const config = remoteConfig("create a worker host", options);
+  const { spawner: useSpawner = false, ...remote } = options;
+  if (typeof useSpawner !== "boolean") {
+    throw new TypeError(
+      `Cannot create a worker host as 'spawner' must be a boolean: current value is ${
+        String(useSpawner)
+      }`,
+    );
+  }
+  const config = remoteConfig("create a worker host", remote);
   const counts: WorkerHostFactoryStats = { started: 0, live: 0, zombies: 0 };
+  const spawner = useSpawner ? new WorkerSpawner() : undefined;
   const factory = (manifest: ResolvedManifest, env: PluginHostEnvironment) =>
-    new WorkerHost(manifest, env, config, counts);
-  return Object.assign(factory, { stats: () => ({ ...counts }) });
+    new WorkerHost(manifest, env, config, counts, spawner);
+  return Object.assign(factory, {
+    stats: () => ({ ...counts }),
+    close: () => spawner?.close(),
+  });
 }
 
 /** The host of one worker instance; see {@linkcode createWorkerHost}. */
@@ -100,7 +134,9 @@ class WorkerHost extends RemoteHost {
   readonly #counts: WorkerHostFactoryStats;
   readonly #buffer = createBlock();
   readonly #block = new Int32Array(this.#buffer);
-  #worker: Worker | undefined;
+  readonly #spawner: WorkerSpawner | undefined;
+  #worker: Worker | SpawnedWorker | undefined;
+  #port: MessagePort | undefined;
   #gone = false;
   #innerGone = false;
 
@@ -109,9 +145,11 @@ class WorkerHost extends RemoteHost {
     env: PluginHostEnvironment,
     config: ReturnType<typeof remoteConfig>,
     counts: WorkerHostFactoryStats,
+    spawner: WorkerSpawner | undefined,
   ) {
     super(manifest, env, config);
     this.#counts = counts;
+    this.#spawner = spawner;
   }
 
   protected spawn(): void {
@@ -130,22 +168,47 @@ class WorkerHost extends RemoteHost {
       }, ${heap});\n`,
     );
     requireWorkerOptionsFlag(`start plugin "${m.name}" in a Worker`);
-    const worker = new Worker(url, {
-      type: "module",
-      name: `chronetix-plugin:${m.name}`,
-      deno: {
-        permissions: workerPermissions(m, heap === null ? {} : { extra: { read: graphRoots(m) } }),
-      },
-    });
+    const name = `chronetix-plugin:${m.name}`;
+    const permissions = workerPermissions(
+      m,
+      heap === null ? {} : { extra: { read: graphRoots(m) } },
+    );
+    const failed = (message: string) => this.lost("crashed", `its thread failed: ${message}`);
+    const unreadable = () => this.lost("crashed", "it sent a message that cannot be read");
+    if (this.#spawner !== undefined) {
+      this.#worker = this.#spawner.start({ url, name, permissions }, {
+        port: (port) => this.#attach(port),
+        error: failed,
+        messageError: unreadable,
+      });
+    } else {
+      const worker = new Worker(url, { type: "module", name, deno: { permissions } });
+      // Its first message is the port it talks on (see _worker_entry.ts).
+      worker.onmessage = ({ data }: MessageEvent<unknown>) => {
+        if (!(data instanceof MessagePort)) return;
+        worker.onmessage = null;
+        this.#attach(data);
+      };
+      worker.onmessageerror = unreadable;
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        failed(event.message);
+      };
+      this.#worker = worker;
+    }
     this.#counts.started++;
     this.#counts.live++;
-    this.#worker = worker;
-    worker.onmessage = (event: MessageEvent<PluginMessage>) => this.receive(event.data);
-    worker.onmessageerror = () => this.lost("crashed", "it sent a message that cannot be read");
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.lost("crashed", `its thread failed: ${event.message}`);
-    };
+  }
+
+  /** Takes the port the plugin's Worker sent up: the protocol runs on it. */
+  #attach(port: MessagePort): void {
+    if (this.#gone) {
+      port.close();
+      return;
+    }
+    this.#port = port;
+    port.onmessage = (event: MessageEvent<PluginMessage>) => this.receive(event.data);
+    port.onmessageerror = () => this.lost("crashed", "it sent a message that cannot be read");
   }
 
   protected override receive(message: PluginMessage): void {
@@ -171,7 +234,7 @@ class WorkerHost extends RemoteHost {
   }
 
   protected post(message: HostMessage): void {
-    this.#worker?.postMessage(message);
+    if (!this.#gone) this.#port?.postMessage(message);
   }
 
   protected beat(): Beat {
@@ -215,6 +278,7 @@ class WorkerHost extends RemoteHost {
     if (this.#worker === undefined || this.#gone) return;
     this.#gone = true;
     this.#worker.terminate();
+    this.#port?.close();
     if (stops) this.#counts.live--;
   }
 }

@@ -9,6 +9,7 @@ import type { RouteRequest, RouteSpec } from "./_routes.ts";
 import { errorResponse, httpError, notFound } from "./_errors.ts";
 import type { BearerCheck } from "./_auth.ts";
 import type { Logger } from "../logger.ts";
+import type { StaticAsset } from "./_dashboard_assets.ts";
 
 /** The env a request carries through Hono. */
 export interface AppEnv {
@@ -27,6 +28,8 @@ export interface AppOptions {
   readonly auth: BearerCheck;
   readonly authenticateReads: boolean;
   readonly onResponse: (status: number) => void;
+  /** Files served as they are below the base path, without the token (the dashboard's). */
+  readonly assets?: readonly StaticAsset[];
 }
 
 /** A fetch function: the app, without its type. */
@@ -79,6 +82,31 @@ export function buildApp(routes: readonly RouteSpec[], options: AppOptions): App
   );
 
   const allowed = new Map<string, Set<string>>();
+  for (const asset of options.assets ?? []) {
+    const prefix = options.basePath;
+    const paths = asset.path === "/" ? [prefix === "" ? "/" : prefix, `${prefix}/`] : [
+      `${prefix}${asset.path}`,
+    ];
+    for (const path of new Set(paths)) {
+      allowed.set(path, new Set(["GET", "HEAD"]));
+      // Public on purpose: the files hold no data, and a browser cannot send
+      // a bearer token with a navigation; every data request of the page does.
+      app.get(path, (c) => {
+        const headers: Record<string, string> = {
+          "content-type": asset.contentType,
+          "cache-control": asset.cacheControl,
+          etag: asset.etag,
+          "x-content-type-options": "nosniff",
+          ...asset.headers,
+        };
+        const match = c.req.header("if-none-match");
+        if (match !== undefined && match.split(",").some((tag) => tag.trim() === asset.etag)) {
+          return new Response(null, { status: 304, headers });
+        }
+        return new Response(asset.body, { status: 200, headers });
+      });
+    }
+  }
   for (const route of routes) {
     const prefixes = route.scope === "sovd"
       ? options.mounts

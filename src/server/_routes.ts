@@ -79,6 +79,8 @@ export interface OpenApiContext {
   readonly mounts: readonly string[];
   readonly versionMounts: readonly string[];
   readonly authenticateReads: boolean;
+  /** Schemas besides the SOVD ones (the dashboard's), by name. */
+  readonly schemas?: Readonly<Record<string, unknown>>;
 }
 
 /** Writes the OpenAPI 3.1 document of exactly these routes. */
@@ -170,7 +172,7 @@ export function openApiDocument(
     servers: context.mounts.map((url) => ({ url })),
     paths,
     components: {
-      schemas: SCHEMAS,
+      schemas: { ...SCHEMAS, ...context.schemas },
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
     },
   };

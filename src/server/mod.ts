@@ -2,8 +2,10 @@
  * The diagnostics server (`@chronetix/core/server`, the only entry that
  * imports Hono): a kernel's SOVD entity tree at `/sovd/v1` and `/api/v1`,
  * its faults and SSE fault stream, Prometheus `/metrics`, `{mount}/health` and
- * an OpenAPI 3.1 `{mount}/docs`, with safe defaults (127.0.0.1, a bearer token for
- * every state-changing route, a CORS allow-list, a body limit, ids checked).
+ * an OpenAPI 3.1 `{mount}/docs`, and a live dashboard at `/` (see
+ * `docs/dashboard.md`; `dashboard: false` turns it off), with safe defaults
+ * (127.0.0.1, a bearer token for every state-changing route, a CORS
+ * allow-list, a body limit, ids checked).
  * {@linkcode createServer} gives a fetch function; {@linkcode serve} runs it
  * on `Deno.serve`.
  *

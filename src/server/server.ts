@@ -34,6 +34,9 @@ import { MetricsEndpoint } from "./_metrics.ts";
 import { openApiDocument, type RouteSpec } from "./_routes.ts";
 import { json, sovdRoutes } from "./_sovd_routes.ts";
 import { CHRONETIX_VERSION } from "./_version.ts";
+import { dashboardAssets } from "./_dashboard_assets.ts";
+import { DASHBOARD_POINTS, DASHBOARD_SCHEMAS, dashboardRoutes } from "./_dashboard_routes.ts";
+import { DashboardSampler } from "./_dashboard_sampler.ts";
 
 /** Options of the fault monitor a server owns. */
 export interface ServerFaultOptions {
@@ -96,6 +99,15 @@ export interface ServerOptions {
    * @default {250}
    */
   metricsMaxAgeMs?: number;
+  /**
+   * Serve the live dashboard: the page at `{basePath}/`, its files under
+   * `{basePath}/dashboard/` (public: they hold no data) and its data at
+   * `GET {basePath}/dashboard/api/snapshot` (a read like any other). Its
+   * figures are computed only while a client polls, at most once a second.
+   *
+   * @default {true}
+   */
+  dashboard?: boolean;
 }
 
 /** Where a request came from (the per-client stream limit counts by `address`). */
@@ -173,7 +185,10 @@ const BASE_PATH = /^(\/[A-Za-z0-9._~-]+)*$/;
  * offload pool, each of its islands, and the providers given), `GET /sovd/version-info` and
  * `GET /api/v1/version-info`, `/metrics` (Prometheus 0.0.4 or OpenMetrics
  * 1.0 by `Accept`, `?name[]=` filters), `{mount}/health`, `{mount}/docs` (OpenAPI
- * 3.1) and the SSE fault stream `{mount}/faults/stream`. It owns a
+ * 3.1), the SSE fault stream `{mount}/faults/stream`, and the live
+ * dashboard at `{basePath}/` (uPlot plots of per-interval task lateness,
+ * misses, wake-ups, tiers, plugin states and ports, the fault list and
+ * the entity tree; `dashboard: false` turns it off). It owns a
  * {@linkcode FaultMonitor} evaluated on a timer of the kernel's driver, so
  * reads never run on the control path. Every error is a SOVD
  * `GenericError`; state-changing routes need the bearer token.
@@ -280,6 +295,7 @@ export function createServer(
     requireNonNegative(action, "metricsMaxAgeMs", options.metricsMaxAgeMs ?? 250),
   );
   const logEntries = requireInteger(action, "logEntries", options.logEntries ?? 200, 1, 100000);
+  const dashboard = requireBoolean(action, "dashboard", options.dashboard ?? true);
 
   const monitor = new FaultMonitor({
     name: `${name}-faults`,
@@ -381,6 +397,17 @@ export function createServer(
       errors: [400],
       handle: (r) => metricsEndpoint.respond(r.header("accept"), r.url.searchParams),
     },
+    ...(dashboard
+      ? dashboardRoutes(
+        kernel,
+        new DashboardSampler(kernel, {
+          minIntervalMs: 900,
+          capacity: DASHBOARD_POINTS,
+          wallClock: fo.wallClock ?? Date.now,
+        }),
+        mounts,
+      )
+      : []),
   ];
   docs = JSON.stringify(openApiDocument(routes, {
     version: CHRONETIX_VERSION,
@@ -388,6 +415,7 @@ export function createServer(
     mounts,
     versionMounts,
     authenticateReads,
+    ...(dashboard ? { schemas: DASHBOARD_SCHEMAS } : {}),
   }));
   const app = buildApp(routes, {
     name,
@@ -399,6 +427,7 @@ export function createServer(
     bodyLimitBytes,
     auth,
     authenticateReads,
+    ...(dashboard ? { assets: dashboardAssets(basePath, `${basePath}/api/v1`) } : {}),
     onResponse: (status) => {
       const key = `${
         Math.min(5, Math.max(2, Math.floor(status / 100)))

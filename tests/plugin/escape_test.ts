@@ -10,6 +10,7 @@ import { ImportAuditError } from "../../src/plugin/import_audit.ts";
 import { PermissionEscalationError } from "../../src/plugin/permissions.ts";
 import { setUp } from "./_fixtures/remote/_cases.ts";
 import { nextEvent, remoteManifest } from "./_fixtures/remote/_kernel.ts";
+import { ESCAPE_ATTEMPTS } from "./_fixtures/escape_attempts.ts";
 
 interface Outcome {
   attempt: string;
@@ -18,17 +19,7 @@ interface Outcome {
   isolation: string;
 }
 
-const ATTEMPTS = [
-  "read",
-  "write",
-  "net",
-  "env",
-  "run",
-  "ffi",
-  "sys",
-  "import-code",
-  "import-json",
-] as const;
+const ATTEMPTS = ESCAPE_ATTEMPTS;
 
 async function attempt(isolation: "inline" | "worker" | "process", what: string): Promise<Outcome> {
   const { p, plugins, settle } = setUp();

@@ -71,3 +71,39 @@ Deno.test("watch mode reloads a plugin when its source changes, and keeps it whe
     await Deno.remove(folder, { recursive: true });
   }
 });
+
+Deno.test("watch mode reloads only the plugin whose own files changed, not its folder's neighbours", async () => {
+  const folder = await Deno.makeTempDir({ dir: ".", prefix: ".reload-watch-" });
+  try {
+    const real = Deno.realPathSync(folder);
+    await Deno.writeTextFile(`${real}/a.ts`, source(1));
+    await Deno.writeTextFile(`${real}/b.ts`, source(2));
+    using p = parts();
+    const plugins = manager(p);
+    for (const name of ["a", "b"]) {
+      await plugins.load(validateManifest({
+        name,
+        version: "1.0.0",
+        entry: `file://${real}/${name}.ts`,
+        isolation: "inline",
+        capabilities: ["subscribe", "publish"],
+        watch: true,
+      }));
+    }
+    const reloaded = (name: string) =>
+      plugins.telemetry.snapshot().filter((e) => e.kind === "reload" && e.plugin === name).length;
+    // A file that is no plugin's (notes, an editor's swap file), then a's own source.
+    await Deno.writeTextFile(`${real}/notes.txt`, "not code\n");
+    await Deno.writeTextFile(`${real}/a.ts`, source(10));
+    await until(p, () => reloaded("a") >= 1);
+    await plugins.whenIdle();
+    // Then b's own source: b reloads, a does not (again).
+    await Deno.writeTextFile(`${real}/b.ts`, source(20));
+    await until(p, () => reloaded("b") >= 1);
+    await plugins.whenIdle();
+    assertEquals([reloaded("a"), reloaded("b")], [1, 1]);
+    await plugins.close();
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});

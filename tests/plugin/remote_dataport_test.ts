@@ -18,6 +18,7 @@ async function withPorts(
     input: DataPort;
     plugins: ReturnType<typeof realManager>;
   }) => Promise<void>,
+  entry = "ports.ts",
 ): Promise<void> {
   const p = realParts();
   const out = new DataPort({ name: "out", credit: 4 });
@@ -30,7 +31,7 @@ async function withPorts(
       plugin !== "ports" ? undefined : name === "out" ? out : name === "in" ? input : undefined,
   });
   try {
-    await plugins.load(remoteManifest("ports", "ports.ts", isolation, CAPS));
+    await plugins.load(remoteManifest("ports", entry, isolation, CAPS));
     await body({ bus: p.bus, out, input, plugins });
   } finally {
     await plugins.close();
@@ -109,37 +110,63 @@ for (const isolation of ["inline", "worker", "process"] as const) {
   });
 }
 
+/**
+ * Sends frames 0..49 to the plugin's port "in" (after `begin()`), waits until
+ * it counted them, then sends 50..149 while the plugin is reloaded: the sum
+ * of all 150 arrives whole. Resolves with every count published meanwhile.
+ */
+async function reloadWhileConsuming(
+  parts: Parameters<Parameters<typeof withPorts>[1]>[0],
+  begin: () => void,
+): Promise<number[]> {
+  const { bus, input, plugins } = parts;
+  const send = async (from: number, n: number) => {
+    for (let i = from; i < from + n; i++) {
+      while (input.send(Uint8Array.of(i % 256)) === WOULD_BLOCK) {
+        assertEquals(await input.whenWritable(), "ready");
+      }
+    }
+  };
+  const first = nextEvent<{ count: number }>(bus, "ports.consumed", (e) => e.count === 50);
+  begin();
+  await send(0, 50);
+  await first;
+  const counts: number[] = [];
+  bus.topic<{ count: number }>("ports.consumed").subscribe((e) => void counts.push(e.count));
+  // Frames keep coming while the plugin is reloaded: the old version
+  // consumes until it lets go, the new one takes over, counting on.
+  const all = nextEvent<{ count: number; sum: number }>(
+    bus,
+    "ports.consumed",
+    (e) => e.count === 150,
+  );
+  const sending = send(50, 100);
+  const report = await plugins.reload("ports");
+  assert(report.ok, report.reason);
+  await sending;
+  const last = await all;
+  let expected = 0;
+  for (let i = 0; i < 150; i++) expected += i % 256;
+  assertEquals(last.sum, expected);
+  return counts;
+}
+
 for (const isolation of ["worker", "process"] as const) {
   Deno.test(`A ${isolation} plugin consuming a kernel DataPort hands it over on reload, nothing lost`, async () => {
-    await withPorts(isolation, async ({ bus, input, plugins }) => {
-      const send = async (from: number, n: number) => {
-        for (let i = from; i < from + n; i++) {
-          while (input.send(Uint8Array.of(i % 256)) === WOULD_BLOCK) {
-            assertEquals(await input.whenWritable(), "ready");
-          }
-        }
-      };
-      const first = nextEvent<{ count: number }>(bus, "ports.consumed", (e) => e.count === 50);
-      bus.topic("ports.consume").publish({});
-      await send(0, 50);
-      await first;
-      // Frames keep coming while the plugin is reloaded: the old version
-      // consumes until it lets go, the new one takes over, counting on.
-      const all = nextEvent<{ count: number; sum: number }>(
-        bus,
-        "ports.consumed",
-        (e) => e.count === 150,
-      );
-      const sending = send(50, 100);
-      const report = await plugins.reload("ports");
-      assert(report.ok, report.reason);
-      await sending;
-      const last = await all;
-      let expected = 0;
-      for (let i = 0; i < 150; i++) expected += i % 256;
-      assertEquals(last.sum, expected);
-      await input.whenIdle();
-      assertEquals(input.stats().unrecycled, 0);
+    await withPorts(isolation, async (parts) => {
+      await reloadWhileConsuming(parts, () => parts.bus.topic("ports.consume").publish({}));
+      await parts.input.whenIdle();
+      assertEquals(parts.input.stats().unrecycled, 0);
     });
+  });
+}
+
+for (const isolation of ["worker", "process"] as const) {
+  Deno.test(`A ${isolation} consumer that registers onFrame in init gets no frame before the old state on reload`, async () => {
+    await withPorts(isolation, async (parts) => {
+      const counts = await reloadWhileConsuming(parts, () => {});
+      // Counted on from the handed-over state: 51, 52, ... 150, each once.
+      assertEquals(counts, Array.from({ length: 100 }, (_, i) => 51 + i));
+    }, "ports_init.ts");
   });
 }

@@ -1,0 +1,2 @@
+// A module outside the greedy plugin's folder.
+export const secret = "outside";
