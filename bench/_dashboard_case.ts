@@ -13,6 +13,7 @@ import { Kernel } from "../mod.ts";
 import { serve } from "../src/server/mod.ts";
 import type { DriftSubject } from "./_drift_subject.ts";
 import { type BenchResult, type BenchTarget, median, progress, round } from "./_report.ts";
+import { quantile } from "./_drift_stats.ts";
 
 const SILENT = { error() {}, warn() {}, info() {} };
 
@@ -24,11 +25,6 @@ export interface DashboardCaseOptions {
   rounds: number;
   /** The main-thread subject: a 1 kHz task of the given kernel. */
   preciseSubject: (kernel: Kernel) => DriftSubject;
-}
-
-function quantile(samples: Float64Array, q: number): number {
-  const s = Float64Array.from(samples).sort();
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
 function client(base: string, seconds: number): Deno.ChildProcess {
@@ -79,8 +75,9 @@ export async function dashboardCase(
       await loop.begin?.(1);
       const samples = await loop.run(1, options.ticks);
       await loop.end?.();
-      into.p99.push(quantile(samples, 0.99) * 1000);
-      into.p999.push(quantile(samples, 0.999) * 1000);
+      const sorted = Float64Array.from(samples).sort();
+      into.p99.push(quantile(sorted, 0.99) * 1000);
+      into.p999.push(quantile(sorted, 0.999) * 1000);
     };
     for (let r = 0; r < options.rounds; r++) {
       const withClient = async () => {

@@ -7,6 +7,7 @@ import type { MissedTickPolicy } from "../time/timer_wheel.ts";
 import type { ErrorPolicy, OverflowPolicy } from "../exec/task.ts";
 import type { BudgetPolicy } from "../exec/budget.ts";
 import type { PluginManifest, ResolvedManifest } from "../plugin/manifest_types.ts";
+import type { IslandTaskOptions } from "../island/island_types.ts";
 
 /** The executor options a config can carry (plain data). */
 export interface ExecutorConfig {
@@ -119,23 +120,8 @@ export interface CronTaskConfig extends TaskConfigBase {
 /** One entry of `tasks`. */
 export type TaskConfig = PeriodicTaskConfig | EventTaskConfig | CronTaskConfig;
 
-/** One periodic task of an island (its body: the module's export of the same name). */
-export interface IslandTaskConfig {
-  /** The task's name and export. */
-  name: string;
-  /** The period, ms. */
-  periodMs: number;
-  /** Relative deadline, ms. */
-  deadlineMs?: number;
-  /** Delay before the first release, ms. */
-  delayMs?: number;
-  /** Budget per run, ms. */
-  budgetMs?: number;
-  /** Releases missed in a stall. */
-  missedTicks?: MissedTickPolicy;
-  /** What a run that throws does. */
-  onError?: "continue" | "stop";
-}
+/** One periodic task of an island (its body: the module's export of the same name): its options are all JSON. */
+export type IslandTaskConfig = IslandTaskOptions;
 
 /** One entry of `islands`: `kernel.island()` options JSON can carry. */
 export interface IslandConfig {
