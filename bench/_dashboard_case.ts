@@ -14,6 +14,7 @@ import { serve } from "../src/server/mod.ts";
 import type { DriftSubject } from "./_drift_subject.ts";
 import { type BenchResult, type BenchTarget, median, progress, round } from "./_report.ts";
 import { quantile } from "./_drift_stats.ts";
+import { SwitchedProcess } from "./_switched_process.ts";
 
 const SILENT = { error() {}, warn() {}, info() {} };
 
@@ -25,21 +26,6 @@ export interface DashboardCaseOptions {
   rounds: number;
   /** The main-thread subject: a 1 kHz task of the given kernel. */
   preciseSubject: (kernel: Kernel) => DriftSubject;
-}
-
-function client(base: string, seconds: number): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      new URL("./_dashboard_client.ts", import.meta.url).pathname,
-      base,
-      String(seconds),
-      "bg-0",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
 }
 
 /** Runs the case; returns its results and its target. */
@@ -54,6 +40,14 @@ export async function dashboardCase(
   }
   const handle = serve(kernel, { port: 0, logger: SILENT });
   const base = `http://127.0.0.1:${handle.addr.port}`;
+  // Up before the first run and for the whole case: no run pays for a start.
+  const client = new SwitchedProcess<{ requests: number; errors: number; seconds: number }>([
+    "run",
+    "--allow-net=127.0.0.1",
+    new URL("./_dashboard_client.ts", import.meta.url).pathname,
+    base,
+    "bg-0",
+  ]);
   const subjects: [string, DriftSubject | undefined, string][] = [];
   try {
     const mod = await import("./_island_subject.ts");
@@ -81,13 +75,12 @@ export async function dashboardCase(
     };
     for (let r = 0; r < options.rounds; r++) {
       const withClient = async () => {
-        const seconds = options.ticks / 1000 + 4;
-        const child = client(base, seconds);
-        // Start-up of the client process and its first look are not the steady state.
+        await client.on();
+        // The page's first looks (the tree, the first point) are not the steady state.
         await new Promise((resolve) => setTimeout(resolve, 1500));
         await measure(watched);
-        const out = JSON.parse(new TextDecoder().decode((await child.output()).stdout));
-        watched.rate.push(out.requests / seconds);
+        const out = await client.off();
+        watched.rate.push(out.requests / out.seconds);
         if (out.errors > 0) progress(`dashboard client: ${out.errors} errors`);
       };
       if (r % 2 === 0) {
@@ -125,6 +118,7 @@ export async function dashboardCase(
       detail: `${round(p99Idle)} µs without, ${round(p99)} µs with (x${round(p99 / p99Idle, 2)})`,
     });
   }
+  await client.close();
   // What one point costs the main thread: the snapshot request that takes it,
   // answered in-process (no socket), timed around the handler.
   const times: number[] = [];

@@ -26,6 +26,7 @@ import { Kernel, MetricsRegistry } from "../mod.ts";
 import { serve } from "../src/server/mod.ts";
 import type { DriftSubject } from "./_drift_subject.ts";
 import { dashboardCase } from "./_dashboard_case.ts";
+import { SwitchedProcess } from "./_switched_process.ts";
 import {
   type BenchResult,
   type BenchTarget,
@@ -41,8 +42,10 @@ const SILENT = { error() {}, warn() {}, info() {} };
 const LOAD_SECONDS = args.quick ? 2 : 8;
 const CONNECTIONS = 4;
 const SCRAPE_RATE = 200;
-const LOOP_TICKS = args.quick ? 2000 : 10000;
-const ROUNDS = args.quick ? 2 : 4;
+// Short runs, many of them: the interleaving spreads this VM's noise over
+// both conditions (with and without the load) alike.
+const LOOP_TICKS = args.quick ? 2000 : 5000;
+const ROUNDS = args.quick ? 2 : 8;
 const CASES = new Set(
   (Deno.env.get("BENCH_SERVER_CASES") ?? "load,loop-under-scrape,dashboard").split(","),
 );
@@ -90,17 +93,26 @@ async function runWrk(url: string, seconds: number): Promise<Load> {
   return { req_per_s: rps, p99_ms: p99, errors: non2xx };
 }
 
-function loader(url: string, seconds: number, connections: number, rate?: number) {
+function loaderArgs(
+  url: string,
+  seconds: number | "stdin",
+  connections: number,
+  rate?: number,
+): string[] {
+  return [
+    "run",
+    "--allow-net=127.0.0.1",
+    new URL("./_server_loader.ts", import.meta.url).pathname,
+    url,
+    String(seconds),
+    String(connections),
+    ...(rate === undefined ? [] : [String(rate)]),
+  ];
+}
+
+function loader(url: string, seconds: number, connections: number) {
   return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      new URL("./_server_loader.ts", import.meta.url).pathname,
-      url,
-      String(seconds),
-      String(connections),
-      ...(rate === undefined ? [] : [String(rate)]),
-    ],
+    args: loaderArgs(url, seconds, connections),
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -229,23 +241,40 @@ if (CASES.has("loop-under-scrape")) {
     await loop.prepare?.(1);
     const idle: number[] = [];
     const loaded: number[] = [];
+    // 200 scrapes/s from another process that stays up for the whole
+    // subject, switched on for the scraped runs only; the two conditions are
+    // interleaved round by round, the order flipped each round.
+    const scraper = new SwitchedProcess<{ req_per_s: number; errors: number }>(
+      loaderArgs(url, "stdin", 4, SCRAPE_RATE),
+    );
+    const run = async () => {
+      await loop.begin?.(1);
+      const samples = await loop.run(1, LOOP_TICKS);
+      await loop.end?.();
+      return p99(samples) * 1000;
+    };
+    const scraped = async () => {
+      await scraper.on();
+      await new Promise((r) => setTimeout(r, 500)); // reach the steady rate
+      loaded.push(await run());
+      return await scraper.off();
+    };
     for (let round_ = 0; round_ < ROUNDS; round_++) {
-      await loop.begin?.(1);
-      idle.push(p99(await loop.run(1, LOOP_TICKS)) * 1000);
-      await loop.end?.();
-      // 200 scrapes/s from another process for as long as the loop runs.
-      const child = loader(url, LOOP_TICKS / 1000 + 2, 4, SCRAPE_RATE);
-      await new Promise((r) => setTimeout(r, 500)); // the loader's start-up is not load
-      await loop.begin?.(1);
-      loaded.push(p99(await loop.run(1, LOOP_TICKS)) * 1000);
-      await loop.end?.();
-      const out = JSON.parse(new TextDecoder().decode((await child.output()).stdout));
+      let out;
+      if (round_ % 2 === 0) {
+        idle.push(await run());
+        out = await scraped();
+      } else {
+        out = await scraped();
+        idle.push(await run());
+      }
       progress(
         `loop-under-scrape ${subject} round ${round_ + 1}: p99 idle ${
           round(idle.at(-1)!)
         } µs, scraped ${round(loaded.at(-1)!)} µs (${round(out.req_per_s)} scrapes/s)`,
       );
     }
+    await scraper.close();
     await loop.dispose?.();
     const p99Idle = median(idle);
     const p99Loaded = median(loaded);

@@ -19,6 +19,16 @@ import { requireInstance, requireName, requireOptions, show } from "../internal/
 export interface ExecutorSource {
   /** The executor's snapshot. */
   stats(): ExecutorStats;
+  /**
+   * Names of the live tasks. An `Executor` has it; without it, listing the
+   * tasks takes a whole `stats()` snapshot.
+   */
+  readonly taskNames?: readonly string[];
+  /**
+   * One live task, for reading its stats alone. An `Executor` has it;
+   * without it, reading one task takes a whole `stats()` snapshot.
+   */
+  task?(name: string): { stats(): TaskStats } | undefined;
   /** Its driver, whose clock times the polls. */
   readonly driver?: { readonly clock: Clock };
 }
@@ -194,23 +204,39 @@ export class ExecutorProvider implements Provider, Disposable {
 
   /** Reads liveness and timing of every task: from the sink, else polled. */
   bindings(): TaskBinding[] {
-    return this.#merged(this.#executor.stats().perTask).map((m) => m.binding);
+    return this.#merged().map((m) => m.binding);
   }
 
   /**
    * The sink's bindings, then polled ones for live tasks the sink has no
    * slot for (an executor that does not call the hooks yet, a full sink).
+   * The executor's whole snapshot (every task's latency quantiles) is taken
+   * only in that second case: a read of the tree stays cheap.
    */
-  #merged(tasks: readonly TaskStats[]): { binding: TaskBinding; hooks: boolean }[] {
+  #merged(): { binding: TaskBinding; hooks: boolean }[] {
     const hooked = this.#sink?.snapshot() ?? [];
     const out = hooked.map((binding) => ({ binding, hooks: true }));
-    if (hooked.length === 0 || tasks.some((t) => !hooked.some((b) => b.name === t.name))) {
-      const known = new Set(hooked.map((b) => b.name));
-      for (const binding of this.#poller.bind(tasks)) {
+    const known = new Set(hooked.map((b) => b.name));
+    if (this.#liveNames().some((name) => !known.has(name))) {
+      for (const binding of this.#poller.bind(this.#executor.stats().perTask)) {
         if (!known.has(binding.name)) out.push({ binding, hooks: false });
       }
     }
     return out;
+  }
+
+  /** Names of the executor's live tasks, without a snapshot where it can. */
+  #liveNames(): readonly string[] {
+    return this.#executor.taskNames ?? this.#executor.stats().perTask.map((t) => t.name);
+  }
+
+  /** One live task's stats by its SOVD id, without a snapshot where it can. */
+  #taskStats(id: string): TaskStats | undefined {
+    if (this.#executor.task === undefined || this.#executor.taskNames === undefined) {
+      return this.#executor.stats().perTask.find((t) => toSovdId(t.name) === id);
+    }
+    const name = this.#executor.taskNames.find((n) => toSovdId(n) === id);
+    return name === undefined ? undefined : this.#executor.task(name)?.stats();
   }
 
   /** The executor component and an app per task. */
@@ -234,11 +260,12 @@ export class ExecutorProvider implements Provider, Disposable {
    * @param type The entity's type.
    */
   data(id: string, type: EntityType): DataItem[] {
-    const stats = this.#executor.stats();
-    if (type === "component" && id === this.componentId) return this.#componentData(stats);
+    if (type === "component" && id === this.componentId) {
+      return this.#componentData(this.#executor.stats());
+    }
     if (type !== "app") return [];
-    const task = stats.perTask.find((t) => toSovdId(t.name) === id);
-    const found = this.#merged(stats.perTask).find((m) => toSovdId(m.binding.name) === id);
+    const task = this.#taskStats(id);
+    const found = this.#merged().find((m) => toSovdId(m.binding.name) === id);
     if (found === undefined) return [];
     return taskData(found.binding, task, this.componentId, found.hooks);
   }
@@ -276,7 +303,7 @@ export class ExecutorProvider implements Provider, Disposable {
     const binding = this.bindings().find((b) => toSovdId(b.name) === id);
     const state = binding?.liveness.state ?? "stopped";
     if (state === "unknown" || state === "running") return { status: "ready", controls: [] };
-    const task = this.#executor.stats().perTask.find((t) => toSovdId(t.name) === id);
+    const task = this.#taskStats(id);
     return { status: "notReady", controls: [], reason: task?.reason ?? `the task is ${state}` };
   }
 
@@ -286,7 +313,7 @@ export class ExecutorProvider implements Provider, Disposable {
   }
 
   #taskNames(): string[] {
-    const names = this.#executor.stats().perTask.map((t) => t.name);
+    const names = [...this.#liveNames()];
     if (this.#sink !== undefined) {
       const live = new Set(names);
       for (const b of this.#sink.snapshot()) if (!live.has(b.name)) names.push(b.name);

@@ -176,3 +176,34 @@ Deno.test("ExecutorProvider raises a task's faults through its monitor and clear
   assertEquals(registry.clearFault("app", "fails", "TASK_FAILED"), "cleared");
   assertEquals(registry.allFaults(), []);
 });
+
+Deno.test("ExecutorProvider reads one task without a whole-executor snapshot when its hooks cover every task", () => {
+  const clock = new VirtualClock();
+  const sink = new TaskSink({ capacity: 8 });
+  using executor = new Executor({ clock, hooks: sink, logger: SILENT_LOGGER });
+  for (const name of ["a", "b", "c"]) executor.periodic({ name, periodMs: 10, run: () => {} });
+  clock.advance(30);
+  let snapshots = 0;
+  const counted = {
+    stats: () => {
+      snapshots++;
+      return executor.stats();
+    },
+    taskNames: executor.taskNames,
+    task: (name: string) => executor.task(name),
+  };
+  const provider = new ExecutorProvider(counted, { sink });
+  const registry = new ProviderRegistry({ logger: SILENT_LOGGER });
+  registry.register(provider);
+  assertEquals(registry.entities("app").map((e) => e.id), ["a", "b", "c"]);
+  assertEquals(registry.status("app", "b")?.status, "ready");
+  const timing = registry.data("app", "b")?.find((d) => d.id === "timing");
+  assertEquals((timing?.value as { executions: number }).executions, 3);
+  assertEquals(snapshots, 0);
+  // The component's summary is a snapshot, by nature.
+  registry.data("component", "executor");
+  assertEquals(snapshots, 1);
+  // A source without taskNames and task() still works, from snapshots.
+  const bare = new ExecutorProvider({ stats: () => executor.stats() }, { name: "bare", sink });
+  assertEquals(bare.entities().map((e) => e.id), ["executor", "a", "b", "c"]);
+});

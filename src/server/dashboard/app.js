@@ -2,6 +2,11 @@
 // second, draws its points with uPlot, keeps a fault list from the SSE fault
 // stream, and browses the SOVD entity tree. Plain browser JavaScript, no
 // build step; every text from the server goes through textContent.
+//
+// What it asks of the kernel is kept small (every request runs on the
+// kernel's thread): the snapshot once a second, the open entity every 5 s,
+// and the tree only when the snapshot's tasks or plugins change (or once a
+// minute). A hidden tab polls five times less often.
 "use strict";
 
 (() => {
@@ -9,6 +14,8 @@
   const BASE = meta("chronetix-base");
   const MOUNT = meta("chronetix-mount");
   const POLL_MS = 1000;
+  const ENTITY_EVERY = 5; // polls
+  const TREE_EVERY = 60; // polls
   const KEEP = 600;
   const PALETTE = [
     "#1a5fb4",
@@ -42,7 +49,15 @@
     rollback: ["↺", "#c01c28"],
   };
 
-  const state = { seq: 0, points: [], events: [], token: "", charts: {}, open: null };
+  const state = {
+    seq: 0,
+    points: [],
+    events: [],
+    token: "",
+    charts: {},
+    open: null,
+    members: null,
+  };
 
   // --- requests -------------------------------------------------------------
 
@@ -368,7 +383,15 @@
       if (state.points.length > KEEP) state.points.splice(0, state.points.length - KEEP);
       const oldest = state.points[0]?.t ?? 0;
       state.events = state.events.filter((e) => e.t >= oldest - 60_000);
-      if (snap.points.length > 0) redraw();
+      if (snap.points.length > 0) {
+        redraw();
+        // A task or plugin came or went: the tree is out of date.
+        const newest = snap.points.at(-1);
+        const members = [...newest.tasks.map((t) => t.id), ...newest.plugins.map((p) => p.name)]
+          .join("\n");
+        if (state.members !== null && members !== state.members) loadTree();
+        state.members = members;
+      }
       document.getElementById("poll-status").textContent = `${state.points.length} points, ${
         new Date().toLocaleTimeString()
       }`;
@@ -550,8 +573,8 @@
   setInterval(() => {
     ticks++;
     if (document.hidden) return;
-    if (ticks % 2 === 0) showEntity();
-    if (ticks % 10 === 0) loadTree();
+    if (ticks % ENTITY_EVERY === 0) showEntity();
+    if (ticks % TREE_EVERY === 0) loadTree();
   }, POLL_MS);
 
   poll();
