@@ -5,9 +5,14 @@
 // reload() to the old instance ended), events lost / duplicated / reordered
 // (from the consumer's [seq, count] acknowledgements), the producer's p99
 // lateness during switches and idle, and RSS growth from an early round to
-// the end (after a GC). Inline: as many reloads as its cap allows (each
+// the end (after a GC), with the part of it that is V8 growing the kernel
+// isolate's young generation (`young_gen_growth_bytes`: the new spaces'
+// size, which V8 raises with the allocation rate up to its semi-space cap,
+// and which a full GC does not give back) and the rest
+// (`rss_growth_less_young_gen_bytes`: what reloads left behind). Inline: as many reloads as its cap allows (each
 // fresh import leaks the old module), the heap growth per reload, and one
 // more reload that the cap must refuse.
+import { getHeapSpaceStatistics } from "node:v8";
 import type { BenchResult } from "./_report.ts";
 import { progress, round } from "./_report.ts";
 import { benchKernel, benchManifest, GIVE_UP_MS, percentile } from "./_plugins_util.ts";
@@ -16,6 +21,17 @@ type Isolation = "inline" | "worker" | "process";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The size of the kernel isolate's young generation (its new spaces), bytes. */
+function youngGenBytes(): number {
+  let bytes = 0;
+  for (const space of getHeapSpaceStatistics()) {
+    if (space.space_name === "new_space" || space.space_name === "new_large_object_space") {
+      bytes += space.space_size;
+    }
+  }
+  return bytes;
+}
 
 /** Events the bench keeps track of (a 1 kHz producer for about 17 minutes). */
 const MAX_EVENTS = 1 << 20;
@@ -87,6 +103,7 @@ async function reloadSubject(isolation: Isolation, quick: boolean): Promise<Benc
     const failures: string[] = [];
     let rss0 = NaN;
     let heap0 = NaN;
+    let young0 = NaN;
     let done = 0;
     try {
       for (let r = 0; r < rounds && done < reloads; r++) {
@@ -104,6 +121,7 @@ async function reloadSubject(isolation: Isolation, quick: boolean): Promise<Benc
           gc?.();
           rss0 = Deno.memoryUsage().rss;
           heap0 = Deno.memoryUsage().heapUsed;
+          young0 = youngGenBytes();
         }
       }
     } finally {
@@ -115,6 +133,7 @@ async function reloadSubject(isolation: Isolation, quick: boolean): Promise<Benc
     gc?.();
     const rss1 = Deno.memoryUsage().rss;
     const heap1 = Deno.memoryUsage().heapUsed;
+    const youngGrowth = youngGenBytes() - young0;
     let lost = 0;
     for (let s = 0; s < Math.min(sent, MAX_EVENTS); s++) if (seen[s] === 0) lost++;
     const row: BenchResult = {
@@ -128,6 +147,8 @@ async function reloadSubject(isolation: Isolation, quick: boolean): Promise<Benc
       producer_p99_us: round(percentile(lateSwitch.values(), 99), 0),
       producer_p99_idle_us: round(percentile(lateIdle.values(), 99), 0),
       rss_growth_bytes: rss1 - rss0,
+      young_gen_growth_bytes: youngGrowth,
+      rss_growth_less_young_gen_bytes: rss1 - rss0 - youngGrowth,
       reloads: switches.length,
       events: sent,
       failed_reloads: failures.length,

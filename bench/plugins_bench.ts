@@ -43,14 +43,17 @@
  *   instance ended), `lost_events`, `duplicated_events`, `reordered_events`,
  *   the producer's p99 lateness during switches and in interleaved idle
  *   windows (`producer_p99_us`, `producer_p99_idle_us`), `rss_growth_bytes`
- *   (1,000 reloads for worker and process); inline: as many as its cap, with
+ *   (1,000 reloads for worker and process) and its split into
+ *   `young_gen_growth_bytes` (V8 sizing the kernel isolate's young
+ *   generation) and `rss_growth_less_young_gen_bytes`; inline: as many as its cap, with
  *   `leak_bytes_per_reload` and `cap_enforced`.
  * - `crash-loop`: a 1 kHz kernel task (profile `precise`) while a plugin
  *   crash-loops (crashes 25 ms after each start, restarted at once), against
  *   the same task with no plugin, interleaved: `kernel_task_p99_us`,
  *   `kernel_task_p99_idle_us` and their `p99_ratio` (bench/_crashloop_timing.ts);
- *   subject `chronetix:worker-spawner` is the worker host with `spawner: true`
- *   (plugin Workers created on a spawner thread, not the kernel's).
+ *   `chronetix:worker` is the worker host as it comes (a restart's Worker is
+ *   created on a spawner thread, not the kernel's), `chronetix:worker-direct`
+ *   the same with `spawner: false`.
  * - `--case a,b` runs only the named cases.
  *
  * @module

@@ -6,7 +6,10 @@
  * reloads it: each switch's steps and durations are printed, with the
  * running totals of events sent and received (received trails sent only by
  * the acknowledgements still in flight; at the end they are equal, or the
- * example exits with 1).
+ * example exits with 1). Last, a rollback: a broken version (it fails 300 ms
+ * after its start) is loaded with a probation window; on the worker and
+ * inline hosts the kept old instance takes over again, on the process host
+ * the old version is started again from its manifest.
  *
  * Run (from the repository's root):
  *
@@ -105,6 +108,32 @@ const rewrite = setInterval(() => {
 }, 2000);
 await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 clearInterval(rewrite);
+
+// A rollback. The sampler pauses first: a crash loses what its instance had
+// not handled yet, and the totals must still agree.
+sampler.pause();
+for (let i = 0; i < 200 && received < sent; i++) await new Promise((r) => setTimeout(r, 10));
+const brokenEntry = `${folder}/broken.ts`;
+await Deno.writeTextFile(
+  brokenEntry,
+  source(factor + 1).replace("const CRASH_AFTER_MS = 0;", "const CRASH_AFTER_MS = 300;"),
+);
+const broken = await kernel.plugins.reload("consumer", {
+  entry: `file://${brokenEntry}`,
+  version: "2.0.0-broken",
+  probationMs: 5000,
+});
+console.log(`switch to the broken version: ok ${broken.ok}, old instance kept ${broken.oldKept}`);
+for (let i = 0; i < 500 && kernel.plugins.get("consumer")?.version === "2.0.0-broken"; i++) {
+  await new Promise((r) => setTimeout(r, 10));
+}
+await kernel.plugins.whenIdle();
+const rollback = kernel.plugins.telemetry.snapshot().findLast((e) => e.kind === "rollback");
+console.log(`rollback: ${rollback?.reason ?? "none"}`);
+const back = kernel.plugins.get("consumer");
+console.log(`running: ${back?.version} (${back?.state})`);
+sampler.resume();
+await new Promise((resolve) => setTimeout(resolve, 500));
 sampler.cancel();
 // Let the last acknowledgements arrive, then compare.
 for (let i = 0; i < 200 && received < sent; i++) await new Promise((r) => setTimeout(r, 10));

@@ -107,9 +107,9 @@ export class InlineContext implements PluginContext {
   readonly scope: EventScope;
   readonly #env: PluginHostEnvironment;
   readonly #sink: InlineSink;
-  readonly #abort = new AbortController();
+  #abort = new AbortController();
   readonly #tasks: InlineTask[] = [];
-  readonly #subscriptions = new Set<PluginSubscription>();
+  readonly #subscriptions = new Set<RenewableSubscription>();
   readonly #ports = new Set<string>();
   readonly #owner: string;
   readonly #taskBudgetMs: number;
@@ -223,10 +223,11 @@ export class InlineContext implements PluginContext {
       }
       sink.callEnded(false);
     };
-    const subscription = this.#env.bus.topic<T>(topic).subscribe(wrapped, {
-      scope: this.scope,
-      signal: this.#abort.signal,
-    });
+    const bus = this.#env.bus;
+    const subscription = new RenewableSubscription(
+      (signal) => bus.topic<T>(topic).subscribe(wrapped, { scope: this.scope, signal }),
+      this.#abort.signal,
+    );
     this.#subscriptions.add(subscription);
     return subscription;
   }
@@ -278,8 +279,16 @@ export class InlineContext implements PluginContext {
     this.#state = Object.freeze({ version: state.version, value: state.value });
   }
 
-  /** Attaches every task to the executor: the plugin is started. */
+  /**
+   * Attaches every task to the executor: the plugin is started (again,
+   * after a rollback to a kept instance: with a new signal).
+   */
   attachTasks(): void {
+    if (this.#abort.signal.aborted && !this.#closed) {
+      this.#abort = new AbortController();
+      // The stop's abort ended the subscriptions: the plugin gets them back.
+      for (const subscription of this.#subscriptions) subscription.renew(this.#abort.signal);
+    }
     this.#running = true;
     for (const task of this.#tasks) if (!task.cancelled) this.#attach(task);
   }
@@ -431,5 +440,39 @@ export class InlineContext implements PluginContext {
 
   #requireOpen(action: string): void {
     if (this.#closed) throw new ClosedError(`plugin "${this.name}"`, action);
+  }
+}
+
+/**
+ * A plugin's subscription, tied to the instance's signal (a stop ends it);
+ * made again when the instance starts again after a stop (a rollback to a
+ * kept instance), unless the plugin ended it itself.
+ */
+class RenewableSubscription implements PluginSubscription {
+  readonly #make: (signal: AbortSignal) => PluginSubscription;
+  #current: PluginSubscription;
+  #ended = false;
+
+  constructor(make: (signal: AbortSignal) => PluginSubscription, signal: AbortSignal) {
+    this.#make = make;
+    this.#current = make(signal);
+  }
+
+  get active(): boolean {
+    return !this.#ended && this.#current.active;
+  }
+
+  unsubscribe(): void {
+    this.#ended = true;
+    this.#current.unsubscribe();
+  }
+
+  [Symbol.dispose](): void {
+    this.unsubscribe();
+  }
+
+  /** Subscribes again with `signal` if a stop ended it. */
+  renew(signal: AbortSignal): void {
+    if (!this.#ended && !this.#current.active) this.#current = this.#make(signal);
   }
 }

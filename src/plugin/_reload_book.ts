@@ -75,15 +75,17 @@ export class ReloadBook {
     });
   }
 
-  /** Records a rollback from `failed` to `back`. */
-  rolledBack(plugin: string, failed: string, back: string, why: string): void {
+  /** Records a rollback from `failed` to `back`, by `how` (its kept instance, or a restart). */
+  rolledBack(plugin: string, failed: string, back: string, why: string, how: string): void {
     this.stats.rollbacks++;
     this.#telemetry.record({
       kind: "rollback",
       plugin,
-      reason: `${failed} failed on probation (${why}): back to ${back}`,
+      reason: `${failed} failed on probation (${why}): back to ${back} by ${how}`,
     });
-    this.#logger.error(`Plugin "${plugin}" ${failed} failed on probation: rolled back to ${back}`);
+    this.#logger.error(
+      `Plugin "${plugin}" ${failed} failed on probation: rolled back to ${back} by ${how}`,
+    );
   }
 
   /** Watches `folder` and reloads `plugin` on changes to its `files`; a failed reload is logged. */

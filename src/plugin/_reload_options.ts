@@ -27,7 +27,7 @@ const KNOWN = new Set([
 ]);
 
 /** The checked options: the switch's and the probation window. */
-export interface CheckedReload extends SwitchOptions {
+export interface CheckedReload extends Omit<SwitchOptions, "keepOld"> {
   probationMs: number;
 }
 

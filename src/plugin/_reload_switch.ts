@@ -3,7 +3,10 @@
 // one drained; its state handed over; the new one started and routed (the
 // held events go to it, in order); the old one quiesced (stopped, its scope
 // drained, resource checks polled, force-separated on timeout), shut down,
-// verified against the resource registry and ended.
+// verified against the resource registry and ended. With `keepOld` (a
+// probation window, an inline or worker host), an old instance that
+// quiesced cleanly is kept stopped instead, to switch back to if the new one
+// fails; it is shut down, verified and ended when probation ends.
 
 import type { Driver } from "../time/driver.ts";
 import { errorRecord } from "../errors.ts";
@@ -11,7 +14,7 @@ import type { PluginHost } from "./host.ts";
 import type { ResolvedManifest } from "./manifest_types.ts";
 import type { PluginLifecycle, SteppingPhase } from "./lifecycle.ts";
 import type { PluginStateSnapshot } from "./author.ts";
-import type { ResourceRegistry } from "./resource_registry.ts";
+import type { ResourceEntry, ResourceRegistry } from "./resource_registry.ts";
 import type { PluginRouter } from "./_routing.ts";
 import { PluginError } from "./plugin_error.ts";
 import { describeError } from "./_describe.ts";
@@ -54,7 +57,26 @@ export interface SwitchOptions {
   quiescentTimeoutMs: number;
   maxBuffered: number;
   checks: readonly ReloadResourceCheck[];
+  /** Keep an old instance that quiesced cleanly, stopped, for a rollback. */
+  keepOld: boolean;
 }
+
+/** An old instance kept stopped through probation. */
+export interface KeptInstance {
+  side: SwitchSide;
+  /** Its hand-over state, as the new version got it. */
+  state: PluginStateSnapshot | undefined;
+  /** Shuts it down, verifies and ends it (probation is over); never rejects. */
+  retire(): Promise<void>;
+}
+
+/** What a switch hands back besides its report. */
+export interface SwitchOut {
+  state: PluginStateSnapshot | undefined;
+  kept: KeptInstance | undefined;
+}
+
+type Step = <T>(phase: ReloadPhase, body: () => Promise<T> | T) => Promise<T>;
 
 /** Thrown inside a switch to fail it in a phase. */
 class SwitchFailed extends Error {
@@ -69,7 +91,7 @@ class SwitchFailed extends Error {
 export async function runSwitch(
   ctx: SwitchContext,
   options: SwitchOptions,
-  snapshotOut: { state: PluginStateSnapshot | undefined },
+  snapshotOut: SwitchOut,
 ): Promise<ReloadReport> {
   const clock = ctx.driver.clock;
   const start = clock.now();
@@ -91,8 +113,9 @@ export async function runSwitch(
     quiescentTimeout: false,
     forceSeparated: false,
     leaked: [],
+    oldKept: false,
   };
-  const step = async <T>(phase: ReloadPhase, body: () => Promise<T> | T): Promise<T> => {
+  const step: Step = async <T>(phase: ReloadPhase, body: () => Promise<T> | T): Promise<T> => {
     const t0 = clock.now();
     try {
       const value = await body();
@@ -231,29 +254,24 @@ export async function runSwitch(
       problem ??= error;
     });
   }
-  const alive = old.lifecycle.state !== "failed";
-  if (alive) {
-    await step("shutdown", () => runPhase(old, "shutdown")).catch((error: SwitchFailed) => {
-      problem ??= error;
-      ctx.kill(old, `its shutdown after a reload failed: ${error.message}`);
-    });
+  if (
+    options.keepOld && quiet && problem === undefined && old.lifecycle.state === "stopped" &&
+    old.host.liveness().alive
+  ) {
+    // Kept for probation: ended later, outside this report (see `retire`).
+    report.oldKept = true;
+    snapshotOut.kept = {
+      side: old,
+      state: snapshotOut.state,
+      retire: async () => {
+        await endOld(ctx, old, bareStep).catch(() => {});
+      },
+    };
+  } else {
+    const ended = await endOld(ctx, old, step);
+    report.leaked = ended.leaked;
+    problem ??= ended.problem;
   }
-  await step("verify", () => {
-    const left = ctx.resources.list(old.owner).filter((e) =>
-      e.kind !== "worker" && e.kind !== "subprocess"
-    );
-    report.leaked = left;
-    if (left.length > 0) {
-      ctx.stats.verifyFailed++;
-      ctx.stats.deactivateLeaks += left.length;
-    }
-  });
-  await step("kill", () => {
-    if (old.host.isolation !== "inline" && old.host.liveness().alive) {
-      ctx.kill(old, "replaced by a hot reload");
-    }
-    ctx.resources.removeOwner(old.owner);
-  });
   if (clock.now() - deactivateStart > options.quiescentTimeoutMs) ctx.stats.deactivateSlow++;
   report.ok = true;
   ctx.stats.success++;
@@ -263,6 +281,51 @@ export async function runSwitch(
   }
   return done;
 }
+
+/**
+ * The end of an old instance: shut down (killed if that fails), verified
+ * against the resource registry, killed where its host can, its resources
+ * forgotten.
+ */
+async function endOld(
+  ctx: SwitchContext,
+  old: SwitchSide,
+  step: Step,
+): Promise<{ problem: SwitchFailed | undefined; leaked: ResourceEntry[] }> {
+  let problem: SwitchFailed | undefined;
+  let leaked: ResourceEntry[] = [];
+  if (old.lifecycle.state !== "failed") {
+    await step("shutdown", () => runPhase(old, "shutdown")).catch((error: SwitchFailed) => {
+      problem = error;
+      ctx.kill(old, `its shutdown after a reload failed: ${error.message}`);
+    });
+  }
+  await step("verify", () => {
+    leaked = ctx.resources.list(old.owner).filter((e) =>
+      e.kind !== "worker" && e.kind !== "subprocess"
+    );
+    if (leaked.length > 0) {
+      ctx.stats.verifyFailed++;
+      ctx.stats.deactivateLeaks += leaked.length;
+    }
+  });
+  await step("kill", () => {
+    if (old.host.isolation !== "inline" && old.host.liveness().alive) {
+      ctx.kill(old, "replaced by a hot reload");
+    }
+    ctx.resources.removeOwner(old.owner);
+  });
+  return { problem, leaked };
+}
+
+/** A step outside a report (a kept instance's end): failures keep their phase. */
+const bareStep: Step = async <T>(phase: ReloadPhase, body: () => Promise<T> | T): Promise<T> => {
+  try {
+    return await body();
+  } catch (error) {
+    throw error instanceof SwitchFailed ? error : new SwitchFailed(phase, error);
+  }
+};
 
 function finish(
   ctx: SwitchContext,

@@ -412,6 +412,8 @@ export class RemoteRuntime implements PluginContext {
         })();
       }
       case "start":
+        // Started again after a stop (a rollback to a kept instance): a new signal.
+        if (this.#abort.signal.aborted && !this.#closed) this.#abort = new AbortController();
         this.#running = true;
         this.#arm();
         return plugin?.start?.(this);

@@ -20,7 +20,9 @@
 // parent has a session waits up to 500 ms for a debugger ("page wait for
 // debugger"; its first message from the parent waits 500 ms more, which the
 // port sent up avoids). Deno 2.9.0 and earlier: a nested start takes about
-// 50 ms. So the spawner is an option of the worker host, not the default.
+// 50 ms. So by default the worker host uses a spawner only for restarts
+// (where a crash-looping plugin would stall the kernel again and again, and
+// a backoff is waited anyway); loads and hot reloads keep their speed.
 
 import { createBlobWorker } from "../internal/blob_worker.ts";
 

@@ -254,6 +254,13 @@ export interface PluginHostEnvironment {
    * imported before: hot reload and, by the manager's policy, restarts.
    */
   fresh: boolean;
+  /**
+   * The instance replaces one that ended: a supervisor restart,
+   * `restart()` or a rollback (not a load or a hot reload). The worker host
+   * creates such Workers off the kernel's thread by default.
+   * @default {false}
+   */
+  restart?: boolean;
   /** Where the instance's resources (tasks, data ports) are registered, if anywhere. */
   resources?: ResourceRegistry;
   /** The instance's owner tag in `resources`, e.g. `"sampler#3"`. @default {the plugin's name} */

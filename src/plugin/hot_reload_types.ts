@@ -82,8 +82,11 @@ export interface ReloadOptions {
   maxBuffered?: number;
   /**
    * After a switch, how long a failure of the new version rolls back to the
-   * old version (restarted from its manifest with the state handed over at
-   * the switch), ms; `0` for none.
+   * old version, ms; `0` for none. Inline and worker hosts keep the old
+   * instance (stopped, with its state and its module) until probation ends
+   * and switch back to it; a process host, or an old instance that did not
+   * quiesce cleanly or died meanwhile, is restarted from its manifest with
+   * the state handed over at the switch.
    *
    * @default {0}
    */
@@ -132,8 +135,19 @@ export interface ReloadReport {
   quiescentTimeout: boolean;
   /** The old instance was force-separated. */
   forceSeparated: boolean;
-  /** What the resource registry still held of the old instance at `verify` (leaks). */
+  /**
+   * What the resource registry still held of the old instance at `verify`
+   * (leaks); empty when the old instance was kept (`oldKept`), whose verify
+   * runs when probation ends (leaks then count in the manager's stats).
+   */
   leaked: ResourceEntry[];
+  /**
+   * The old instance was kept stopped, not shut down, for the probation
+   * window (`probationMs`, inline and worker hosts, when it quiesced
+   * cleanly): a failure of the new version switches back to it. It is shut
+   * down, verified and ended when probation ends.
+   */
+  oldKept: boolean;
 }
 
 /** The manager's hot-reload counters (metrics `chronetix_hotreload_*`). */

@@ -66,7 +66,9 @@ const STEPS: Readonly<Record<SteppingPhase, { from: readonly LifecycleState[]; t
     load: { from: ["unloaded", "failed", "shutdown"], to: "loaded" },
     init: { from: ["loaded"], to: "initialized" },
     ready: { from: ["initialized"], to: "ready" },
-    start: { from: ["ready"], to: "started" },
+    // From `stopped`: an old instance kept through a hot reload's probation
+    // is started again when the new version fails (a rollback).
+    start: { from: ["ready", "stopped"], to: "started" },
     stop: { from: ["started"], to: "stopped" },
     shutdown: { from: ["loaded", "initialized", "ready", "stopped", "failed"], to: "shutdown" },
   };
@@ -327,21 +329,25 @@ export class PluginLifecycle {
 
   /**
    * Adds the counts and timings of a previous instance's lifecycle to this
-   * one (a hot reload hands the plugin's history to its new instance).
+   * one (a hot reload hands the plugin's history to its new instance; a
+   * rollback hands it back to the old one, which holds part of it already).
    *
    * @param previous The lifecycle of the instance that was replaced.
+   * @param already Counts of `previous` this one holds already (its own
+   *   stats when `previous` absorbed it): they are not added twice.
    */
-  absorb(previous: PluginLifecycle): void {
+  absorb(previous: PluginLifecycle, already?: LifecycleStats): void {
     const before = previous.stats();
-    this.#transitions += before.transitions;
-    this.#failures += before.failures;
-    this.#observerErrors += before.observerErrors;
+    this.#transitions += before.transitions - (already?.transitions ?? 0);
+    this.#failures += before.failures - (already?.failures ?? 0);
+    this.#observerErrors += before.observerErrors - (already?.observerErrors ?? 0);
     this.#lastError ??= before.lastError;
     for (const [phase, p] of Object.entries(before.phases) as [PluginPhase, PhaseStats][]) {
       const s = this.#phases.get(phase)!;
-      s.count += p.count;
-      s.failures += p.failures;
-      s.totalMs += p.totalMs;
+      const had = already?.phases[phase];
+      s.count += p.count - (had?.count ?? 0);
+      s.failures += p.failures - (had?.failures ?? 0);
+      s.totalMs += p.totalMs - (had?.totalMs ?? 0);
       s.averageMs = s.count === 0 ? NaN : s.totalMs / s.count;
       if (!Number.isNaN(p.maxMs)) {
         s.maxMs = Number.isNaN(s.maxMs) ? p.maxMs : Math.max(s.maxMs, p.maxMs);

@@ -31,6 +31,7 @@ import { createInlineHost, InlineReloads } from "./inline_host.ts";
 import { createWorkerHost } from "./worker_host.ts";
 import { createProcessHost } from "./process_host.ts";
 import {
+  type LifecycleStats,
   PLUGIN_PHASES,
   PLUGIN_STATES,
   PluginLifecycle,
@@ -45,7 +46,13 @@ import { PluginError } from "./plugin_error.ts";
 import { describeError } from "./_describe.ts";
 import { ResourceRegistry } from "./resource_registry.ts";
 import { PluginRouter } from "./_routing.ts";
-import { runSwitch, type SwitchContext, type SwitchSide } from "./_reload_switch.ts";
+import {
+  type KeptInstance,
+  runSwitch,
+  type SwitchContext,
+  type SwitchOut,
+  type SwitchSide,
+} from "./_reload_switch.ts";
 import { checkReloadOptions } from "./_reload_options.ts";
 import { ReloadBook } from "./_reload_book.ts";
 import { pluginFiles } from "./_reload_watch.ts";
@@ -98,9 +105,20 @@ interface Entry {
   /** The fingerprint of a worker or process plugin's files when they were last audited. */
   fingerprint: string | undefined;
   /** A rollback target while the last reload's new version is on probation. */
-  probation:
-    | { untilMs: number; manifest: ResolvedManifest; state: PluginStateSnapshot | undefined }
-    | undefined;
+  probation: Probation | undefined;
+}
+
+/** The last reload's new version is on probation until `untilMs`. */
+interface Probation {
+  untilMs: number;
+  /** The old version's manifest. */
+  manifest: ResolvedManifest;
+  /** The state handed over at the switch. */
+  state: PluginStateSnapshot | undefined;
+  /** The old instance, kept stopped (inline and worker hosts), with the stats it had at the switch. */
+  kept: { instance: KeptInstance; stats: LifecycleStats } | undefined;
+  /** Ends probation at `untilMs`. */
+  timer: { cancel(): boolean } | undefined;
 }
 
 const STARTING: readonly SteppingPhase[] = ["load", "init", "ready", "start"];
@@ -411,7 +429,11 @@ export class PluginManager implements AsyncDisposable {
    * (stopped, drained, resource checks polled every `drainPollMs`,
    * force-separated past `quiescentTimeoutMs`), shut down, verified against
    * {@linkcode PluginManager.resources} and ended. A failure before the
-   * switch leaves the old version running, and the report says why.
+   * switch leaves the old version running, and the report says why. With
+   * `probationMs`, a failure of the new version within that window rolls
+   * back: inline and worker hosts keep the old instance stopped until then
+   * (`oldKept` in the report) and start it again; else the old version is
+   * started from its manifest with the state of the switch.
    *
    * @param name The plugin.
    * @param options The new entry and version, and the switch's bounds.
@@ -434,8 +456,11 @@ export class PluginManager implements AsyncDisposable {
           }: only a started plugin can be reloaded, restart() it instead`,
         );
       }
+      // A reload ends the previous one's probation (its old instance ends now).
+      await this.#endProbation(entry);
       const oldManifest = entry.manifest;
-      const out = { state: undefined as PluginStateSnapshot | undefined };
+      const oldStats = entry.lifecycle.stats();
+      const out: SwitchOut = { state: undefined, kept: undefined };
       // A worker or process whose files did not change re-uses its import audit.
       let fresh = true;
       let print: string | undefined;
@@ -444,9 +469,15 @@ export class PluginManager implements AsyncDisposable {
         fresh = print === undefined || print !== entry.fingerprint ||
           checked.manifest.importRoots.join(" ") !== oldManifest.importRoots.join(" ");
       }
-      const report = await runSwitch(this.#switchContext(entry, fresh), checked, out);
+      const keepOld = checked.probationMs > 0 &&
+        (entry.host.isolation === "inline" || entry.host.isolation === "worker");
+      const report = await runSwitch(
+        this.#switchContext(entry, fresh),
+        { ...checked, keepOld },
+        out,
+      );
       if (report.ok) entry.fingerprint = print;
-      this.#afterSwitch(entry, report, oldManifest, out.state, checked.probationMs);
+      this.#afterSwitch(entry, report, oldManifest, out, oldStats, checked.probationMs);
       return report;
     });
   }
@@ -468,6 +499,7 @@ export class PluginManager implements AsyncDisposable {
       : requireNonNegative("unload a plugin", "graceMs", options.graceMs);
     this.supervisor.cancel(name);
     return await this.#serial(entry, async () => {
+      await this.#endProbation(entry);
       const report = await this.#stopInstance(
         entry,
         graceMs ?? entry.manifest.budgets.stopTimeoutMs,
@@ -496,6 +528,7 @@ export class PluginManager implements AsyncDisposable {
     const keepState = requireBoolean("restart a plugin", "keepState", options.keepState ?? false);
     this.supervisor.cancel(name);
     await this.#serial(entry, async () => {
+      await this.#endProbation(entry);
       let state: PluginStateSnapshot | undefined;
       if (keepState && entry.lifecycle.state === "started") state = await entry.host?.exportState();
       await this.#stopInstance(entry, entry.manifest.budgets.stopTimeoutMs);
@@ -621,6 +654,7 @@ export class PluginManager implements AsyncDisposable {
       if (!settled) {
         report = this.#killed(entry, "the close grace period ran out", clock.now());
       } else {
+        this.#dropKept(entry, "the manager closed");
         report = await this.#stopInstance(
           entry,
           Math.min(remaining, entry.manifest.budgets.stopTimeoutMs),
@@ -696,7 +730,12 @@ export class PluginManager implements AsyncDisposable {
   }
 
   /** Makes the host of a new instance, with its routed view of the bus; watches its end. */
-  #newSide(entry: Entry, manifest: ResolvedManifest, fresh: boolean): SwitchSide {
+  #newSide(
+    entry: Entry,
+    manifest: ResolvedManifest,
+    fresh: boolean,
+    restart = false,
+  ): SwitchSide {
     const owner = `${entry.name}#${++entry.generation}`;
     const host = this.#factory(manifest)(manifest, {
       ...this.#env,
@@ -704,6 +743,7 @@ export class PluginManager implements AsyncDisposable {
       resources: this.resources,
       owner,
       fresh,
+      restart,
     });
     if (host.isolation !== "inline") {
       const kind = host.isolation === "worker" ? "worker" : "subprocess";
@@ -754,27 +794,113 @@ export class PluginManager implements AsyncDisposable {
     entry: Entry,
     report: ReloadReport,
     oldManifest: ResolvedManifest,
-    state: PluginStateSnapshot | undefined,
+    out: SwitchOut,
+    oldStats: LifecycleStats,
     probationMs: number,
   ): void {
-    if (report.ok) {
-      entry.probation = probationMs > 0
-        ? { untilMs: this.#driver.clock.now() + probationMs, manifest: oldManifest, state }
-        : undefined;
+    if (report.ok && probationMs > 0) {
+      const probation: Probation = {
+        untilMs: this.#driver.clock.now() + probationMs,
+        manifest: oldManifest,
+        state: out.state,
+        kept: out.kept === undefined ? undefined : { instance: out.kept, stats: oldStats },
+        timer: undefined,
+      };
+      entry.probation = probation;
+      if (probation.kept !== undefined) {
+        // The kept old instance ends when probation does.
+        probation.timer = this.#driver.after(probationMs, () => {
+          void this.#serial(entry, async () => {
+            if (entry.probation === probation) await this.#endProbation(entry);
+          }).catch(() => {});
+        }, { latenessClass: "plugin-reload" });
+      }
+    } else if (report.ok) {
+      entry.probation = undefined;
     }
     this.#book.switched(report);
   }
 
-  /** The new version failed on probation: back to the old version with the state of the switch. */
+  /** Ends probation: a kept old instance is shut down, verified and ended. */
+  async #endProbation(entry: Entry): Promise<void> {
+    const probation = entry.probation;
+    if (probation === undefined) return;
+    entry.probation = undefined;
+    probation.timer?.cancel();
+    await probation.kept?.instance.retire();
+  }
+
+  /** Kills a kept old instance at once (unload past its grace, the manager closing). */
+  #dropKept(entry: Entry, reason: string): void {
+    const kept = entry.probation?.kept;
+    if (kept === undefined) return;
+    entry.probation!.timer?.cancel();
+    entry.probation = undefined;
+    const side = kept.instance.side;
+    if (side.host.liveness().alive) this.#kill(entry, side.host, reason);
+    this.resources.removeOwner(side.owner);
+  }
+
+  /**
+   * The new version failed on probation: back to the old version with the
+   * state of the switch. A kept old instance is started again (its module,
+   * its state and its subscriptions as they were); else the old version is
+   * started afresh from its manifest.
+   */
   async #rollback(entry: Entry, host: PluginHost, exit: PluginExit): Promise<void> {
     const probation = entry.probation!;
     entry.probation = undefined;
+    probation.timer?.cancel();
     const failed = entry.manifest.version;
     const back = probation.manifest.version;
     entry.lifecycle.fail("run", exit.error ?? new Error(exit.reason));
     this.#kill(entry, host, `${exit.cause}: ${exit.reason}`);
+    const kept = probation.kept;
+    if (kept !== undefined) {
+      const side = kept.instance.side;
+      if (side.host.liveness().alive && side.lifecycle.state === "stopped") {
+        this.#book.rolledBack(entry.name, failed, back, exit.reason, "its kept instance");
+        // The failed instance's history joins the old one's, counted once.
+        side.lifecycle.absorb(entry.lifecycle, kept.stats);
+        entry.callsBefore += host.stats().calls;
+        this.resources.removeOwner(entry.owner);
+        entry.router.route(side.owner);
+        entry.host = side.host;
+        entry.owner = side.owner;
+        entry.manifest = probation.manifest;
+        entry.lifecycle = side.lifecycle;
+        entry.pendingExit = undefined;
+        try {
+          side.host.releasePorts?.();
+          side.lifecycle.begin("start");
+          try {
+            await side.host.start();
+          } catch (error) {
+            if (side.lifecycle.phase === "start") side.lifecycle.fail("start", error);
+            throw error;
+          }
+          side.lifecycle.complete();
+          this.supervisor.started(entry.name);
+          this.#book.active(entry.name, back, failed);
+          return;
+        } catch (error) {
+          this.#kill(
+            entry,
+            side.host,
+            `its restart after a rollback failed: ${describeError(error)}`,
+          );
+          this.#decide(entry, { normal: false, reason: describeError(error) });
+          return;
+        }
+      }
+      // The kept instance is gone: restart the old version from its manifest.
+      if (side.host.liveness().alive) {
+        this.#kill(entry, side.host, "its rollback restarts it afresh");
+      }
+      this.resources.removeOwner(side.owner);
+    }
     entry.manifest = probation.manifest;
-    this.#book.rolledBack(entry.name, failed, back, exit.reason);
+    this.#book.rolledBack(entry.name, failed, back, exit.reason, "a restart from its manifest");
     try {
       await this.#startInstance(entry, probation.state, true);
       this.#book.active(entry.name, back, failed);
@@ -850,7 +976,8 @@ export class PluginManager implements AsyncDisposable {
   ): Promise<void> {
     entry.callsBefore += entry.host?.stats().calls ?? 0;
     if (entry.host !== undefined) this.resources.removeOwner(entry.owner);
-    const side = this.#newSide(entry, entry.manifest, fresh && this.#freshRestarts);
+    // `fresh` is set for every start but the first: restarts and rollbacks.
+    const side = this.#newSide(entry, entry.manifest, fresh && this.#freshRestarts, fresh);
     entry.router.route(side.owner);
     entry.owner = side.owner;
     const host = side.host;
@@ -992,7 +1119,7 @@ export class PluginManager implements AsyncDisposable {
       if (entry.removed || entry.host !== host) return;
       const probation = entry.probation;
       if (probation !== undefined && this.#driver.clock.now() > probation.untilMs) {
-        entry.probation = undefined;
+        await this.#endProbation(entry);
       } else if (probation !== undefined && !exit.normal) {
         return await this.#rollback(entry, host, exit);
       }

@@ -28,20 +28,26 @@ const ENTRY = new URL("./_worker_entry.ts", import.meta.url).href;
 /** Options of {@linkcode createWorkerHost}. */
 export interface WorkerHostOptions extends RemoteHostOptions {
   /**
-   * Create plugin Workers on a spawner thread (one long-lived Worker per
-   * factory with the kernel's permissions, started at the first plugin
-   * start, ended 5 s after the last plugin Worker ended or by `close()`)
-   * rather than on the kernel's thread: `new Worker()` blocks the thread
-   * that calls it 20-40 ms per (re)start, which a kernel task with a tight
-   * period sees as lateness (a crash-looping plugin). The cost, on Deno
-   * 2.9.1 to 2.9.6: a Worker created by a Worker waits about 500 ms before
-   * it runs (an inspector grace period Deno applies to nested Workers; about
-   * 50 ms in all on Deno 2.9.0), so each start, restart and hot reload
-   * takes that much longer.
+   * Which plugin Workers are created on a spawner thread (one long-lived
+   * Worker per factory with the kernel's permissions, started at its first
+   * use, ended 5 s after the last plugin Worker it made ended, or by
+   * `close()`) rather than on the kernel's thread. `new Worker()` blocks the
+   * thread that calls it 20-40 ms per start, which a kernel task with a
+   * tight period sees as lateness; a spawned Worker blocks only the spawner.
+   * The cost, on Deno 2.9.1 to 2.9.6: a Worker created by a Worker waits
+   * about 500 ms before it runs (an inspector grace period Deno applies to
+   * nested Workers; about 50 ms in all on Deno 2.9.0).
    *
-   * @default {false}
+   * - `"restarts"`: the Workers of restarts (the supervisor's, `restart()`,
+   *   a rollback), which is where a crash-looping plugin would stall the
+   *   kernel again and again; a load and a hot reload start on the kernel's
+   *   thread and keep their speed. A restart takes about 500 ms longer.
+   * - `true`: every Worker (loads and hot reloads take 500 ms longer too).
+   * - `false`: none (every start blocks the kernel's thread 20-40 ms).
+   *
+   * @default {"restarts"}
    */
-  spawner?: boolean;
+  spawner?: boolean | "restarts";
 }
 
 /** What a worker host factory counts over every instance it made. */
@@ -50,6 +56,8 @@ export interface WorkerHostFactoryStats {
   started: number;
   /** Workers running now (zombies included). */
   live: number;
+  /** Of `started`, the Workers created on the spawner thread (option `spawner`). */
+  spawned: number;
   /**
    * Killed workers whose thread may still run (a hang): Deno cannot stop a
    * Web Worker stuck in synchronous code. Never reused; each keeps a core
@@ -99,7 +107,7 @@ export interface WorkerHostFactory extends PluginHostFactory {
  * import { assertEquals } from "@std/assert";
  *
  * const workers = createWorkerHost({ flushMs: 2 });
- * assertEquals(workers.stats(), { started: 0, live: 0, zombies: 0 });
+ * assertEquals(workers.stats(), { started: 0, spawned: 0, live: 0, zombies: 0 });
  * // new PluginManager({ ...kernel, hosts: { worker: workers } })
  * ```
  *
@@ -109,19 +117,25 @@ export interface WorkerHostFactory extends PluginHostFactory {
  */
 export function createWorkerHost(options: WorkerHostOptions = {}): WorkerHostFactory {
   requireOptions("create a worker host", "options", options);
-  const { spawner: useSpawner = false, ...remote } = options;
-  if (typeof useSpawner !== "boolean") {
+  const { spawner: mode = "restarts", ...remote } = options;
+  if (typeof mode !== "boolean" && mode !== "restarts") {
     throw new TypeError(
-      `Cannot create a worker host as 'spawner' must be a boolean: current value is ${
-        String(useSpawner)
+      `Cannot create a worker host as 'spawner' must be a boolean or "restarts": current value is ${
+        typeof mode === "string" ? JSON.stringify(mode) : String(mode)
       }`,
     );
   }
   const config = remoteConfig("create a worker host", remote);
-  const counts: WorkerHostFactoryStats = { started: 0, live: 0, zombies: 0 };
-  const spawner = useSpawner ? new WorkerSpawner() : undefined;
+  const counts: WorkerHostFactoryStats = { started: 0, spawned: 0, live: 0, zombies: 0 };
+  const spawner = mode === false ? undefined : new WorkerSpawner();
   const factory = (manifest: ResolvedManifest, env: PluginHostEnvironment) =>
-    new WorkerHost(manifest, env, config, counts, spawner);
+    new WorkerHost(
+      manifest,
+      env,
+      config,
+      counts,
+      mode === true || (mode === "restarts" && env.restart === true) ? spawner : undefined,
+    );
   return Object.assign(factory, {
     stats: () => ({ ...counts }),
     close: () => spawner?.close(),
@@ -197,6 +211,7 @@ class WorkerHost extends RemoteHost {
       this.#worker = worker;
     }
     this.#counts.started++;
+    if (this.#spawner !== undefined) this.#counts.spawned++;
     this.#counts.live++;
   }
 

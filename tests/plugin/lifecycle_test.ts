@@ -87,7 +87,7 @@ Deno.test("PluginLifecycle refuses illegal transitions with clear errors", () =>
   assertEquals(e.code, "E_PLUGIN_ILLEGAL_TRANSITION");
   assertEquals(
     e.message,
-    'Cannot begin phase "start" of plugin "p" as it is unloaded: "start" may begin only when it is ready',
+    'Cannot begin phase "start" of plugin "p" as it is unloaded: "start" may begin only when it is ready or stopped',
   );
   assertThrows(() => lc.complete(), PluginError, "as none is in progress");
   assertThrows(
@@ -112,7 +112,11 @@ Deno.test("PluginLifecycle refuses illegal transitions with clear errors", () =>
     "only when it is loaded or initialized or ready or stopped or failed",
   );
   step("stop", 0);
+  // A stopped instance may start again (a rollback to a kept instance).
+  step("start", 0);
+  step("stop", 0);
   step("shutdown", 0);
+  assertThrows(() => lc.begin("start"), PluginError, "may begin only when it is ready or stopped");
   assertThrows(() => lc.fail("run", "x"), PluginError);
   assertThrows(() => lc.begin("bogus" as never), TypeError, "'phase' must be one of");
 });

@@ -3,7 +3,15 @@
 // a consumer plugin; every number is acknowledged exactly once, in order, and
 // the consumer's counter survives every switch (count === seq + 1).
 import { assert, assertEquals } from "@std/assert";
-import { GIVE_UP_MS, realManager, realParts } from "./_fixtures/remote/_kernel.ts";
+import {
+  eventually,
+  GIVE_UP_MS,
+  nextEvent,
+  realManager,
+  realParts,
+  remoteManifest,
+} from "./_fixtures/remote/_kernel.ts";
+import { createWorkerHost } from "../../src/plugin/worker_host.ts";
 import { validateManifest } from "../../src/plugin/manifest.ts";
 
 const RELOADS = Number(Deno.env.get("CHRONETIX_RELOADS") ?? "100");
@@ -108,5 +116,51 @@ Deno.test("PluginManager.reload() (worker) audits the imports again when the plu
   } finally {
     await plugins.close();
     await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("PluginManager.reload() (worker): a new version that fails on probation hands back to the kept old Worker", async () => {
+  using p = realParts();
+  const workers = createWorkerHost();
+  const plugins = realManager(p, { hosts: { worker: workers } });
+  try {
+    const manifest = remoteManifest("rb-worker", "echo.ts", "worker", {
+      capabilities: ["publish", "subscribe", "metrics"],
+    });
+    await plugins.load(manifest);
+    let lastTick = 0;
+    using _ticks = p.bus.topic<number>("echo.ticks").subscribe((n) => void (lastTick = n));
+    await eventually(() => lastTick >= 3, "ticks from the first instance");
+    const report = await plugins.reload("rb-worker", {
+      entry: new URL("./_fixtures/remote/crash.ts", import.meta.url).href,
+      version: "2.0.0",
+      probationMs: 60_000,
+    });
+    assert(report.ok, report.reason);
+    assertEquals(report.oldKept, true);
+    const before = lastTick;
+    // crash.ts throws 20 ms after its start: the kept echo.ts takes over.
+    await eventually(
+      () => plugins.telemetry.snapshot().some((e) => e.kind === "rollback"),
+      "the rollback",
+    );
+    await eventually(
+      () => plugins.get("rb-worker")?.state === "started",
+      "the old version running",
+    );
+    assertEquals(plugins.get("rb-worker")?.version, "1.0.0");
+    // The same instance goes on: its tick counter continues where it stopped.
+    await eventually(() => lastTick > before, "ticks after the rollback");
+    assert(lastTick > before, `${lastTick} after ${before}: the counter started over`);
+    const out = nextEvent<{ value: number }>(p.bus, "echo.out");
+    p.bus.topic<number>("echo.in").publish(4);
+    assertEquals((await out).value, 8);
+    // Two Workers in all: echo.ts and crash.ts; none for the rollback.
+    assertEquals(workers.stats().started, 2);
+    const rollback = plugins.telemetry.snapshot().find((e) => e.kind === "rollback");
+    assert(rollback?.reason?.includes("its kept instance"), rollback?.reason);
+  } finally {
+    await plugins.close();
+    workers.close();
   }
 });

@@ -36,6 +36,12 @@ function phaseNames(report: ReloadReport): string[] {
   return report.phases.map((ph) => ph.phase);
 }
 
+/** Instances shut down so far, from the telemetry ring. */
+function shutdownCount(plugins: PluginManager): number {
+  return plugins.telemetry.snapshot().filter((e) => e.kind === "transition" && e.to === "shutdown")
+    .length;
+}
+
 function events(name: string): number[] {
   return reloadLog(name).deliveries.map((d) => d.event);
 }
@@ -302,22 +308,74 @@ Deno.test("PluginManager.reload() rolls back to the old version when the new one
     probationMs: 1000,
   });
   assert(report.ok);
+  // The old instance is kept, stopped, for probation: no shutdown yet.
+  assertEquals(report.oldKept, true);
+  assertEquals(phaseNames(report), ["prepare", "drain", "handover", "start", "switch", "quiesce"]);
   publish(p, 4, 6); // to 2.0.0, which crashes 50 ms after its start
   await advance(p, plugins, 60);
   await plugins.whenIdle();
   const info = plugins.get("r-roll")!;
   assertEquals([info.version, info.state], ["1.0.0", "started"]);
   assertEquals(plugins.stats().hotReload.rollbacks, 1);
-  const kinds = plugins.telemetry.snapshot().map((e) => e.kind).filter((k) =>
-    k === "reload" || k === "rollback"
-  );
+  const ring = plugins.telemetry.snapshot();
+  const kinds = ring.map((e) => e.kind).filter((k) => k === "reload" || k === "rollback");
   assertEquals(kinds, ["reload", "rollback"]);
+  assertStringIncludes(ring.find((e) => e.kind === "rollback")?.reason ?? "", "its kept instance");
   publish(p, 6, 7);
-  // The restarted 1.0.0 got the state of the switch (4) and counts on from
-  // there (what the failed 2.0.0 counted is lost with it).
+  await advance(p, plugins, 5);
+  // The kept 1.0.0 instance took over again, with its own count (4): what
+  // the failed 2.0.0 counted is lost with it.
+  const log = reloadLog("r-roll");
+  const first = log.deliveries[0]!.instance;
+  assertEquals(log.deliveries.at(-1), { version: "1.0.0", instance: first, event: 6 });
   assert((await plugins.reload("r-roll")).ok);
-  assertEquals(reloadLog("r-roll").exported, [4, 5]);
+  assertEquals(log.exported, [4, 5]);
   assertEquals(events("r-roll"), [0, 1, 2, 3, 4, 5, 6]);
+  await plugins.close();
+});
+
+Deno.test("PluginManager.reload() ends a kept old instance when probation ends, and verifies it", async () => {
+  using p = parts();
+  const plugins = manager(p);
+  await plugins.load(consumerManifest("r-kept"));
+  publish(p, 0, 2);
+  const report = await plugins.reload("r-kept", {
+    entry: fixture("reload/consumer_v2.ts").href,
+    version: "2.0.0",
+    probationMs: 100,
+  });
+  assert(report.ok, report.reason);
+  assertEquals(report.oldKept, true);
+  const oldOwner = plugins.resources.owners().find((o) =>
+    o.startsWith("r-kept#") && o !== "r-kept#2"
+  );
+  const shutdowns = () => shutdownCount(plugins);
+  assertEquals(shutdowns(), 0);
+  await advance(p, plugins, 50);
+  assertEquals(shutdowns(), 0); // still on probation
+  await advance(p, plugins, 60);
+  await plugins.whenIdle();
+  assertEquals(shutdowns(), 1); // the kept 1.0.0, at the end of probation
+  assertEquals(oldOwner === undefined ? [] : plugins.resources.list(oldOwner), []);
+  publish(p, 2, 3);
+  await advance(p, plugins, 5);
+  assertEquals(reloadLog("r-kept").deliveries.at(-1)?.version, "2.0.0");
+  await plugins.close();
+});
+
+Deno.test("PluginManager.reload() and unload() during probation end the kept instance first", async () => {
+  using p = parts();
+  const plugins = manager(p);
+  await plugins.load(consumerManifest("r-again"));
+  const first = await plugins.reload("r-again", { probationMs: 10_000 });
+  assertEquals(first.oldKept, true);
+  const second = await plugins.reload("r-again", { probationMs: 10_000 });
+  assert(second.ok, second.reason);
+  const shutdowns = () => shutdownCount(plugins);
+  assertEquals(shutdowns(), 1); // the first kept instance
+  await plugins.unload("r-again");
+  assertEquals(shutdowns(), 3); // the second kept instance, then the running one
+  assertEquals(plugins.resources.owners().filter((o) => o.startsWith("r-again")), []);
   await plugins.close();
 });
 

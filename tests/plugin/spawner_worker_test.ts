@@ -1,5 +1,6 @@
 // Worker plugins created on a spawner thread (`createWorkerHost({ spawner:
-// true })`, src/plugin/_spawner.ts) rather than on the kernel's: the spawner
+// true })`, src/plugin/_spawner.ts; by default only restarts) rather than on
+// the kernel's: the default split between loads and restarts, the spawner
 // itself (ports, a shared block through a port, failures relayed, terminate,
 // close), and the worker host through it: lifecycle with state, a crash and
 // its restart, every permission escape denied, a module that fails to
@@ -120,15 +121,47 @@ Deno.test("WorkerSpawner relays a thread's failure and keeps serving other Worke
   assertEquals(spawner.running, false);
 });
 
-Deno.test("createWorkerHost refuses a 'spawner' option that is not a boolean", () => {
-  let error: unknown;
-  try {
-    createWorkerHost({ spawner: "yes" as unknown as boolean });
-  } catch (e) {
-    error = e;
+Deno.test("createWorkerHost refuses a 'spawner' option that is not a boolean or \"restarts\"", () => {
+  for (const [bad, shown] of [["yes", '"yes"'], [1, "1"], [null, "null"]] as const) {
+    let error: unknown;
+    try {
+      createWorkerHost({ spawner: bad as unknown as boolean });
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof TypeError);
+    assertStringIncludes(
+      error.message,
+      `'spawner' must be a boolean or "restarts": current value is ${shown}`,
+    );
   }
-  assert(error instanceof TypeError);
-  assertStringIncludes(error.message, "'spawner' must be a boolean: current value is yes");
+});
+
+Deno.test("By default a worker plugin's load starts on the kernel's thread and its restarts through the spawner", async () => {
+  const p = realParts();
+  const workers = createWorkerHost();
+  const plugins = realManager(p, { hosts: { worker: workers } });
+  try {
+    const ticks = nextEvent<number>(p.bus, "echo.ticks", (n) => n >= 1);
+    await plugins.load(worker("echo", "echo.ts", {
+      capabilities: ["publish", "subscribe", "metrics"],
+    }));
+    await ticks;
+    assertEquals(workers.stats(), { started: 1, spawned: 0, live: 1, zombies: 0 });
+    const restarted = nextEvent<unknown>(p.bus, "echo.started");
+    await plugins.restart("echo", { keepState: true });
+    await restarted;
+    assertEquals(workers.stats(), { started: 2, spawned: 1, live: 1, zombies: 0 });
+    // A hot reload starts on the kernel's thread again.
+    const report = await plugins.reload("echo");
+    assert(report.ok, report.reason);
+    assertEquals(workers.stats(), { started: 3, spawned: 1, live: 1, zombies: 0 });
+    await plugins.unload("echo");
+  } finally {
+    await plugins.close();
+    workers.close();
+    p[Symbol.dispose]();
+  }
 });
 
 /** A manager whose worker host starts plugin Workers through a spawner. */
@@ -176,7 +209,7 @@ Deno.test("Through a spawner: a worker plugin runs its lifecycle with the bus an
     assertEquals(await restarted, { saved: 42 });
     const report = await plugins.unload("echo");
     assertEquals([report.graceful, report.killed, report.zombie], [true, false, false]);
-    assertEquals(workers.stats(), { started: 2, live: 0, zombies: 0 });
+    assertEquals(workers.stats(), { started: 2, spawned: 2, live: 0, zombies: 0 });
   } finally {
     await settle();
   }
