@@ -294,7 +294,8 @@ async function endOld(
 ): Promise<{ problem: SwitchFailed | undefined; leaked: ResourceEntry[] }> {
   let problem: SwitchFailed | undefined;
   let leaked: ResourceEntry[] = [];
-  if (old.lifecycle.state !== "failed") {
+  // An instance that already ended (failed, or its thread gone) is not shut down or killed.
+  if (old.lifecycle.state !== "failed" && old.host.liveness().alive) {
     await step("shutdown", () => runPhase(old, "shutdown")).catch((error: SwitchFailed) => {
       problem = error;
       ctx.kill(old, `its shutdown after a reload failed: ${error.message}`);

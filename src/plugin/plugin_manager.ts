@@ -651,10 +651,10 @@ export class PluginManager implements AsyncDisposable {
       const settled = await this.#within(entry.chain.then(() => {}, () => {}), left);
       const remaining = Math.max(0, graceMs - (clock.now() - start));
       let report: PluginStopReport;
+      this.#dropKept(entry, "the manager closed");
       if (!settled) {
         report = this.#killed(entry, "the close grace period ran out", clock.now());
       } else {
-        this.#dropKept(entry, "the manager closed");
         report = await this.#stopInstance(
           entry,
           Math.min(remaining, entry.manifest.budgets.stopTimeoutMs),
@@ -830,7 +830,7 @@ export class PluginManager implements AsyncDisposable {
     await probation.kept?.instance.retire();
   }
 
-  /** Kills a kept old instance at once (unload past its grace, the manager closing). */
+  /** Kills a kept old instance at once (the plugin is forgotten, the manager closes). */
   #dropKept(entry: Entry, reason: string): void {
     const kept = entry.probation?.kept;
     if (kept === undefined) return;
@@ -860,9 +860,10 @@ export class PluginManager implements AsyncDisposable {
       const side = kept.instance.side;
       if (side.host.liveness().alive && side.lifecycle.state === "stopped") {
         this.#book.rolledBack(entry.name, failed, back, exit.reason, "its kept instance");
-        // The failed instance's history joins the old one's, counted once.
+        // The failed instance's history joins the old one's, counted once;
+        // the kept host's calls were counted at the switch and it counts on.
         side.lifecycle.absorb(entry.lifecycle, kept.stats);
-        entry.callsBefore += host.stats().calls;
+        entry.callsBefore += host.stats().calls - side.host.stats().calls;
         this.resources.removeOwner(entry.owner);
         entry.router.route(side.owner);
         entry.host = side.host;
@@ -882,25 +883,30 @@ export class PluginManager implements AsyncDisposable {
           side.lifecycle.complete();
           this.supervisor.started(entry.name);
           this.#book.active(entry.name, back, failed);
+          const pending = entry.pendingExit;
+          if (pending !== undefined) queueMicrotask(() => this.#closed(entry, side.host, pending));
           return;
         } catch (error) {
+          // Not startable: the old version starts afresh below, with the switch's state.
           this.#kill(
             entry,
             side.host,
-            `its restart after a rollback failed: ${describeError(error)}`,
+            `its start after a rollback failed: ${describeError(error)}`,
           );
-          this.#decide(entry, { normal: false, reason: describeError(error) });
-          return;
+          this.resources.removeOwner(side.owner);
         }
+      } else {
+        // The kept instance is gone: restart the old version from its manifest.
+        if (side.host.liveness().alive) {
+          this.#kill(entry, side.host, "its rollback restarts it afresh");
+        }
+        this.resources.removeOwner(side.owner);
+        this.#book.rolledBack(entry.name, failed, back, exit.reason, "a restart from its manifest");
       }
-      // The kept instance is gone: restart the old version from its manifest.
-      if (side.host.liveness().alive) {
-        this.#kill(entry, side.host, "its rollback restarts it afresh");
-      }
-      this.resources.removeOwner(side.owner);
+    } else {
+      this.#book.rolledBack(entry.name, failed, back, exit.reason, "a restart from its manifest");
     }
     entry.manifest = probation.manifest;
-    this.#book.rolledBack(entry.name, failed, back, exit.reason, "a restart from its manifest");
     try {
       await this.#startInstance(entry, probation.state, true);
       this.#book.active(entry.name, back, failed);
@@ -1214,6 +1220,7 @@ export class PluginManager implements AsyncDisposable {
   /** Drops a plugin from the manager (its instance is already stopped or killed). */
   #forget(entry: Entry): void {
     if (entry.removed) return;
+    this.#dropKept(entry, "the plugin was unloaded");
     const host = entry.host;
     if (host !== undefined && entry.lifecycle.state !== "shutdown") host.kill("unloaded");
     entry.removed = true;

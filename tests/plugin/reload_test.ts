@@ -379,6 +379,21 @@ Deno.test("PluginManager.reload() and unload() during probation end the kept ins
   await plugins.close();
 });
 
+Deno.test("PluginManager.close() during probation ends the kept instance too", async () => {
+  using p = parts();
+  const plugins = manager(p);
+  await plugins.load(consumerManifest("r-close"));
+  const report = await plugins.reload("r-close", { probationMs: 60_000 });
+  assertEquals(report.oldKept, true);
+  assertEquals(plugins.resources.owners().filter((o) => o.startsWith("r-close")).length > 0, true);
+  await plugins.close();
+  const kills = plugins.telemetry.snapshot().filter((e) =>
+    e.kind === "kill" && e.reason === "the manager closed"
+  );
+  assertEquals(kills.length, 1);
+  assertEquals(plugins.resources.owners().filter((o) => o.startsWith("r-close")), []);
+});
+
 Deno.test("PluginManager.reload() after probation: a failure goes to the supervisor", async () => {
   using p = parts();
   const plugins = manager(p);
