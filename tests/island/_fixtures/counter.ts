@@ -10,11 +10,14 @@ export function init(ctx: IslandContext): void {
 
 export function tick(ctx: IslandTaskContext): void {
   ticks++;
-  const offset = ctx.values.in?.get("offset") ?? 0;
   const ringIn = ctx.rings.in;
   const ringOut = ctx.rings.out;
   if (ringIn !== undefined && ringOut !== undefined) {
     ringIn.poll((slot, length) => {
+      // Read after the frame arrived: a value written before the frame was
+      // sent is seen (read at the tick's start, a tick that began before the
+      // write would echo the frame without it).
+      const offset = ctx.values.in?.get("offset") ?? 0;
       const copy = slot.slice(0, length);
       copy[0] = copy[0]! + offset;
       ringOut.send(copy);
