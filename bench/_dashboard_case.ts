@@ -11,9 +11,8 @@
 
 import { Kernel } from "../mod.ts";
 import { serve } from "../src/server/mod.ts";
-import type { DriftSubject } from "./_drift_subject.ts";
 import { type BenchResult, type BenchTarget, median, progress, round } from "./_report.ts";
-import { quantile } from "./_drift_stats.ts";
+import { interleavedRounds, loopSubjects } from "./_loaded_loop.ts";
 import { SwitchedProcess } from "./_switched_process.ts";
 
 const SILENT = { error() {}, warn() {}, info() {} };
@@ -24,8 +23,6 @@ export interface DashboardCaseOptions {
   ticks: number;
   /** Rounds; each has one run without and one with the client. */
   rounds: number;
-  /** The main-thread subject: a 1 kHz task of the given kernel. */
-  preciseSubject: (kernel: Kernel) => DriftSubject;
 }
 
 /** Runs the case; returns its results and its target. */
@@ -48,54 +45,27 @@ export async function dashboardCase(
     base,
     "bg-0",
   ]);
-  const subjects: [string, DriftSubject | undefined, string][] = [];
-  try {
-    const mod = await import("./_island_subject.ts");
-    subjects.push(["chronetix:island", mod.islandSubject(), ""]);
-  } catch (error) {
-    subjects.push(["chronetix:island", undefined, `skipped: ${(error as Error).message}`]);
-  }
-  subjects.push(["chronetix:precise", options.preciseSubject(kernel), ""]);
-  for (const [subject, loop, note] of subjects) {
+  for (const [subject, loop, note] of await loopSubjects(kernel)) {
     if (loop === undefined) {
       progress(`dashboard ${subject}: ${note}`);
       results.push({ case: "dashboard", subject, note });
       continue;
     }
     await loop.prepare?.(1);
-    const idle = { p99: [] as number[], p999: [] as number[] };
-    const watched = { p99: [] as number[], p999: [] as number[], rate: [] as number[] };
-    const measure = async (into: { p99: number[]; p999: number[] }) => {
-      await loop.begin?.(1);
-      const samples = await loop.run(1, options.ticks);
-      await loop.end?.();
-      const sorted = Float64Array.from(samples).sort();
-      into.p99.push(quantile(sorted, 0.99) * 1000);
-      into.p999.push(quantile(sorted, 0.999) * 1000);
-    };
-    for (let r = 0; r < options.rounds; r++) {
-      const withClient = async () => {
-        await client.on();
-        // The page's first looks (the tree, the first point) are not the steady state.
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        await measure(watched);
-        const out = await client.off();
-        watched.rate.push(out.requests / out.seconds);
+    const { idle, loaded: watched, loads } = await interleavedRounds(loop, client, {
+      ticks: options.ticks,
+      rounds: options.rounds,
+      // The page's first looks (the tree, the first point) are not the steady state.
+      settleMs: 1500,
+      onRound: (r, idle, watched, out) => {
         if (out.errors > 0) progress(`dashboard client: ${out.errors} errors`);
-      };
-      if (r % 2 === 0) {
-        await measure(idle);
-        await withClient();
-      } else {
-        await withClient();
-        await measure(idle);
-      }
-      progress(
-        `dashboard ${subject} round ${r + 1}: p99 idle ${round(idle.p99.at(-1)!)} µs, watched ${
-          round(watched.p99.at(-1)!)
-        } µs (${round(watched.rate.at(-1)!, 2)} req/s)`,
-      );
-    }
+        progress(
+          `dashboard ${subject} round ${r}: p99 idle ${round(idle.p99.at(-1)!)} µs, watched ${
+            round(watched.p99.at(-1)!)
+          } µs (${round(out.requests / out.seconds, 2)} req/s)`,
+        );
+      },
+    });
     await loop.dispose?.();
     const p99Idle = median(idle.p99);
     const p99 = median(watched.p99);
@@ -110,7 +80,7 @@ export async function dashboardCase(
       p999_us: round(p999),
       p999_idle_us: round(p999Idle),
       p999_ratio: round(p999 / p999Idle, 2),
-      client_req_per_s: round(median(watched.rate), 2),
+      client_req_per_s: round(median(loads.map((out) => out.requests / out.seconds)), 2),
     });
     targets.push({
       name: `${subject} loop p99 with a dashboard client within 20 % of none`,

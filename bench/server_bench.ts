@@ -24,7 +24,7 @@
 
 import { Kernel, MetricsRegistry } from "../mod.ts";
 import { serve } from "../src/server/mod.ts";
-import type { DriftSubject } from "./_drift_subject.ts";
+import { interleavedRounds, loopSubjects } from "./_loaded_loop.ts";
 import { dashboardCase } from "./_dashboard_case.ts";
 import { SwitchedProcess } from "./_switched_process.ts";
 import {
@@ -189,95 +189,37 @@ if (CASES.has("load")) {
   await kernel.shutdown({ graceMs: 0 });
 }
 
-/** The main-thread loop: a 1 kHz task of a precise-profile kernel, its lateness measured at entry. */
-function preciseSubject(kernel: Kernel): DriftSubject {
-  return {
-    run(periodMs, ticks) {
-      const lateness = new Float64Array(ticks);
-      const { promise, resolve } = Promise.withResolvers<Float64Array>();
-      let k = 0;
-      const handle = kernel.periodic({
-        name: `loop-${performance.now()}`,
-        periodMs,
-        run: (ctx) => {
-          if (k < ticks) lateness[k++] = performance.now() - ctx.release;
-          if (k === ticks) {
-            queueMicrotask(() => {
-              handle.cancel();
-              resolve(lateness);
-            });
-            k++;
-          }
-        },
-      });
-      return promise;
-    },
-  };
-}
-
-function p99(samples: Float64Array): number {
-  const s = Float64Array.from(samples).sort();
-  return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]!;
-}
-
 if (CASES.has("loop-under-scrape")) {
   const kernel = await Kernel.start({ profile: "precise", logger: SILENT });
   const handle = serve(kernel, { port: 0, logger: SILENT });
   const url = `http://127.0.0.1:${handle.addr.port}/metrics`;
-  const subjects: [string, DriftSubject | undefined, string][] = [];
-  try {
-    const mod = await import("./_island_subject.ts");
-    subjects.push(["chronetix:island", mod.islandSubject(), ""]);
-  } catch (error) {
-    subjects.push(["chronetix:island", undefined, `skipped: ${(error as Error).message}`]);
-  }
-  subjects.push(["chronetix:precise", preciseSubject(kernel), ""]);
-  for (const [subject, loop, note] of subjects) {
+  for (const [subject, loop, note] of await loopSubjects(kernel)) {
     if (loop === undefined) {
       progress(`loop-under-scrape ${subject}: ${note}`);
       results.push({ case: "loop-under-scrape", subject, note });
       continue;
     }
     await loop.prepare?.(1);
-    const idle: number[] = [];
-    const loaded: number[] = [];
     // 200 scrapes/s from another process that stays up for the whole
-    // subject, switched on for the scraped runs only; the two conditions are
-    // interleaved round by round, the order flipped each round.
+    // subject, switched on for the scraped runs only.
     const scraper = new SwitchedProcess<{ req_per_s: number; errors: number }>(
       loaderArgs(url, "stdin", 4, SCRAPE_RATE),
     );
-    const run = async () => {
-      await loop.begin?.(1);
-      const samples = await loop.run(1, LOOP_TICKS);
-      await loop.end?.();
-      return p99(samples) * 1000;
-    };
-    const scraped = async () => {
-      await scraper.on();
-      await new Promise((r) => setTimeout(r, 500)); // reach the steady rate
-      loaded.push(await run());
-      return await scraper.off();
-    };
-    for (let round_ = 0; round_ < ROUNDS; round_++) {
-      let out;
-      if (round_ % 2 === 0) {
-        idle.push(await run());
-        out = await scraped();
-      } else {
-        out = await scraped();
-        idle.push(await run());
-      }
-      progress(
-        `loop-under-scrape ${subject} round ${round_ + 1}: p99 idle ${
-          round(idle.at(-1)!)
-        } µs, scraped ${round(loaded.at(-1)!)} µs (${round(out.req_per_s)} scrapes/s)`,
-      );
-    }
+    const { idle, loaded } = await interleavedRounds(loop, scraper, {
+      ticks: LOOP_TICKS,
+      rounds: ROUNDS,
+      settleMs: 500, // reach the steady rate
+      onRound: (r, idle, loaded, out) =>
+        progress(
+          `loop-under-scrape ${subject} round ${r}: p99 idle ${
+            round(idle.p99.at(-1)!)
+          } µs, scraped ${round(loaded.p99.at(-1)!)} µs (${round(out.req_per_s)} scrapes/s)`,
+        ),
+    });
     await scraper.close();
     await loop.dispose?.();
-    const p99Idle = median(idle);
-    const p99Loaded = median(loaded);
+    const p99Idle = median(idle.p99);
+    const p99Loaded = median(loaded.p99);
     const ratio = p99Loaded / p99Idle;
     results.push({
       case: "loop-under-scrape",
@@ -299,7 +241,7 @@ if (CASES.has("loop-under-scrape")) {
 }
 
 if (CASES.has("dashboard")) {
-  const out = await dashboardCase({ ticks: LOOP_TICKS, rounds: ROUNDS, preciseSubject });
+  const out = await dashboardCase({ ticks: LOOP_TICKS, rounds: ROUNDS });
   results.push(...out.results);
   targets.push(...out.targets);
 }

@@ -64,8 +64,6 @@ export interface SwitchOptions {
 /** An old instance kept stopped through probation. */
 export interface KeptInstance {
   side: SwitchSide;
-  /** Its hand-over state, as the new version got it. */
-  state: PluginStateSnapshot | undefined;
   /** Shuts it down, verifies and ends it (probation is over); never rejects. */
   retire(): Promise<void>;
 }
@@ -262,7 +260,6 @@ export async function runSwitch(
     report.oldKept = true;
     snapshotOut.kept = {
       side: old,
-      state: snapshotOut.state,
       retire: async () => {
         await endOld(ctx, old, bareStep).catch(() => {});
       },
@@ -346,7 +343,7 @@ function finish(
 }
 
 /** One lifecycle phase of an instance through its host, timed on its lifecycle. */
-async function runPhase(side: SwitchSide, phase: SteppingPhase): Promise<void> {
+export async function runPhase(side: SwitchSide, phase: SteppingPhase): Promise<void> {
   const lifecycle = side.lifecycle;
   lifecycle.begin(phase);
   try {

@@ -48,6 +48,7 @@ import { ResourceRegistry } from "./resource_registry.ts";
 import { PluginRouter } from "./_routing.ts";
 import {
   type KeptInstance,
+  runPhase,
   runSwitch,
   type SwitchContext,
   type SwitchOut,
@@ -856,54 +857,20 @@ export class PluginManager implements AsyncDisposable {
     entry.lifecycle.fail("run", exit.error ?? new Error(exit.reason));
     this.#kill(entry, host, `${exit.cause}: ${exit.reason}`);
     const kept = probation.kept;
-    if (kept !== undefined) {
-      const side = kept.instance.side;
-      if (side.host.liveness().alive && side.lifecycle.state === "stopped") {
-        this.#book.rolledBack(entry.name, failed, back, exit.reason, "its kept instance");
-        // The failed instance's history joins the old one's, counted once;
-        // the kept host's calls were counted at the switch and it counts on.
-        side.lifecycle.absorb(entry.lifecycle, kept.stats);
-        entry.callsBefore += host.stats().calls - side.host.stats().calls;
-        this.resources.removeOwner(entry.owner);
-        entry.router.route(side.owner);
-        entry.host = side.host;
-        entry.owner = side.owner;
-        entry.manifest = probation.manifest;
-        entry.lifecycle = side.lifecycle;
-        entry.pendingExit = undefined;
-        try {
-          side.host.releasePorts?.();
-          side.lifecycle.begin("start");
-          try {
-            await side.host.start();
-          } catch (error) {
-            if (side.lifecycle.phase === "start") side.lifecycle.fail("start", error);
-            throw error;
-          }
-          side.lifecycle.complete();
-          this.supervisor.started(entry.name);
-          this.#book.active(entry.name, back, failed);
-          const pending = entry.pendingExit;
-          if (pending !== undefined) queueMicrotask(() => this.#closed(entry, side.host, pending));
-          return;
-        } catch (error) {
-          // Not startable: the old version starts afresh below, with the switch's state.
-          this.#kill(
-            entry,
-            side.host,
-            `its start after a rollback failed: ${describeError(error)}`,
-          );
-          this.resources.removeOwner(side.owner);
-        }
-      } else {
-        // The kept instance is gone: restart the old version from its manifest.
-        if (side.host.liveness().alive) {
-          this.#kill(entry, side.host, "its rollback restarts it afresh");
-        }
-        this.resources.removeOwner(side.owner);
-        this.#book.rolledBack(entry.name, failed, back, exit.reason, "a restart from its manifest");
+    const side = kept?.instance.side;
+    if (side !== undefined && side.host.liveness().alive && side.lifecycle.state === "stopped") {
+      this.#book.rolledBack(entry.name, failed, back, exit.reason, "its kept instance");
+      if (await this.#resume(entry, host, kept!, probation.manifest)) {
+        this.#book.active(entry.name, back, failed);
+        return;
       }
+      // Not startable: the old version starts afresh below, with the switch's state.
     } else {
+      // No kept instance, or it is gone: the old version starts from its manifest.
+      if (side?.host.liveness().alive) {
+        this.#kill(entry, side.host, "its rollback restarts it afresh");
+      }
+      if (side !== undefined) this.resources.removeOwner(side.owner);
       this.#book.rolledBack(entry.name, failed, back, exit.reason, "a restart from its manifest");
     }
     entry.manifest = probation.manifest;
@@ -913,6 +880,41 @@ export class PluginManager implements AsyncDisposable {
     } catch (error) {
       this.#decide(entry, { normal: false, reason: describeError(error) });
     }
+  }
+  /**
+   * Makes the kept old instance the plugin's current one again and starts
+   * it; `false` (it is killed) when its start fails.
+   */
+  async #resume(
+    entry: Entry,
+    failed: PluginHost,
+    kept: NonNullable<Probation["kept"]>,
+    manifest: ResolvedManifest,
+  ): Promise<boolean> {
+    const side = kept.instance.side;
+    // The failed instance's history joins the old one's, counted once; the
+    // kept host's calls were counted at the switch, and it counts on.
+    side.lifecycle.absorb(entry.lifecycle, kept.stats);
+    entry.callsBefore += failed.stats().calls - side.host.stats().calls;
+    this.resources.removeOwner(entry.owner);
+    entry.router.route(side.owner);
+    entry.host = side.host;
+    entry.owner = side.owner;
+    entry.manifest = manifest;
+    entry.lifecycle = side.lifecycle;
+    entry.pendingExit = undefined;
+    try {
+      side.host.releasePorts?.();
+      await runPhase(side, "start");
+    } catch (error) {
+      this.#kill(entry, side.host, `its start after a rollback failed: ${describeError(error)}`);
+      this.resources.removeOwner(side.owner);
+      return false;
+    }
+    this.supervisor.started(entry.name);
+    const pending = entry.pendingExit;
+    if (pending !== undefined) queueMicrotask(() => this.#closed(entry, side.host, pending));
+    return true;
   }
 
   #entry(manifest: ResolvedManifest): Entry {
