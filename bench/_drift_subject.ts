@@ -23,4 +23,6 @@ export interface DriftSubject {
   end?(): Promise<void>;
   /** Tear-down after the last round (stop Workers). */
   dispose?(): Promise<void>;
+  /** Figures of its own, added to its row (an island: the share of runs its thread ran under SCHED_FIFO). */
+  figures?(): Record<string, number>;
 }

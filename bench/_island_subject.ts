@@ -7,7 +7,7 @@
 // started and closed outside the measurement; its first WARM_TICKS ticks are
 // not recorded, so the loop is compiled before it is measured.
 
-import { Island, type IslandTaskContext } from "../mod.ts";
+import { Island, type IslandScheduling, type IslandTaskContext } from "../mod.ts";
 import type { DriftSubject } from "./_drift_subject.ts";
 
 /** Ticks run before recording, so the JIT has compiled the loop. */
@@ -36,7 +36,7 @@ export function tick(ctx: IslandTaskContext): void {
  * @returns The subject.
  */
 export function islandSubject(
-  options: { leadUs?: number; priority?: number } = {},
+  options: { leadUs?: number; priority?: number; scheduling?: IslandScheduling } = {},
 ): DriftSubject {
   const module = new URL(import.meta.url);
   const start = (periodMs: number) =>
@@ -47,8 +47,12 @@ export function islandSubject(
       rings: { out: { slots: 1 << 14, slotSize: 8 } },
       leadUs: options.leadUs,
       priority: options.priority,
+      scheduling: options.scheduling,
     });
   let island: Island | undefined;
+  /** Runs whose island thread got the real-time policy, of all runs. */
+  let realtimeRuns = 0;
+  let runs = 0;
   return {
     async prepare(periodMs: number): Promise<void> {
       // Compiles the island's module graph once, outside the measured runs.
@@ -58,6 +62,8 @@ export function islandSubject(
       // A fresh island per run, started outside the measurement: between runs
       // no island spins beside the other subjects.
       island = await start(periodMs);
+      runs++;
+      if (island.stats().scheduling === "realtime") realtimeRuns++;
     },
     async run(_periodMs: number, ticks: number): Promise<Float64Array> {
       const lateness = new Float64Array(ticks);
@@ -79,5 +85,6 @@ export function islandSubject(
       await island?.close({ graceMs: 1000 });
       island = undefined;
     },
+    figures: () => ({ realtime_share: runs === 0 ? 0 : realtimeRuns / runs }),
   };
 }

@@ -144,6 +144,10 @@ export interface IslandConfig {
   maxLeadUs?: number;
   /** Nice value of the island's thread. */
   priority?: number;
+  /** How the OS schedules the island's thread: SCHED_FIFO when it may (`"auto"`), always (`"realtime"`), never (`"normal"`). */
+  scheduling?: "auto" | "realtime" | "normal";
+  /** SCHED_FIFO priority, 1-99. */
+  realtimePriority?: number;
   /** A run longer than this declares the island hung, ms. */
   hangMs?: number;
   /** Time to load and `init()`, ms. */

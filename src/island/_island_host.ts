@@ -7,6 +7,7 @@
 // thread.
 
 import type { IslandBoot, IslandReply } from "./_island_protocol.ts";
+import { demoteThread } from "./_realtime.ts";
 
 /** How an island's thread ended. */
 export interface ThreadExit {
@@ -82,7 +83,9 @@ export const THREAD_HOST: IslandHost = {
     });
     let failure: { code?: string; message?: string } | undefined;
     let ended = false;
+    let realtimeId: number | undefined;
     worker.on("message", (reply: IslandReply) => {
+      if (reply.t === "attached") realtimeId = reply.threadId;
       if (!ended) events.message(reply);
     });
     worker.on("error", (error: { code?: string; message?: string }) => failure = error);
@@ -98,6 +101,9 @@ export const THREAD_HOST: IslandHost = {
     return {
       terminate() {
         if (ended) return;
+        // A thread stuck in synchronous code spins on: under the real-time
+        // policy it would preempt every normal thread of the machine.
+        if (realtimeId !== undefined) demoteThread(realtimeId);
         // The exit event still comes, after the island has been told.
         worker.terminate().catch(() => {});
       },

@@ -19,14 +19,17 @@ import {
   show,
 } from "../internal/validate.ts";
 import type { LoopTask } from "./_island_loop.ts";
-import type { IslandOptions } from "./island_types.ts";
+import type { IslandOptions, IslandScheduling } from "./island_types.ts";
+
+export { DEFAULT_LEAD_US, DEFAULT_REALTIME_LEAD_US } from "./_realtime.ts";
+import { DEFAULT_LEAD_US } from "./_realtime.ts";
 
 /**
- * The default spin lead, µs: chosen by measurement on a 2-core VM at 1 kHz
- * (see docs/island.md), where it keeps the island's p99 near the bare-worker
- * floor at about a quarter of a core.
+ * The default SCHED_FIFO priority of an island's thread: above every thread
+ * of the normal policy, below the kernel's own real-time threads (50 and up
+ * on PREEMPT_RT kernels).
  */
-export const DEFAULT_LEAD_US = 250;
+export const DEFAULT_REALTIME_PRIORITY = 10;
 
 const MAX_TASKS = 1024;
 const MAX_LEAD_US = 100_000;
@@ -40,9 +43,12 @@ export interface IslandConfig {
   valuesOut: string[] | undefined;
   ringIn: SharedRingOptions | undefined;
   ringOut: SharedRingOptions | undefined;
-  leadUs: number;
+  /** `undefined`: by the policy the thread gets ({@linkcode defaultLeadUs}). */
+  leadUs: number | undefined;
   maxLeadUs: number;
   priority: number | undefined;
+  scheduling: IslandScheduling;
+  realtimePriority: number;
   hangMs: number;
   startTimeoutMs: number;
   budget: ResolvedBudgetPolicy;
@@ -82,14 +88,23 @@ export function resolveIslandOptions(options: unknown): IslandConfig {
   requireOptions(action, "rings.in", o.rings?.in);
   requireOptions(action, "rings.out", o.rings?.out);
   const leadUs = o.leadUs === undefined
-    ? DEFAULT_LEAD_US
+    ? undefined
     : requireRange(action, "leadUs", o.leadUs, 0, MAX_LEAD_US);
+  // Left out, the least lead depends on the policy the thread gets: the
+  // larger default bounds the most.
+  const leastLeadUs = leadUs ?? DEFAULT_LEAD_US;
   const maxLeadUs = o.maxLeadUs === undefined
-    ? Math.max(1000, leadUs)
-    : requireRange(action, "maxLeadUs", o.maxLeadUs, leadUs, MAX_LEAD_US);
+    ? Math.max(1000, leastLeadUs)
+    : requireRange(action, "maxLeadUs", o.maxLeadUs, leastLeadUs, MAX_LEAD_US);
   const priority = o.priority === undefined
     ? undefined
     : requireInteger(action, "priority", o.priority, -20, 19);
+  const scheduling = o.scheduling === undefined
+    ? "auto"
+    : requireOneOf(action, "scheduling", o.scheduling, ["auto", "realtime", "normal"] as const);
+  const realtimePriority = o.realtimePriority === undefined
+    ? DEFAULT_REALTIME_PRIORITY
+    : requireInteger(action, "realtimePriority", o.realtimePriority, 1, 99);
   const hangMs = o.hangMs === undefined ? 1000 : requireRange(action, "hangMs", o.hangMs, 1, 1e9);
   const startTimeoutMs = o.startTimeoutMs === undefined
     ? 10_000
@@ -125,6 +140,8 @@ export function resolveIslandOptions(options: unknown): IslandConfig {
     leadUs,
     maxLeadUs,
     priority,
+    scheduling,
+    realtimePriority,
     hangMs,
     startTimeoutMs,
     budget,

@@ -4,6 +4,7 @@
 
 import type { ResolvedBudgetPolicy } from "../exec/budget.ts";
 import type { LoopTask } from "./_island_loop.ts";
+import type { IslandScheduling, IslandSchedulingState } from "./island_types.ts";
 
 /** A shared values block, as the thread attaches it. */
 export interface BootValues {
@@ -26,10 +27,14 @@ export interface IslandBoot {
   control: SharedArrayBuffer;
   slots: SharedArrayBuffer;
   tasks: Omit<LoopTask, "run">[];
-  leadMs: number;
+  /** The least spin lead; `undefined`: the default of the policy the thread gets. */
+  leadMs: number | undefined;
   maxLeadMs: number;
   /** The nice value to set on the thread, if any. */
   priority: number | undefined;
+  /** How the thread is to be scheduled, and its SCHED_FIFO priority. */
+  scheduling: IslandScheduling;
+  realtimePriority: number;
   budget: ResolvedBudgetPolicy;
   restarts: number;
   values: { in: BootValues | undefined; out: BootValues | undefined };
@@ -58,6 +63,12 @@ export type IslandReply =
     outEpoch: number | undefined;
     /** Why the thread could not set the priority asked for. */
     priorityError: string | undefined;
+    /** The policy the thread runs under. */
+    scheduling: IslandSchedulingState;
+    /** Why it could not have the real-time policy it was asked for explicitly. */
+    schedulingError: string | undefined;
+    /** The thread's OS id, when it runs under the real-time policy (to demote it if it gets stuck). */
+    threadId?: number;
   }
   | { t: "ready" }
   | { t: "failed"; phase: FailurePhase; error: ErrorReport }

@@ -15,6 +15,7 @@ import { RingReader } from "../data/ring_reader.ts";
 import { RingWriter } from "../data/ring_writer.ts";
 import { SharedValues } from "./shared_values.ts";
 import { IslandLoop, type LoopHost } from "./_island_loop.ts";
+import { currentThreadId, defaultLeadUs, enterScheduling, THREAD_SYSTEM } from "./_realtime.ts";
 import {
   C_COMMAND,
   C_PHASE,
@@ -126,11 +127,16 @@ async function main(boot: IslandBoot): Promise<void> {
       in: await attachReader(boot.rings.in),
       out: await attachWriter(boot.rings.out),
     };
+    const priorityError = setPriority(boot.priority);
+    const scheduling = enterScheduling(boot.scheduling, boot.realtimePriority, THREAD_SYSTEM);
     post({
       t: "attached",
       inEpoch: rings.in?.epoch,
       outEpoch: rings.out?.epoch,
-      priorityError: setPriority(boot.priority),
+      priorityError,
+      scheduling: scheduling.state,
+      schedulingError: scheduling.error,
+      threadId: scheduling.state === "realtime" ? currentThreadId() : undefined,
     });
     scope = { island: boot.name, restarts: boot.restarts, values, rings, now };
     const host: LoopHost = {
@@ -140,7 +146,7 @@ async function main(boot: IslandBoot): Promise<void> {
     loop = new IslandLoop({
       control,
       host,
-      leadMs: boot.leadMs,
+      leadMs: boot.leadMs ?? defaultLeadUs(scheduling.state) / 1000,
       maxLeadMs: boot.maxLeadMs,
       budget: boot.budget,
       scope,

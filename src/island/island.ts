@@ -18,6 +18,7 @@ import type {
   IslandCloseOptions,
   IslandCloseReport,
   IslandOptions,
+  IslandSchedulingState,
   IslandState,
   IslandStats,
 } from "./island_types.ts";
@@ -45,8 +46,13 @@ import {
   type ThreadExit,
 } from "./_island_host.ts";
 import { BUDGET_TIERS } from "../exec/budget.ts";
+import { defaultLeadUs } from "./_realtime.ts";
 
-export { DEFAULT_LEAD_US } from "./_island_options.ts";
+export {
+  DEFAULT_LEAD_US,
+  DEFAULT_REALTIME_LEAD_US,
+  DEFAULT_REALTIME_PRIORITY,
+} from "./_island_options.ts";
 
 /** What stopping a thread did. */
 interface ThreadStop {
@@ -135,6 +141,7 @@ export class Island implements AsyncDisposable {
   #restarts = 0;
   #crashes = 0;
   #stuck = 0;
+  #scheduling: IslandSchedulingState = "normal";
   #lastError: ErrorRecord | undefined;
   #lastCode: IslandErrorCode | undefined;
   #epochs: { in: number | undefined; out: number | undefined } = { in: undefined, out: undefined };
@@ -237,8 +244,9 @@ export class Island implements AsyncDisposable {
     return {
       name: this.name,
       state: this.#state,
-      leadUs: this.#config.leadUs,
+      leadUs: this.#config.leadUs ?? defaultLeadUs(this.#scheduling),
       currentLeadUs: Atomics.load(this.#control, C_LEAD_US),
+      scheduling: this.#scheduling,
       restarts: this.#restarts,
       crashes: this.#crashes,
       stuckThreads: this.#stuck,
@@ -374,9 +382,11 @@ export class Island implements AsyncDisposable {
       control: this.#controlBuffer,
       slots: this.#slots,
       tasks: c.tasks,
-      leadMs: c.leadUs / 1000,
+      leadMs: c.leadUs === undefined ? undefined : c.leadUs / 1000,
       maxLeadMs: c.maxLeadUs / 1000,
       priority: c.priority,
+      scheduling: c.scheduling,
+      realtimePriority: c.realtimePriority,
       budget: c.budget,
       restarts: this.#restarts,
       values: {
@@ -400,6 +410,7 @@ export class Island implements AsyncDisposable {
     const pending = Promise.withResolvers<void>();
     this.#pendingStart = pending;
     this.#state = "starting";
+    this.#scheduling = "normal";
     try {
       this.#thread = this.#host.spawn(boot, c.maxHeapMb, {
         message: (reply) => this.#onMessage(generation, reply),
@@ -435,6 +446,12 @@ export class Island implements AsyncDisposable {
         if (reply.priorityError !== undefined) {
           this.#config.logger.warn(
             `Island "${this.name}" runs at its inherited priority: ${reply.priorityError}`,
+          );
+        }
+        this.#scheduling = reply.scheduling;
+        if (reply.schedulingError !== undefined) {
+          this.#config.logger.warn(
+            `Island "${this.name}" runs under the normal scheduling policy: ${reply.schedulingError}`,
           );
         }
         return;

@@ -127,9 +127,10 @@ export interface IslandOptions {
    * The least spin lead, µs: the island's thread sleeps (`Atomics.wait`)
    * until a release minus the lead, then spins to the release. Larger: fewer
    * late wake-ups, more CPU. While wake-ups come later than the lead covers
-   * (a busy machine), the lead grows, up to `maxLeadUs`.
-   *
-   * @default {DEFAULT_LEAD_US}
+   * (a busy machine), the lead grows, up to `maxLeadUs`. Left out, it
+   * depends on the policy the thread gets (see `scheduling`):
+   * {@linkcode DEFAULT_REALTIME_LEAD_US} (100) under SCHED_FIFO, whose
+   * wake-ups come on time, else {@linkcode DEFAULT_LEAD_US} (250).
    */
   leadUs?: number;
   /**
@@ -137,7 +138,7 @@ export interface IslandOptions {
    * fourth latest of the last 64 wake-up delays (about their 95th percentile) plus 50 µs. Equal to `leadUs`:
    * a fixed lead.
    *
-   * @default {1000, or leadUs when larger}
+   * @default {1000, or leadUs when larger; at least DEFAULT_LEAD_US}
    */
   maxLeadUs?: number;
   /**
@@ -151,6 +152,34 @@ export interface IslandOptions {
    * logs a warning. Left out, the priority is not touched.
    */
   priority?: number;
+  /**
+   * How the OS schedules the island's thread:
+   * - `"auto"`: Linux's real-time policy, SCHED_FIFO at `realtimePriority`,
+   *   when the thread may use it (the `ffi` permission, and root,
+   *   `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` allowance); else the normal
+   *   policy, without a word.
+   * - `"realtime"`: SCHED_FIFO, or a warning and the normal policy when the
+   *   thread cannot have it.
+   * - `"normal"`: the OS's normal policy (where `priority` applies).
+   *
+   * A SCHED_FIFO thread that wakes preempts every normal thread at once, so
+   * a busy main thread, garbage collection and other processes no longer
+   * delay its wake-ups: the island holds its unloaded timing under load. It
+   * also means a task stuck in a loop keeps a core to itself until `hangMs`
+   * ends it; Linux leaves normal threads 5 % of each core
+   * (`kernel.sched_rt_runtime_us`). `stats().scheduling` says which policy
+   * the thread got.
+   *
+   * @default {"auto"}
+   */
+  scheduling?: IslandScheduling;
+  /**
+   * The SCHED_FIFO priority, 1 (lowest) to 99, when the thread runs under
+   * the real-time policy.
+   *
+   * @default {DEFAULT_REALTIME_PRIORITY}
+   */
+  realtimePriority?: number;
   /**
    * A run in progress for longer than this, ms, declares the island hung: its
    * thread is terminated (it may keep spinning until the process exits) and
@@ -184,6 +213,12 @@ export interface IslandOptions {
   logger?: Logger;
 }
 
+/** How an island's thread is to be scheduled by the OS; see `IslandOptions.scheduling`. */
+export type IslandScheduling = "auto" | "realtime" | "normal";
+
+/** The policy an island's thread runs under: Linux's SCHED_FIFO (`"realtime"`) or the OS's normal one. */
+export type IslandSchedulingState = "realtime" | "normal";
+
 /**
  * Where an island is: `starting`, `running`, `restarting` (waiting out the
  * back-off after a crash), `failed` (crashed, no restart left), `closing`, `closed`.
@@ -200,6 +235,8 @@ export interface IslandStats {
   leadUs: number;
   /** The spin lead the island's thread uses now, µs (between `leadUs` and `maxLeadUs`). */
   currentLeadUs: number;
+  /** The policy the OS schedules the island's thread under (see `IslandOptions.scheduling`); `"normal"` until it has started. */
+  scheduling: IslandSchedulingState;
   /** Threads started after a crash. */
   restarts: number;
   /** Crashes: load failures, uncaught errors, out of memory, hangs. */

@@ -17,7 +17,12 @@
  *
  * @module
  */
-export { DEFAULT_LEAD_US, Island } from "./island.ts";
+export {
+  DEFAULT_LEAD_US,
+  DEFAULT_REALTIME_LEAD_US,
+  DEFAULT_REALTIME_PRIORITY,
+  Island,
+} from "./island.ts";
 export { IslandError, type IslandErrorCode } from "./island_error.ts";
 export type {
   IslandCloseOptions,
@@ -25,6 +30,8 @@ export type {
   IslandContext,
   IslandOptions,
   IslandRestartOptions,
+  IslandScheduling,
+  IslandSchedulingState,
   IslandState,
   IslandStats,
   IslandTaskContext,

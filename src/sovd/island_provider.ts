@@ -99,7 +99,12 @@ const nullableText = (description: string) => ({ type: ["string", "null"], descr
 
 const ISLAND_SCHEMA = object({
   state: oneOf("Where the island is", ISLAND_STATES),
-  lead_us: measure("The spin lead before each release", MICROSECONDS),
+  lead_us: measure("The least spin lead before each release", MICROSECONDS),
+  current_lead_us: measure("The spin lead the island's thread uses now", MICROSECONDS),
+  scheduling: oneOf("The OS policy of the island's thread: realtime (SCHED_FIFO) or normal", [
+    "realtime",
+    "normal",
+  ]),
   restarts: count("Threads started after a crash or a restart"),
   crashes: count("Crashes: load failures, uncaught errors, out of memory, hangs"),
   stuck_threads: count("Threads terminated while stuck in synchronous code"),
@@ -271,6 +276,8 @@ export class IslandProvider implements Provider, Disposable {
       value: {
         state: s.state,
         lead_us: s.leadUs,
+        current_lead_us: s.currentLeadUs,
+        scheduling: s.scheduling,
         restarts: s.restarts,
         crashes: s.crashes,
         stuck_threads: s.stuckThreads,

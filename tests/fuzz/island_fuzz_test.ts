@@ -22,6 +22,8 @@ const HOST: IslandHost = {
         inEpoch: undefined,
         outEpoch: undefined,
         priorityError: undefined,
+        scheduling: "normal",
+        schedulingError: undefined,
       });
       events.message({ t: "ready" });
     });
@@ -68,6 +70,9 @@ const NAMES = [
   "rings.in",
   "rings.out",
   "leadUs",
+  "maxLeadUs",
+  "scheduling",
+  "realtimePriority",
   "hangMs",
   "startTimeoutMs",
   "budget",
@@ -121,6 +126,9 @@ const options = fc.record({
     }, { requiredKeys: [] }))),
   }, { requiredKeys: [] }))),
   leadUs: optional(either(fc.double({ min: -10, max: 200_000 }))),
+  maxLeadUs: optional(either(fc.double({ min: -10, max: 2000 }))),
+  scheduling: optional(either(fc.constantFrom("auto", "realtime", "normal", "fifo"))),
+  realtimePriority: optional(either(fc.integer({ min: -1, max: 100 }))),
   hangMs: optional(either(fc.double({ min: 0, max: 1e4 }))),
   startTimeoutMs: optional(either(fc.integer({ min: 0, max: 1e4 }))),
   budget: optional(either(fc.record({ escalateAfter: either(fc.integer({ min: 0, max: 5 })) }))),

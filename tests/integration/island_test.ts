@@ -171,3 +171,36 @@ Deno.test("Island.restart() stops the thread cleanly and starts a new one on the
   assertEquals(report.graceful, true);
   await assertRejects(() => island.restart(), Error, "closed");
 });
+
+Deno.test("Island runs its thread under SCHED_FIFO when it may, as Linux reports it, and demotes a stuck one (own process, --allow-all)", async (t) => {
+  if (Deno.build.os !== "linux") {
+    t.step({ name: "SCHED_FIFO is Linux only", ignore: true, fn() {} });
+    return;
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-all", // Deno reads /proc/self only with every permission
+      new URL("realtime_main.ts", FIXTURES).pathname,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}");
+  assertEquals(r.before, [], "no real-time thread before an island starts");
+  assertEquals(r.after, [], "none left once the islands closed");
+  assertEquals(r.normal, { reported: "normal", fifo: [] });
+  // Whether this machine lets the process have SCHED_FIFO decides what "auto"
+  // and "realtime" get; what the island reports must match what Linux says.
+  for (const mode of ["auto", "realtime"]) {
+    const got = r[mode];
+    assertEquals(got.fifo, got.reported === "realtime" ? [33] : [], mode);
+  }
+  assertEquals(r.auto.reported, r.realtime.reported);
+  const { running, afterHang, stuck } = r.hung;
+  assertEquals(running.fifo, running.reported === "realtime" ? [34] : []);
+  assertEquals(stuck, 1);
+  assertEquals(afterHang, [], "the stuck thread spins on, demoted to the normal policy");
+});

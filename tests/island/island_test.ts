@@ -5,7 +5,13 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { Driver, IslandError, MetricsRegistry } from "../../mod.ts";
 import { VirtualClock } from "../../testing.ts";
-import { DEFAULT_LEAD_US, type Island, startIsland } from "../../src/island/island.ts";
+import {
+  DEFAULT_LEAD_US,
+  DEFAULT_REALTIME_LEAD_US,
+  DEFAULT_REALTIME_PRIORITY,
+  type Island,
+  startIsland,
+} from "../../src/island/island.ts";
 import type { IslandHost, ThreadEvents } from "../../src/island/_island_host.ts";
 import type { IslandBoot } from "../../src/island/_island_protocol.ts";
 import {
@@ -26,12 +32,16 @@ class FakeThread {
   get control(): Int32Array {
     return new Int32Array(this.boot.control);
   }
-  ready(): void {
+  ready(
+    scheduling: { state: "realtime" | "normal"; error?: string } = { state: "normal" },
+  ): void {
     this.events.message({
       t: "attached",
       inEpoch: undefined,
       outEpoch: undefined,
       priorityError: undefined,
+      scheduling: scheduling.state,
+      schedulingError: scheduling.error,
     });
     this.events.message({ t: "ready" });
   }
@@ -60,7 +70,7 @@ class FakeThread {
     const loop = new IslandLoop({
       control,
       host,
-      leadMs: this.boot.leadMs,
+      leadMs: this.boot.leadMs ?? DEFAULT_LEAD_US / 1000, // the thread's default under the normal policy
       budget: this.boot.budget,
       scope,
     });
@@ -140,10 +150,12 @@ Deno.test("Island.start() resolves once the thread is ready, and stats() reads t
   assertEquals(island.state, "running");
   assertEquals(host.threads.length, 1);
   assertEquals(host.last.boot.tasks[0]?.name, "tick");
-  assertEquals([host.last.boot.leadMs, host.last.boot.maxLeadMs], [DEFAULT_LEAD_US / 1000, 1]);
+  // No leadUs: the thread picks the default of the policy it gets.
+  assertEquals([host.last.boot.leadMs, host.last.boot.maxLeadMs], [undefined, 1]);
   host.last.runLoop(25);
   const stats = island.stats();
   assertEquals(stats.currentLeadUs, DEFAULT_LEAD_US, "the lead the loop uses, from shared memory");
+  assertEquals(stats.leadUs, DEFAULT_LEAD_US, "the least lead of a thread under the normal policy");
   assertEquals([stats.runs, stats.failures, stats.crashes, stats.restarts], [25, 0, 0, 0]);
   assertEquals(stats.perTask[0]?.runs, 25);
   assertEquals(stats.perTask[0]?.schedulingLatency.count, 25);
@@ -154,6 +166,57 @@ Deno.test("Island.start() resolves once the thread is ready, and stats() reads t
   assertEquals(report.runs, 25);
   assertEquals(island.state, "closed");
   assertEquals(await island.close(), report); // the same report again
+  driver.close();
+});
+
+Deno.test("Island hands its thread the scheduling asked for and reports the policy the thread got", async () => {
+  const { host, start, clock, logger, driver } = setup();
+  host.onSpawn = (thread) => thread.ready({ state: "realtime" });
+  const island = await start({
+    scheduling: "auto",
+    realtimePriority: 20,
+    restart: { backoffMs: 0 },
+  });
+  assertEquals([host.last.boot.scheduling, host.last.boot.realtimePriority], ["auto", 20]);
+  assertEquals(island.stats().scheduling, "realtime");
+  assertEquals(
+    island.stats().leadUs,
+    DEFAULT_REALTIME_LEAD_US,
+    "the least lead of a SCHED_FIFO thread",
+  );
+  // A restarted thread that could not have it: "normal", and the cause logged.
+  host.onSpawn = () => {};
+  host.last.exit(1);
+  clock.advance(0);
+  assertEquals(host.threads.length, 2);
+  assertEquals(island.stats().scheduling, "normal", "not the old thread's policy");
+  host.last.ready({ state: "normal", error: "sched_setscheduler was refused (EPERM)" });
+  await settle();
+  assertEquals(island.state, "running");
+  assertEquals(island.stats().scheduling, "normal");
+  assertEquals(island.stats().leadUs, DEFAULT_LEAD_US);
+  assertEquals(
+    logger.lines.filter((l) => l.includes("normal scheduling policy: sched_setscheduler")).length,
+    1,
+  );
+  await closeCleanly(island, host);
+  driver.close();
+});
+
+Deno.test('Island defaults to scheduling "auto" at priority 10 and rejects bad scheduling options', async () => {
+  const { host, start, driver } = setup();
+  const island = await start();
+  assertEquals([host.last.boot.scheduling, host.last.boot.realtimePriority], [
+    "auto",
+    DEFAULT_REALTIME_PRIORITY,
+  ]);
+  await closeCleanly(island, host);
+  const bad = await assertRejects(() => start({ scheduling: "fifo" as "auto" }), TypeError);
+  assertStringIncludes(bad.message, "'scheduling' must be one of");
+  for (const realtimePriority of [0, 100, 1.5]) {
+    const error = await assertRejects(() => start({ realtimePriority }), RangeError);
+    assertStringIncludes(error.message, "'realtimePriority'");
+  }
   driver.close();
 });
 

@@ -67,6 +67,7 @@ class FakeIsland implements IslandSource {
       state: this.state,
       leadUs: 300,
       currentLeadUs: 300,
+      scheduling: "normal",
       restarts: this.restarts,
       crashes: this.crashes,
       stuckThreads: this.stuck,
@@ -125,7 +126,11 @@ Deno.test("IslandProvider lists an app per island on the kernel component, with 
   assertEquals(registry.relations("component", "kernel")?.hosts.map((e) => e.id), ["control_main"]);
   const data = registry.data("app", "control_main")!;
   assertEquals(data.map((d) => d.id), ["island", "task-loop", "task-filter", "identity"]);
-  assertEquals((data[0]!.value as { state: string; lead_us: number }).state, "running");
+  const island = data[0]!.value as Record<string, unknown>;
+  assertEquals(
+    [island.state, island.lead_us, island.current_lead_us, island.scheduling],
+    ["running", 300, 300, "normal"],
+  );
   const loop = data[1]!.value as Record<string, unknown>;
   assertEquals([loop.name, loop.liveness, loop.executions, loop.last_us], [
     "loop",

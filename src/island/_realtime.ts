@@ -1,0 +1,165 @@
+// How an island's thread asks the OS for real-time scheduling: Linux's
+// SCHED_FIFO, set on the calling thread alone (`sched_setscheduler(0, ...)`
+// acts on the caller's thread id) through `Deno.dlopen` of the C library.
+// A SCHED_FIFO thread that wakes preempts every thread of the normal policy at
+// once, so a busy main thread, its garbage-collection helpers and other
+// processes no longer delay the island's wake-ups (measured in
+// docs/benchmarks.md). The decision is a pure function over an injected
+// `RealtimeSystem`, tested on a fake.
+
+import type { IslandScheduling, IslandSchedulingState } from "./island_types.ts";
+
+/**
+ * The default least spin lead of a thread under the normal policy, µs:
+ * chosen by measurement on a 2-core VM at 1 kHz (see docs/island.md), where
+ * it keeps the island's p99 near the bare-worker floor at about a quarter of
+ * a core.
+ */
+export const DEFAULT_LEAD_US = 250;
+
+/**
+ * The default least spin lead of a thread under SCHED_FIFO, µs: such a
+ * thread wakes within tens of µs of the time asked, so a shorter spin
+ * covers it (measured in docs/island.md: the same p99 as 250 µs, at half
+ * the CPU). The lead still grows while wake-ups come late.
+ */
+export const DEFAULT_REALTIME_LEAD_US = 100;
+
+/** The least spin lead, µs, of a thread that runs under `state`, when none was asked for. */
+export function defaultLeadUs(state: IslandSchedulingState): number {
+  return state === "realtime" ? DEFAULT_REALTIME_LEAD_US : DEFAULT_LEAD_US;
+}
+
+/** What the thread can do about its scheduling. */
+export interface RealtimeSystem {
+  /** `Deno.build.os`. */
+  os: string;
+  /** The state of the `ffi` permission in this thread. */
+  ffi(): "granted" | "denied" | "prompt";
+  /**
+   * Sets SCHED_FIFO at `priority` on the calling thread.
+   *
+   * @returns 0, or the `errno` it failed with.
+   */
+  setFifo(priority: number): number;
+}
+
+/** The outcome of {@linkcode enterScheduling}. */
+export interface SchedulingOutcome {
+  /** The policy the thread runs under now. */
+  state: IslandSchedulingState;
+  /** Why SCHED_FIFO was not set when it was asked for explicitly (`"realtime"`). */
+  error: string | undefined;
+}
+
+const EPERM = 1;
+
+/**
+ * Applies `mode` to the calling thread: `"normal"` leaves it; `"auto"` sets
+ * SCHED_FIFO when this thread may (Linux, `ffi` granted, the privilege) and
+ * stays normal otherwise, silently; `"realtime"` sets it or says why not.
+ */
+export function enterScheduling(
+  mode: IslandScheduling,
+  priority: number,
+  system: RealtimeSystem,
+): SchedulingOutcome {
+  if (mode === "normal") return { state: "normal", error: undefined };
+  const why = refusal(priority, system);
+  if (why === undefined) return { state: "realtime", error: undefined };
+  return { state: "normal", error: mode === "realtime" ? why : undefined };
+}
+
+function refusal(priority: number, system: RealtimeSystem): string | undefined {
+  if (system.os !== "linux") {
+    return `SCHED_FIFO is set on Linux only: this is ${system.os}`;
+  }
+  let state: string;
+  try {
+    state = system.ffi();
+  } catch (error) {
+    return `cannot query the ffi permission (${describe(error)})`;
+  }
+  if (state !== "granted") {
+    return `SCHED_FIFO is set through FFI, which needs --allow-ffi: the permission is ${state}`;
+  }
+  let errno: number;
+  try {
+    errno = system.setFifo(priority);
+  } catch (error) {
+    return `cannot call sched_setscheduler (${describe(error)})`;
+  }
+  if (errno === 0) return undefined;
+  if (errno === EPERM) {
+    return `sched_setscheduler(SCHED_FIFO, ${priority}) was refused (EPERM): it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least ${priority}`;
+  }
+  return `sched_setscheduler(SCHED_FIFO, ${priority}) failed with errno ${errno}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const SCHED_OTHER = 0;
+const SCHED_FIFO = 1;
+
+const LIBC = {
+  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  gettid: { parameters: [], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+/**
+ * Calls `sched_setscheduler(tid, policy, { priority })` (`tid` 0: the
+ * calling thread).
+ *
+ * @returns 0, or the `errno` it failed with.
+ */
+function setScheduler(tid: number, policy: number, priority: number): number {
+  const lib = Deno.dlopen("libc.so.6", LIBC);
+  try {
+    const param = new Int32Array([priority]); // struct sched_param { int sched_priority; }
+    const result = lib.symbols.sched_setscheduler(tid, policy, new Uint8Array(param.buffer));
+    if (result === 0) return 0;
+    const at = lib.symbols.__errno_location();
+    return at === null ? -1 : new Deno.UnsafePointerView(at).getInt32();
+  } finally {
+    lib.close();
+  }
+}
+
+/** This thread's {@linkcode RealtimeSystem}: the C library through `Deno.dlopen`. */
+export const THREAD_SYSTEM: RealtimeSystem = {
+  os: Deno.build.os,
+  ffi: () => Deno.permissions.querySync({ name: "ffi" }).state,
+  setFifo: (priority) => setScheduler(0, SCHED_FIFO, priority),
+};
+
+/** The calling thread's OS id (Linux `gettid()`), or `undefined` when it cannot be had. */
+export function currentThreadId(): number | undefined {
+  try {
+    const lib = Deno.dlopen("libc.so.6", LIBC);
+    try {
+      return lib.symbols.gettid();
+    } finally {
+      lib.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Moves thread `tid` of this process back to the normal policy: for an
+ * island's thread stuck in synchronous code, which spins on until the
+ * process exits, so that it no longer preempts every other thread.
+ *
+ * @returns Whether it could.
+ */
+export function demoteThread(tid: number): boolean {
+  try {
+    return setScheduler(tid, SCHED_OTHER, 0) === 0;
+  } catch {
+    return false;
+  }
+}
