@@ -21,8 +21,6 @@ import { childPath, isRecord } from "./_schema_check.ts";
 
 const SILENT: Logger = { error() {}, warn() {}, info() {} };
 
-/** An island's default `leadUs` (src/island). */
-const DEFAULT_LEAD_US = 250;
 /** A data port's default credit. */
 const DEFAULT_CREDIT = 1024;
 
@@ -126,8 +124,9 @@ function checkOffload(kernel: unknown, problems: string[]): void {
 
 function checkIsland(island: unknown, path: string, problems: string[]): void {
   if (!isRecord(island)) return;
-  const lead = typeof island.leadUs === "number" ? island.leadUs : DEFAULT_LEAD_US;
-  if (typeof island.maxLeadUs === "number" && island.maxLeadUs < lead) {
+  // Without leadUs, the island's least lead is its policy's default, at most maxLeadUs.
+  const lead = island.leadUs;
+  if (typeof lead === "number" && typeof island.maxLeadUs === "number" && island.maxLeadUs < lead) {
     problems.push(
       `${path}.maxLeadUs must be >= ${path}.leadUs (${lead}): current value is ${island.maxLeadUs}`,
     );

@@ -83,9 +83,12 @@ export const THREAD_HOST: IslandHost = {
     });
     let failure: { code?: string; message?: string } | undefined;
     let ended = false;
+    // The OS id of a thread under SCHED_FIFO, until it says it is done
+    // (closed, failed): only a thread that may be stuck is demoted.
     let realtimeId: number | undefined;
     worker.on("message", (reply: IslandReply) => {
       if (reply.t === "attached") realtimeId = reply.threadId;
+      else if (reply.t === "closed" || reply.t === "failed") realtimeId = undefined;
       if (!ended) events.message(reply);
     });
     worker.on("error", (error: { code?: string; message?: string }) => failure = error);

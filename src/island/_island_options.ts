@@ -21,15 +21,7 @@ import {
 import type { LoopTask } from "./_island_loop.ts";
 import type { IslandOptions, IslandScheduling } from "./island_types.ts";
 
-export { DEFAULT_LEAD_US, DEFAULT_REALTIME_LEAD_US } from "./_realtime.ts";
-import { DEFAULT_LEAD_US } from "./_realtime.ts";
-
-/**
- * The default SCHED_FIFO priority of an island's thread: above every thread
- * of the normal policy, below the kernel's own real-time threads (50 and up
- * on PREEMPT_RT kernels).
- */
-export const DEFAULT_REALTIME_PRIORITY = 10;
+import { DEFAULT_REALTIME_PRIORITY } from "./_realtime.ts";
 
 const MAX_TASKS = 1024;
 const MAX_LEAD_US = 100_000;
@@ -90,12 +82,11 @@ export function resolveIslandOptions(options: unknown): IslandConfig {
   const leadUs = o.leadUs === undefined
     ? undefined
     : requireRange(action, "leadUs", o.leadUs, 0, MAX_LEAD_US);
-  // Left out, the least lead depends on the policy the thread gets: the
-  // larger default bounds the most.
-  const leastLeadUs = leadUs ?? DEFAULT_LEAD_US;
+  // Left out, the least lead is the default of the policy the thread gets,
+  // at most maxLeadUs (defaultLeadUs()).
   const maxLeadUs = o.maxLeadUs === undefined
-    ? Math.max(1000, leastLeadUs)
-    : requireRange(action, "maxLeadUs", o.maxLeadUs, leastLeadUs, MAX_LEAD_US);
+    ? Math.max(1000, leadUs ?? 0)
+    : requireRange(action, "maxLeadUs", o.maxLeadUs, leadUs ?? 0, MAX_LEAD_US);
   const priority = o.priority === undefined
     ? undefined
     : requireInteger(action, "priority", o.priority, -20, 19);

@@ -68,7 +68,7 @@ export type IslandReply =
     /** Why it could not have the real-time policy it was asked for explicitly. */
     schedulingError: string | undefined;
     /** The thread's OS id, when it runs under the real-time policy (to demote it if it gets stuck). */
-    threadId?: number;
+    threadId: number | undefined;
   }
   | { t: "ready" }
   | { t: "failed"; phase: FailurePhase; error: ErrorReport }

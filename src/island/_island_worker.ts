@@ -146,7 +146,7 @@ async function main(boot: IslandBoot): Promise<void> {
     loop = new IslandLoop({
       control,
       host,
-      leadMs: boot.leadMs ?? defaultLeadUs(scheduling.state) / 1000,
+      leadMs: boot.leadMs ?? defaultLeadUs(scheduling.state, boot.maxLeadMs * 1000) / 1000,
       maxLeadMs: boot.maxLeadMs,
       budget: boot.budget,
       scope,

@@ -1,11 +1,13 @@
 // How an island's thread asks the OS for real-time scheduling: Linux's
 // SCHED_FIFO, set on the calling thread alone (`sched_setscheduler(0, ...)`
-// acts on the caller's thread id) through `Deno.dlopen` of the C library.
-// A SCHED_FIFO thread that wakes preempts every thread of the normal policy at
-// once, so a busy main thread, its garbage-collection helpers and other
-// processes no longer delay the island's wake-ups (measured in
-// docs/benchmarks.md). The decision is a pure function over an injected
-// `RealtimeSystem`, tested on a fake.
+// acts on the caller's thread id) through `Deno.dlopen` of the C library,
+// with SCHED_RESET_ON_FORK so that threads and processes the island's thread
+// creates (Deno's I/O threads for an async `init()`, a subprocess) start
+// under the normal policy. A SCHED_FIFO thread that wakes preempts every
+// thread of the normal policy at once, so a busy main thread, its
+// garbage-collection helpers and other processes no longer delay the
+// island's wake-ups (measured in docs/benchmarks.md). The decision is a pure
+// function over an injected `RealtimeSystem`, tested on a fake.
 
 import type { IslandScheduling, IslandSchedulingState } from "./island_types.ts";
 
@@ -20,26 +22,40 @@ export const DEFAULT_LEAD_US = 250;
 /**
  * The default least spin lead of a thread under SCHED_FIFO, µs: such a
  * thread wakes within tens of µs of the time asked, so a shorter spin
- * covers it (measured in docs/island.md: the same p99 as 250 µs, at half
- * the CPU). The lead still grows while wake-ups come late.
+ * covers it (measured in docs/benchmarks.md: the same p99 as 250 µs, at
+ * half the CPU). The lead still grows while wake-ups come late.
  */
 export const DEFAULT_REALTIME_LEAD_US = 100;
 
-/** The least spin lead, µs, of a thread that runs under `state`, when none was asked for. */
-export function defaultLeadUs(state: IslandSchedulingState): number {
-  return state === "realtime" ? DEFAULT_REALTIME_LEAD_US : DEFAULT_LEAD_US;
+/**
+ * The default SCHED_FIFO priority of an island's thread: above every thread
+ * of the normal policy, below the kernel's own real-time threads (50 and up
+ * on PREEMPT_RT kernels).
+ */
+export const DEFAULT_REALTIME_PRIORITY = 10;
+
+/**
+ * The least spin lead, µs, of a thread that runs under `state` when none was
+ * asked for: the policy's default, at most `maxLeadUs`.
+ */
+export function defaultLeadUs(state: IslandSchedulingState, maxLeadUs = Infinity): number {
+  return Math.min(maxLeadUs, state === "realtime" ? DEFAULT_REALTIME_LEAD_US : DEFAULT_LEAD_US);
 }
 
 /** What the thread can do about its scheduling. */
 export interface RealtimeSystem {
   /** `Deno.build.os`. */
   os: string;
+  /** The CPUs this process may run on. */
+  cpus(): number;
   /** The state of the `ffi` permission in this thread. */
   ffi(): "granted" | "denied" | "prompt";
   /**
-   * Sets SCHED_FIFO at `priority` on the calling thread.
+   * Sets SCHED_FIFO at `priority` on the calling thread and checks that it
+   * took.
    *
-   * @returns 0, or the `errno` it failed with.
+   * @returns 0, or the `errno` it failed with (-1: no error code, or the
+   * policy did not take).
    */
   setFifo(priority: number): number;
 }
@@ -56,8 +72,9 @@ const EPERM = 1;
 
 /**
  * Applies `mode` to the calling thread: `"normal"` leaves it; `"auto"` sets
- * SCHED_FIFO when this thread may (Linux, `ffi` granted, the privilege) and
- * stays normal otherwise, silently; `"realtime"` sets it or says why not.
+ * SCHED_FIFO when this thread may (Linux, two CPUs or more, `ffi` granted,
+ * the privilege) and stays normal otherwise, silently; `"realtime"` sets it
+ * (on one CPU too) or says why not.
  */
 export function enterScheduling(
   mode: IslandScheduling,
@@ -65,9 +82,22 @@ export function enterScheduling(
   system: RealtimeSystem,
 ): SchedulingOutcome {
   if (mode === "normal") return { state: "normal", error: undefined };
+  if (mode === "auto" && onOneCpu(system)) return { state: "normal", error: undefined };
   const why = refusal(priority, system);
   if (why === undefined) return { state: "realtime", error: undefined };
   return { state: "normal", error: mode === "realtime" ? why : undefined };
+}
+
+/**
+ * With one CPU, a real-time thread that spins or gets stuck leaves the rest
+ * of the process (the watchdog included) 5 % of it: `"auto"` does not go there.
+ */
+function onOneCpu(system: RealtimeSystem): boolean {
+  try {
+    return system.cpus() < 2;
+  } catch {
+    return true;
+  }
 }
 
 function refusal(priority: number, system: RealtimeSystem): string | undefined {
@@ -91,7 +121,10 @@ function refusal(priority: number, system: RealtimeSystem): string | undefined {
   }
   if (errno === 0) return undefined;
   if (errno === EPERM) {
-    return `sched_setscheduler(SCHED_FIFO, ${priority}) was refused (EPERM): it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least ${priority}`;
+    return `sched_setscheduler(SCHED_FIFO, ${priority}) was refused (EPERM): it needs CAP_SYS_NICE (root has it unless a container drops it: Docker's --cap-add=SYS_NICE) or an RLIMIT_RTPRIO of at least ${priority}, and a cgroup that allows real-time threads`;
+  }
+  if (errno === -1) {
+    return `sched_setscheduler(SCHED_FIFO, ${priority}) did not take: the thread's policy is not SCHED_FIFO after it`;
   }
   return `sched_setscheduler(SCHED_FIFO, ${priority}) failed with errno ${errno}`;
 }
@@ -102,27 +135,35 @@ function describe(error: unknown): string {
 
 const SCHED_OTHER = 0;
 const SCHED_FIFO = 1;
+/** Threads and processes created by a thread with this flag start under the normal policy. */
+const SCHED_RESET_ON_FORK = 0x40000000;
 
-const LIBC = {
+const SCHEDULER = {
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
-  gettid: { parameters: [], result: "i32" },
+  sched_getscheduler: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
 /**
  * Calls `sched_setscheduler(tid, policy, { priority })` (`tid` 0: the
- * calling thread).
+ * calling thread) and, for the calling thread, checks the policy it has
+ * after.
  *
- * @returns 0, or the `errno` it failed with.
+ * @returns 0, or the `errno` it failed with (-1: none, or it did not take).
  */
 function setScheduler(tid: number, policy: number, priority: number): number {
-  const lib = Deno.dlopen("libc.so.6", LIBC);
+  const lib = Deno.dlopen("libc.so.6", SCHEDULER);
   try {
     const param = new Int32Array([priority]); // struct sched_param { int sched_priority; }
     const result = lib.symbols.sched_setscheduler(tid, policy, new Uint8Array(param.buffer));
-    if (result === 0) return 0;
-    const at = lib.symbols.__errno_location();
-    return at === null ? -1 : new Deno.UnsafePointerView(at).getInt32();
+    if (result !== 0) {
+      const at = lib.symbols.__errno_location();
+      const errno = at === null ? 0 : new Deno.UnsafePointerView(at).getInt32();
+      return errno === 0 ? -1 : errno;
+    }
+    if (tid !== 0) return 0;
+    const now = lib.symbols.sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
+    return now === (policy & ~SCHED_RESET_ON_FORK) ? 0 : -1;
   } finally {
     lib.close();
   }
@@ -131,14 +172,23 @@ function setScheduler(tid: number, policy: number, priority: number): number {
 /** This thread's {@linkcode RealtimeSystem}: the C library through `Deno.dlopen`. */
 export const THREAD_SYSTEM: RealtimeSystem = {
   os: Deno.build.os,
+  cpus: () => navigator.hardwareConcurrency,
   ffi: () => Deno.permissions.querySync({ name: "ffi" }).state,
-  setFifo: (priority) => setScheduler(0, SCHED_FIFO, priority),
+  setFifo: (priority) => setScheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, priority),
 };
 
-/** The calling thread's OS id (Linux `gettid()`), or `undefined` when it cannot be had. */
+/**
+ * The calling thread's OS id (Linux `gettid()`, in the C library since glibc
+ * 2.30), or `undefined` when it cannot be had.
+ */
 export function currentThreadId(): number | undefined {
   try {
-    const lib = Deno.dlopen("libc.so.6", LIBC);
+    const lib = Deno.dlopen(
+      "libc.so.6",
+      {
+        gettid: { parameters: [], result: "i32" },
+      } as const,
+    );
     try {
       return lib.symbols.gettid();
     } finally {

@@ -52,7 +52,7 @@ export {
   DEFAULT_LEAD_US,
   DEFAULT_REALTIME_LEAD_US,
   DEFAULT_REALTIME_PRIORITY,
-} from "./_island_options.ts";
+} from "./_realtime.ts";
 
 /** What stopping a thread did. */
 interface ThreadStop {
@@ -244,7 +244,7 @@ export class Island implements AsyncDisposable {
     return {
       name: this.name,
       state: this.#state,
-      leadUs: this.#config.leadUs ?? defaultLeadUs(this.#scheduling),
+      leadUs: this.#config.leadUs ?? defaultLeadUs(this.#scheduling, this.#config.maxLeadUs),
       currentLeadUs: Atomics.load(this.#control, C_LEAD_US),
       scheduling: this.#scheduling,
       restarts: this.#restarts,
@@ -499,7 +499,10 @@ export class Island implements AsyncDisposable {
     this.#crashes++;
     this.#lastError = errorRecord(error, this.#now());
     this.#lastCode = error.code;
-    this.#config.logger.error(error.message);
+    // A first start that fails rejects `start()` with the error: its caller
+    // reports it (logged here too, it would be said twice).
+    if (this.#started) this.#config.logger.error(error.message);
+    this.#scheduling = "normal"; // the thread is gone
     this.#startTimer?.cancel();
     this.#startTimer = undefined;
     this.#watch?.cancel();
@@ -649,6 +652,7 @@ export class Island implements AsyncDisposable {
     if (this.#ownsDriver) this.#driver.close();
     const stats = this.stats();
     this.#state = "closed";
+    this.#scheduling = "normal";
     this.#onClosed?.(this);
     return {
       name: this.name,

@@ -130,7 +130,8 @@ export interface IslandOptions {
    * (a busy machine), the lead grows, up to `maxLeadUs`. Left out, it
    * depends on the policy the thread gets (see `scheduling`):
    * {@linkcode DEFAULT_REALTIME_LEAD_US} (100) under SCHED_FIFO, whose
-   * wake-ups come on time, else {@linkcode DEFAULT_LEAD_US} (250).
+   * wake-ups come on time, else {@linkcode DEFAULT_LEAD_US} (250); at most
+   * `maxLeadUs`.
    */
   leadUs?: number;
   /**
@@ -138,7 +139,7 @@ export interface IslandOptions {
    * fourth latest of the last 64 wake-up delays (about their 95th percentile) plus 50 µs. Equal to `leadUs`:
    * a fixed lead.
    *
-   * @default {1000, or leadUs when larger; at least DEFAULT_LEAD_US}
+   * @default {1000, or leadUs when larger}
    */
   maxLeadUs?: number;
   /**
@@ -155,20 +156,23 @@ export interface IslandOptions {
   /**
    * How the OS schedules the island's thread:
    * - `"auto"`: Linux's real-time policy, SCHED_FIFO at `realtimePriority`,
-   *   when the thread may use it (the `ffi` permission, and root,
-   *   `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` allowance); else the normal
-   *   policy, without a word.
-   * - `"realtime"`: SCHED_FIFO, or a warning and the normal policy when the
-   *   thread cannot have it.
+   *   when the thread may use it (two CPUs or more, the `ffi` permission, and
+   *   `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` allowance: `deno run -A` as root
+   *   is enough); else the normal policy, without a word.
+   * - `"realtime"`: SCHED_FIFO (on one CPU too), or a warning and the normal
+   *   policy when the thread cannot have it.
    * - `"normal"`: the OS's normal policy (where `priority` applies).
    *
    * A SCHED_FIFO thread that wakes preempts every normal thread at once, so
    * a busy main thread, garbage collection and other processes no longer
-   * delay its wake-ups: the island holds its unloaded timing under load. It
-   * also means a task stuck in a loop keeps a core to itself until `hangMs`
-   * ends it; Linux leaves normal threads 5 % of each core
-   * (`kernel.sched_rt_runtime_us`). `stats().scheduling` says which policy
-   * the thread got.
+   * delay its wake-ups: the island holds its unloaded timing under load. The
+   * other side: while it spins or runs, no normal thread gets its core. A
+   * task stuck in a loop keeps that core until `hangMs` ends it, with Linux
+   * leaving normal threads 5 % of it (`kernel.sched_rt_runtime_us`; with
+   * that throttling off, none); the watchdog runs on the main thread, so on
+   * one CPU it comes late. Threads and processes the island's thread starts
+   * run under the normal policy. `stats().scheduling` says which policy the
+   * thread got.
    *
    * @default {"auto"}
    */

@@ -355,6 +355,7 @@ Deno.test("validateConfig() hands tasks, kernel and server options to the kernel
     ],
     islands: [{
       module: "./control.ts",
+      leadUs: 250,
       maxLeadUs: 100,
       values: { out: ["x", "x"] },
       tasks: [{ name: "init", periodMs: 1 }, { name: "step", periodMs: 1 }, {

@@ -24,6 +24,7 @@ const HOST: IslandHost = {
         priorityError: undefined,
         scheduling: "normal",
         schedulingError: undefined,
+        threadId: undefined,
       });
       events.message({ t: "ready" });
     });

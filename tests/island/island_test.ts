@@ -42,6 +42,7 @@ class FakeThread {
       priorityError: undefined,
       scheduling: scheduling.state,
       schedulingError: scheduling.error,
+      threadId: undefined,
     });
     this.events.message({ t: "ready" });
   }
@@ -220,8 +221,25 @@ Deno.test('Island defaults to scheduling "auto" at priority 10 and rejects bad s
   driver.close();
 });
 
-Deno.test("Island.start() rejects with the cause when the module fails to load, leaving nothing running", async () => {
+Deno.test("Island keeps an explicit leadUs under either policy; without one, the policy's default caps at maxLeadUs", async () => {
   const { host, start, driver } = setup();
+  host.onSpawn = (thread) => thread.ready({ state: "realtime" });
+  const explicit = await start({ leadUs: 300 });
+  assertEquals(host.last.boot.leadMs, 0.3);
+  assertEquals(explicit.stats().leadUs, 300, "not the SCHED_FIFO default");
+  await closeCleanly(explicit, host);
+  const capped = await start({ maxLeadUs: 80 }); // no leadUs: maxLeadUs below both defaults is fine
+  assertEquals([host.last.boot.leadMs, host.last.boot.maxLeadMs], [undefined, 0.08]);
+  assertEquals(capped.stats().leadUs, 80);
+  await closeCleanly(capped, host);
+  assertEquals(capped.stats().scheduling, "normal", "a closed island has no thread");
+  const error = await assertRejects(() => start({ leadUs: 300, maxLeadUs: 200 }), RangeError);
+  assertStringIncludes(error.message, "'maxLeadUs'");
+  driver.close();
+});
+
+Deno.test("Island.start() rejects with the cause when the module fails to load, leaving nothing running", async () => {
+  const { host, start, driver, logger } = setup();
   host.onSpawn = (thread) => thread.fail("load", "Module not found");
   const error = await assertRejects(() => start(), IslandError);
   assertEquals(error.code, "E_ISLAND_LOAD_FAILED");
@@ -229,6 +247,7 @@ Deno.test("Island.start() rejects with the cause when the module fails to load, 
   assertEquals((error.cause as Error).message, "Module not found");
   assertEquals(host.last.terminated, true);
   assertEquals(host.threads.length, 1); // no restart of a first start
+  assertEquals(logger.lines, [], "the rejection tells the caller; a log line would say it twice");
   driver.close();
 });
 

@@ -1,21 +1,31 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
-import { enterScheduling, type RealtimeSystem } from "../../src/island/_realtime.ts";
+import {
+  DEFAULT_LEAD_US,
+  DEFAULT_REALTIME_LEAD_US,
+  defaultLeadUs,
+  enterScheduling,
+  type RealtimeSystem,
+} from "../../src/island/_realtime.ts";
 
-/** A system that records what it was asked. */
+/** A two-CPU Linux thread that may have SCHED_FIFO; records the priorities asked for. */
 function fakeSystem(
   over: Partial<RealtimeSystem> = {},
 ): RealtimeSystem & { asked: number[] } {
   const asked: number[] = [];
-  return {
+  const system = {
     os: "linux",
-    ffi: () => "granted",
-    setFifo(priority) {
-      asked.push(priority);
-      return 0;
-    },
+    cpus: () => 2,
+    ffi: () => "granted" as const,
+    setFifo: (_priority: number) => 0,
     ...over,
     asked,
   };
+  const setFifo = system.setFifo;
+  system.setFifo = (priority) => {
+    asked.push(priority);
+    return setFifo(priority);
+  };
+  return system;
 }
 
 Deno.test("enterScheduling() sets SCHED_FIFO at the priority asked when the thread may", () => {
@@ -33,33 +43,66 @@ Deno.test('enterScheduling() leaves a "normal" thread alone', () => {
 });
 
 Deno.test('enterScheduling() stays normal when it cannot: silently for "auto", with the cause for "realtime"', () => {
-  const cases: [Partial<RealtimeSystem>, string][] = [
-    [{ os: "darwin" }, "on Linux only: this is darwin"],
-    [{ ffi: () => "prompt" }, "needs --allow-ffi: the permission is prompt"],
-    [{ ffi: () => "denied" }, "the permission is denied"],
+  const fail = (errno: number) => () => errno;
+  const cases: [Partial<RealtimeSystem>, string, boolean][] = [
+    [{ os: "darwin" }, "on Linux only: this is darwin", false],
+    [{ ffi: () => "prompt" }, "needs --allow-ffi: the permission is prompt", false],
+    [{ ffi: () => "denied" }, "the permission is denied", false],
     [
-      { setFifo: () => 1 },
-      "refused (EPERM): it needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 10",
+      {
+        ffi: () => {
+          throw new Error("no permissions API");
+        },
+      },
+      "cannot query the ffi permission (no permissions API)",
+      false,
     ],
-    [{ setFifo: () => 22 }, "failed with errno 22"],
-    [{
-      setFifo: () => {
-        throw new Error("libc.so.6: cannot open shared object file");
+    [{ setFifo: fail(1) }, "refused (EPERM): it needs CAP_SYS_NICE", true],
+    [{ setFifo: fail(22) }, "failed with errno 22", true],
+    [{ setFifo: fail(-1) }, "did not take: the thread's policy is not SCHED_FIFO", true],
+    [
+      {
+        setFifo: () => {
+          throw new Error("libc.so.6: cannot open shared object file");
+        },
       },
-    }, "cannot call sched_setscheduler (libc.so.6: cannot open"],
-    [{
-      ffi: () => {
-        throw new Error("no permissions API");
-      },
-    }, "cannot query the ffi permission (no permissions API)"],
+      "cannot call sched_setscheduler (libc.so.6: cannot open",
+      true,
+    ],
   ];
-  for (const [over, cause] of cases) {
+  for (const [over, cause, reached] of cases) {
     const auto = fakeSystem(over);
-    assertEquals(enterScheduling("auto", 10, auto), { state: "normal", error: undefined });
+    assertEquals(enterScheduling("auto", 10, auto), { state: "normal", error: undefined }, cause);
+    assertEquals(auto.asked, reached ? [10] : [], cause);
     const explicit = fakeSystem(over);
     const outcome = enterScheduling("realtime", 10, explicit);
-    assertEquals(outcome.state, "normal");
+    assertEquals(outcome.state, "normal", cause);
     assertStringIncludes(outcome.error ?? "", cause);
-    assertEquals(explicit.asked.length, 0, "a throwing or failing setFifo records nothing");
+    assertEquals(explicit.asked, reached ? [10] : [], cause);
   }
+});
+
+Deno.test('enterScheduling() "auto" stays normal on one CPU; "realtime" goes there when asked', () => {
+  for (const cpus of [() => 1, () => 0]) {
+    const auto = fakeSystem({ cpus });
+    assertEquals(enterScheduling("auto", 10, auto), { state: "normal", error: undefined });
+    assertEquals(auto.asked, [], "not even tried");
+  }
+  const failing = fakeSystem({
+    cpus: () => {
+      throw new Error("unknown");
+    },
+  });
+  assertEquals(enterScheduling("auto", 10, failing).state, "normal", "unknown counts as one");
+  const explicit = fakeSystem({ cpus: () => 1 });
+  assertEquals(enterScheduling("realtime", 10, explicit), { state: "realtime", error: undefined });
+  assertEquals(explicit.asked, [10]);
+});
+
+Deno.test("defaultLeadUs() is the policy's default, at most maxLeadUs", () => {
+  assertEquals(defaultLeadUs("realtime"), DEFAULT_REALTIME_LEAD_US);
+  assertEquals(defaultLeadUs("normal"), DEFAULT_LEAD_US);
+  assertEquals(defaultLeadUs("normal", 120), 120);
+  assertEquals(defaultLeadUs("realtime", 120), DEFAULT_REALTIME_LEAD_US);
+  assertEquals(defaultLeadUs("realtime", 40), 40);
 });

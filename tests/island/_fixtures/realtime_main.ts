@@ -39,6 +39,18 @@ for (const scheduling of ["auto", "realtime", "normal"] as IslandScheduling[]) {
 }
 results.after = fifoThreads();
 
+// An init() that does async I/O: the threads Deno starts for it must not
+// inherit SCHED_FIFO (SCHED_RESET_ON_FORK).
+const io = await Island.start({
+  name: "rt-io",
+  module: new URL("./io_init.ts", import.meta.url),
+  tasks: [{ name: "tick", periodMs: 1 }],
+  realtimePriority: 35,
+  logger: quiet,
+});
+results.io = { reported: io.stats().scheduling, fifo: fifoThreads() };
+await io.close();
+
 const crashed = Promise.withResolvers<void>();
 const hung = await Island.start({
   name: "rt-hangs",
