@@ -13,7 +13,7 @@
 // prints one JSON line `{ requests, errors, bytes, seconds }` for the time
 // it was open; end of input ends the process.
 
-import { stdinCommands } from "./_switched_process.ts";
+import { serveSwitched } from "./_switched_process.ts";
 
 const [base, app] = Deno.args;
 if (base === undefined || app === undefined) {
@@ -83,16 +83,4 @@ async function page(signal: AbortSignal): Promise<Tally & { seconds: number }> {
   return { ...tally, seconds: (performance.now() - opened) / 1000 };
 }
 
-let open: { stop: AbortController; done: Promise<Tally & { seconds: number }> } | undefined;
-for await (const command of stdinCommands()) {
-  if (command === "on" && open === undefined) {
-    const stop = new AbortController();
-    open = { stop, done: page(stop.signal) };
-  } else if (command === "off" && open !== undefined) {
-    open.stop.abort();
-    console.log(JSON.stringify(await open.done));
-    open = undefined;
-  }
-}
-open?.stop.abort();
-await open?.done;
+await serveSwitched(page);

@@ -13,7 +13,7 @@
 // bench can load and unload a server many times without a process start,
 // and its JIT warm-up, in any measured run).
 
-import { stdinCommands } from "./_switched_process.ts";
+import { serveSwitched } from "./_switched_process.ts";
 
 const [url, seconds, connections, rate] = Deno.args;
 if (url === undefined || seconds === undefined || connections === undefined) {
@@ -81,17 +81,5 @@ async function load(durationMs: number, stop?: AbortSignal): Promise<LoadResult>
 if (seconds !== "stdin") {
   console.log(JSON.stringify(await load(Number(seconds) * 1000)));
 } else {
-  let running: { stop: AbortController; done: Promise<LoadResult> } | undefined;
-  for await (const command of stdinCommands()) {
-    if (command === "on" && running === undefined) {
-      const stop = new AbortController();
-      running = { stop, done: load(Infinity, stop.signal) };
-    } else if (command === "off" && running !== undefined) {
-      running.stop.abort();
-      console.log(JSON.stringify(await running.done));
-      running = undefined;
-    }
-  }
-  running?.stop.abort();
-  await running?.done;
+  await serveSwitched((stop) => load(Infinity, stop));
 }

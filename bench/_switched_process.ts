@@ -7,10 +7,28 @@
 // bench/_dashboard_client.ts and bench/_server_loader.ts (`stdin` mode) speak it.
 
 /**
- * The helper's side: the commands on its stdin, one a line, trimmed, until
- * the input ends.
+ * The helper's side: runs `work` from each `on` to the next `off` (which
+ * aborts its signal) and prints what it resolves to as one JSON line; when
+ * the input ends, a work still running is aborted and awaited.
  */
-export async function* stdinCommands(): AsyncGenerator<string> {
+export async function serveSwitched<T>(work: (stop: AbortSignal) => Promise<T>): Promise<void> {
+  let running: { stop: AbortController; done: Promise<T> } | undefined;
+  for await (const command of stdinCommands()) {
+    if (command === "on" && running === undefined) {
+      const stop = new AbortController();
+      running = { stop, done: work(stop.signal) };
+    } else if (command === "off" && running !== undefined) {
+      running.stop.abort();
+      console.log(JSON.stringify(await running.done));
+      running = undefined;
+    }
+  }
+  running?.stop.abort();
+  await running?.done;
+}
+
+/** The commands on stdin, one a line, trimmed, until the input ends. */
+async function* stdinCommands(): AsyncGenerator<string> {
   let pending = "";
   for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
     pending += chunk;

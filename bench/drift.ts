@@ -54,6 +54,7 @@ const BASELINES = ["setTimeout-chain", "setInterval", "nanotimer"];
 const ISLAND = "chronetix:island";
 /** The island with its thread under the OS's normal policy: what `chronetix:island` is where SCHED_FIFO is not allowed. */
 const ISLAND_NORMAL = "chronetix:island:normal";
+const ISLANDS = [ISLAND, ISLAND_NORMAL];
 const LOAD_ONLY = "load-only";
 
 interface Case {
@@ -256,7 +257,7 @@ for (const c of CASES) {
     }
     if (
       floors.length > 0 &&
-      (PROFILES.includes(r.subject) || r.subject === ISLAND || r.subject === ISLAND_NORMAL)
+      (PROFILES.includes(r.subject) || ISLANDS.includes(r.subject))
     ) {
       const at = floorAt(floors, num(r, "cpu_core"));
       r.floor_p99_us_at_cpu = round(at.p99);
@@ -268,7 +269,7 @@ for (const c of CASES) {
     }
   }
 }
-for (const s of [ISLAND, ISLAND_NORMAL, "chronetix:precise"]) {
+for (const s of [...ISLANDS, "chronetix:precise"]) {
   const loaded = find("1kHz-loaded", s);
   const unloaded = find("1kHz", s);
   if (loaded !== undefined && unloaded !== undefined) {
@@ -280,7 +281,7 @@ for (const s of [ISLAND, ISLAND_NORMAL, "chronetix:precise"]) {
 }
 {
   const p = find("1kHz-loaded", "chronetix:precise");
-  for (const s of [ISLAND, ISLAND_NORMAL]) {
+  for (const s of ISLANDS) {
     const i = find("1kHz-loaded", s);
     if (i !== undefined && p !== undefined) {
       i.p99_vs_precise_ratio = round(num(i, "p99_us") / Math.max(0.1, num(p, "p99_us")), 4);

@@ -7,7 +7,7 @@ import type { MissedTickPolicy } from "../time/timer_wheel.ts";
 import type { ErrorPolicy, OverflowPolicy } from "../exec/task.ts";
 import type { BudgetPolicy } from "../exec/budget.ts";
 import type { PluginManifest, ResolvedManifest } from "../plugin/manifest_types.ts";
-import type { IslandTaskOptions } from "../island/island_types.ts";
+import type { IslandScheduling, IslandTaskOptions } from "../island/island_types.ts";
 
 /** The executor options a config can carry (plain data). */
 export interface ExecutorConfig {
@@ -145,7 +145,7 @@ export interface IslandConfig {
   /** Nice value of the island's thread. */
   priority?: number;
   /** How the OS schedules the island's thread: SCHED_FIFO when it may (`"auto"`), always (`"realtime"`), never (`"normal"`). */
-  scheduling?: "auto" | "realtime" | "normal";
+  scheduling?: IslandScheduling;
   /** SCHED_FIFO priority, 1-99. */
   realtimePriority?: number;
   /** A run longer than this declares the island hung, ms. */

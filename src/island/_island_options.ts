@@ -20,8 +20,7 @@ import {
 } from "../internal/validate.ts";
 import type { LoopTask } from "./_island_loop.ts";
 import type { IslandOptions, IslandScheduling } from "./island_types.ts";
-
-import { DEFAULT_REALTIME_PRIORITY } from "./_realtime.ts";
+import { DEFAULT_REALTIME_PRIORITY, ISLAND_SCHEDULINGS } from "./_realtime.ts";
 
 const MAX_TASKS = 1024;
 const MAX_LEAD_US = 100_000;
@@ -92,7 +91,7 @@ export function resolveIslandOptions(options: unknown): IslandConfig {
     : requireInteger(action, "priority", o.priority, -20, 19);
   const scheduling = o.scheduling === undefined
     ? "auto"
-    : requireOneOf(action, "scheduling", o.scheduling, ["auto", "realtime", "normal"] as const);
+    : requireOneOf(action, "scheduling", o.scheduling, ISLAND_SCHEDULINGS);
   const realtimePriority = o.realtimePriority === undefined
     ? DEFAULT_REALTIME_PRIORITY
     : requireInteger(action, "realtimePriority", o.realtimePriority, 1, 99);

@@ -11,6 +11,9 @@
 
 import type { IslandScheduling, IslandSchedulingState } from "./island_types.ts";
 
+/** The values of `IslandOptions.scheduling`. */
+export const ISLAND_SCHEDULINGS: readonly IslandScheduling[] = ["auto", "realtime", "normal"];
+
 /**
  * The default least spin lead of a thread under the normal policy, µs:
  * chosen by measurement on a 2-core VM at 1 kHz (see docs/island.md), where
@@ -138,10 +141,12 @@ const SCHED_FIFO = 1;
 /** Threads and processes created by a thread with this flag start under the normal policy. */
 const SCHED_RESET_ON_FORK = 0x40000000;
 
-const SCHEDULER = {
+const LIBC = {
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   sched_getscheduler: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  // In the C library since glibc 2.30: optional, so an older one still opens.
+  gettid: { parameters: [], result: "i32", optional: true },
 } as const;
 
 /**
@@ -152,7 +157,7 @@ const SCHEDULER = {
  * @returns 0, or the `errno` it failed with (-1: none, or it did not take).
  */
 function setScheduler(tid: number, policy: number, priority: number): number {
-  const lib = Deno.dlopen("libc.so.6", SCHEDULER);
+  const lib = Deno.dlopen("libc.so.6", LIBC);
   try {
     const param = new Int32Array([priority]); // struct sched_param { int sched_priority; }
     const result = lib.symbols.sched_setscheduler(tid, policy, new Uint8Array(param.buffer));
@@ -183,14 +188,9 @@ export const THREAD_SYSTEM: RealtimeSystem = {
  */
 export function currentThreadId(): number | undefined {
   try {
-    const lib = Deno.dlopen(
-      "libc.so.6",
-      {
-        gettid: { parameters: [], result: "i32" },
-      } as const,
-    );
+    const lib = Deno.dlopen("libc.so.6", LIBC);
     try {
-      return lib.symbols.gettid();
+      return lib.symbols.gettid?.() ?? undefined;
     } finally {
       lib.close();
     }

@@ -837,7 +837,11 @@ export class PluginManager implements AsyncDisposable {
     if (kept === undefined) return;
     entry.probation!.timer?.cancel();
     entry.probation = undefined;
-    const side = kept.instance.side;
+    this.#endSide(entry, kept.instance.side, reason);
+  }
+
+  /** Ends an instance that is not the plugin's current one: killed if it lives, its resources dropped. */
+  #endSide(entry: Entry, side: SwitchSide, reason: string): void {
     if (side.host.liveness().alive) this.#kill(entry, side.host, reason);
     this.resources.removeOwner(side.owner);
   }
@@ -867,10 +871,7 @@ export class PluginManager implements AsyncDisposable {
       // Not startable: the old version starts afresh below, with the switch's state.
     } else {
       // No kept instance, or it is gone: the old version starts from its manifest.
-      if (side?.host.liveness().alive) {
-        this.#kill(entry, side.host, "its rollback restarts it afresh");
-      }
-      if (side !== undefined) this.resources.removeOwner(side.owner);
+      if (side !== undefined) this.#endSide(entry, side, "its rollback restarts it afresh");
       this.#book.rolledBack(entry.name, failed, back, exit.reason, "a restart from its manifest");
     }
     entry.manifest = probation.manifest;

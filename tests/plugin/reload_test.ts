@@ -42,6 +42,31 @@ function shutdownCount(plugins: PluginManager): number {
     .length;
 }
 
+/**
+ * Loads consumer `name`, publishes events `0` to `sent - 1`, then reloads it
+ * to `entry` (version 2.0.0) with `probationMs`: the reload succeeds and
+ * keeps the old instance.
+ */
+async function reloadOnProbation(
+  p: Parts,
+  plugins: PluginManager,
+  name: string,
+  entry: string,
+  sent: number,
+  probationMs: number,
+): Promise<ReloadReport> {
+  await plugins.load(consumerManifest(name));
+  publish(p, 0, sent);
+  const report = await plugins.reload(name, {
+    entry: fixture(entry).href,
+    version: "2.0.0",
+    probationMs,
+  });
+  assert(report.ok, report.reason);
+  assertEquals(report.oldKept, true); // stopped, not shut down, for probation
+  return report;
+}
+
 function events(name: string): number[] {
   return reloadLog(name).deliveries.map((d) => d.event);
 }
@@ -300,16 +325,7 @@ Deno.test("PluginManager.reload() gives the switch up past maxBuffered, losing n
 Deno.test("PluginManager.reload() rolls back to the old version when the new one fails on probation", async () => {
   using p = parts();
   const plugins = manager(p);
-  await plugins.load(consumerManifest("r-roll"));
-  publish(p, 0, 4);
-  const report = await plugins.reload("r-roll", {
-    entry: fixture("reload/consumer_crash.ts").href,
-    version: "2.0.0",
-    probationMs: 1000,
-  });
-  assert(report.ok);
-  // The old instance is kept, stopped, for probation: no shutdown yet.
-  assertEquals(report.oldKept, true);
+  const report = await reloadOnProbation(p, plugins, "r-roll", "reload/consumer_crash.ts", 4, 1000);
   assertEquals(phaseNames(report), ["prepare", "drain", "handover", "start", "switch", "quiesce"]);
   publish(p, 4, 6); // to 2.0.0, which crashes 50 ms after its start
   await advance(p, plugins, 60);
@@ -337,15 +353,7 @@ Deno.test("PluginManager.reload() rolls back to the old version when the new one
 Deno.test("PluginManager.reload() ends a kept old instance when probation ends, and verifies it", async () => {
   using p = parts();
   const plugins = manager(p);
-  await plugins.load(consumerManifest("r-kept"));
-  publish(p, 0, 2);
-  const report = await plugins.reload("r-kept", {
-    entry: fixture("reload/consumer_v2.ts").href,
-    version: "2.0.0",
-    probationMs: 100,
-  });
-  assert(report.ok, report.reason);
-  assertEquals(report.oldKept, true);
+  await reloadOnProbation(p, plugins, "r-kept", "reload/consumer_v2.ts", 2, 100);
   const oldOwner = plugins.resources.owners().find((o) =>
     o.startsWith("r-kept#") && o !== "r-kept#2"
   );
