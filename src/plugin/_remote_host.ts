@@ -364,6 +364,8 @@ export abstract class RemoteHost implements PluginHost {
    * Resolves once nothing delivered to the instance is queued or in flight:
    * the pending event batch is sent at once, and every event sent was taken
    * by the plugin (its handlers ran); also resolves once the instance ended.
+   * The plugin is asked to send its acknowledgements at once rather than at
+   * its next flush (`flushMs` later).
    */
   async whenIdle(): Promise<void> {
     if (!this.#idle()) {
@@ -371,6 +373,7 @@ export abstract class RemoteHost implements PluginHost {
         clearTimeout(this.#eventTimer);
         this.#flushEvents();
       }
+      if (!this.#idle()) this.#safePost({ t: "flush" });
       const { promise, resolve } = Promise.withResolvers<void>();
       this.#idleWaiters.push(resolve);
       this.#checkIdle();

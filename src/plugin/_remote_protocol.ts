@@ -53,6 +53,8 @@ export type HostMessage =
   | { t: "pf"; id: number; frames: [number, PackedBytes][] }
   /** The kernel's port closed (or refused the plugin as its consumer). */
   | { t: "px"; id: number; reason: string }
+  /** The host waits for the instance to be idle: send the queued ops (their acks) now. */
+  | { t: "flush" }
   /** The host is done with the instance. */
   | { t: "bye" };
 

@@ -338,6 +338,12 @@ export class RemoteRuntime implements PluginContext {
       case "ack":
         this.#inflight = Math.max(0, this.#inflight - message.n);
         break;
+      case "flush":
+        // The host waits for this instance to be idle (a hot switch drains
+        // it): what it was sent was handled above, its acks go now, not
+        // after the flush timer.
+        this.#flush();
+        break;
       case "port": {
         const port = this.#ports.get(message.id);
         if (message.ok) port?.opened(message.credit);
