@@ -42,8 +42,12 @@ export interface SwitchContext {
   resources: ResourceRegistry;
   stats: HotReloadStats;
   old: SwitchSide;
-  /** Makes the new instance's host and lifecycle (not routed). */
-  makeNew(manifest: ResolvedManifest): SwitchSide;
+  /**
+   * Makes the new instance's host and lifecycle (not routed). Part of the
+   * `prepare` phase: for a worker or process plugin it first fingerprints
+   * the plugin's files (whether the import audit must run again).
+   */
+  makeNew(manifest: ResolvedManifest): Promise<SwitchSide> | SwitchSide;
   /** The new instance becomes the plugin's current one. */
   commit(next: SwitchSide): void;
   /** Kills an instance (counted by the manager). */
@@ -142,7 +146,7 @@ export async function runSwitch(
   // Up to the switch, a failure leaves the old instance running and routed.
   try {
     next = await step("prepare", async () => {
-      const side = ctx.makeNew(options.manifest);
+      const side = await ctx.makeNew(options.manifest);
       next = side;
       // No frame reaches the new version before it has the old one's state:
       // the ports it consumes are handed to it at its start.

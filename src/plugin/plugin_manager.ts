@@ -462,18 +462,19 @@ export class PluginManager implements AsyncDisposable {
       const oldManifest = entry.manifest;
       const oldStats = entry.lifecycle.stats();
       const out: SwitchOut = { state: undefined, kept: undefined };
-      // A worker or process whose files did not change re-uses its import audit.
-      let fresh = true;
+      // A worker or process whose files did not change re-uses its import
+      // audit. Fingerprinted in the switch's prepare phase, so its time counts.
       let print: string | undefined;
-      if (checked.manifest.isolation !== "inline") {
-        print = await fingerprint(checked.manifest.importRoots);
-        fresh = print === undefined || print !== entry.fingerprint ||
-          checked.manifest.importRoots.join(" ") !== oldManifest.importRoots.join(" ");
-      }
+      const freshness = async (manifest: ResolvedManifest): Promise<boolean> => {
+        if (manifest.isolation === "inline") return true;
+        print = await fingerprint(manifest.importRoots);
+        return print === undefined || print !== entry.fingerprint ||
+          manifest.importRoots.join(" ") !== oldManifest.importRoots.join(" ");
+      };
       const keepOld = checked.probationMs > 0 &&
         (entry.host.isolation === "inline" || entry.host.isolation === "worker");
       const report = await runSwitch(
-        this.#switchContext(entry, fresh),
+        this.#switchContext(entry, freshness),
         { ...checked, keepOld },
         out,
       );
@@ -760,7 +761,10 @@ export class PluginManager implements AsyncDisposable {
     return { host, lifecycle, owner, manifest };
   }
 
-  #switchContext(entry: Entry, fresh: boolean): SwitchContext {
+  #switchContext(
+    entry: Entry,
+    freshness: (manifest: ResolvedManifest) => Promise<boolean>,
+  ): SwitchContext {
     const current = entry.host!;
     return {
       plugin: entry.name,
@@ -774,7 +778,8 @@ export class PluginManager implements AsyncDisposable {
         owner: entry.owner,
         manifest: entry.manifest,
       },
-      makeNew: (manifest: ResolvedManifest) => this.#newSide(entry, manifest, fresh),
+      makeNew: async (manifest: ResolvedManifest) =>
+        this.#newSide(entry, manifest, await freshness(manifest)),
       commit: (next: SwitchSide) => {
         entry.callsBefore += current.stats().calls;
         entry.host = next.host;
