@@ -8,6 +8,7 @@
 
 import { serveRemote } from "./_remote_runtime.ts";
 import { encodeFrame, FrameError, FrameReader, type HostMessage } from "./_remote_protocol.ts";
+import { eachChunk } from "./_stdio_chunks.ts";
 
 const STDOUT_METHODS = ["log", "info", "debug", "dir", "dirxml", "table", "timeLog", "timeEnd"];
 
@@ -39,13 +40,13 @@ export function runProcess(module: unknown): void {
   void (async () => {
     const reader = new FrameReader();
     try {
-      for await (const chunk of Deno.stdin.readable) {
+      await eachChunk(Deno.stdin.readable, (chunk) => {
         for (const message of reader.push(chunk) as HostMessage[]) {
           if (message.t === "bye") Deno.exit(0);
           if (handler === undefined) early.push(message);
           else handler(message);
         }
-      }
+      });
     } catch (error) {
       if (error instanceof FrameError) {
         console.error(`chronetix plugin process: the host sent a bad frame: ${error.message}`);

@@ -17,6 +17,7 @@ import {
 } from "./_remote_protocol.ts";
 import { requireInteger, requireOptions } from "../internal/validate.ts";
 import { describeError } from "./_describe.ts";
+import { eachChunk } from "./_stdio_chunks.ts";
 
 const ENTRY = new URL("./_process_entry.ts", import.meta.url).href;
 /** Characters of a plugin process's stderr kept for reports. */
@@ -235,7 +236,7 @@ class ProcessHost extends RemoteHost {
   async #readFrames(child: Deno.ChildProcess): Promise<void> {
     const reader = new FrameReader();
     try {
-      for await (const chunk of child.stdout) {
+      await eachChunk(child.stdout, (chunk) => {
         let messages: unknown[];
         try {
           messages = reader.push(chunk);
@@ -243,13 +244,13 @@ class ProcessHost extends RemoteHost {
           if (!(error instanceof FrameError)) throw error;
           this.lost("crashed", `it broke the stdio framing: ${error.message}`);
           this.#signal("SIGKILL");
-          continue;
+          return;
         }
         for (const message of messages) {
           this.#frames++;
           this.receive(message as PluginMessage);
         }
-      }
+      });
     } catch (error) {
       this.lost("crashed", `its stdout failed: ${describeError(error)}`);
     }
@@ -258,9 +259,9 @@ class ProcessHost extends RemoteHost {
   async #readStderr(child: Deno.ChildProcess): Promise<void> {
     const decoder = new TextDecoder();
     try {
-      for await (const chunk of child.stderr) {
+      await eachChunk(child.stderr, (chunk) => {
         this.#stderr = (this.#stderr + decoder.decode(chunk, { stream: true })).slice(-STDERR_TAIL);
-      }
+      });
     } catch {
       // The pipe broke: the exit status tells the rest.
     }
