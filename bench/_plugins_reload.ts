@@ -9,13 +9,21 @@
 // isolate's young generation (`young_gen_growth_bytes`: the new spaces'
 // size, which V8 raises with the allocation rate up to its semi-space cap,
 // and which a full GC does not give back) and the rest
-// (`rss_growth_less_young_gen_bytes`: what reloads left behind). Inline: as many reloads as its cap allows (each
+// (`rss_growth_less_young_gen_bytes`). Inline: as many reloads as its cap allows (each
 // fresh import leaks the old module), the heap growth per reload, and one
 // more reload that the cap must refuse.
+//
+// Each subject runs in a process of its own (this file is its program), so
+// what one subject made V8 and the C allocator grow does not carry into the
+// next. For worker and process, a control subject (`-no-reload`) runs the
+// same kernel, consumer, producer and rounds for the same time with no
+// reload (each reload replaced by a pause of the mean switch time): the RSS
+// the event stream alone adds, which the reload row subtracts
+// (`rss_growth_beyond_no_reload_bytes`).
 import { getHeapSpaceStatistics } from "node:v8";
 import type { BenchResult } from "./_report.ts";
 import { progress, round } from "./_report.ts";
-import { benchKernel, benchManifest, GIVE_UP_MS, percentile } from "./_plugins_util.ts";
+import { benchKernel, benchManifest, childJson, GIVE_UP_MS, percentile } from "./_plugins_util.ts";
 
 type Isolation = "inline" | "worker" | "process";
 
@@ -58,8 +66,16 @@ function reloadsOf(isolation: Isolation, quick: boolean): number {
   return quick ? 12 : 1000;
 }
 
-/** Runs the `reload` case for one host. */
-async function reloadSubject(isolation: Isolation, quick: boolean): Promise<BenchResult> {
+/**
+ * Runs the `reload` case for one host; with `pauseMs`, its control: the
+ * same rounds with a pause of that long in place of each reload.
+ */
+async function reloadSubject(
+  isolation: Isolation,
+  quick: boolean,
+  pauseMs?: number,
+): Promise<BenchResult> {
+  const control = pauseMs !== undefined;
   const reloads = reloadsOf(isolation, quick);
   const rounds = Math.min(10, reloads);
   const perRound = Math.ceil(reloads / rounds);
@@ -107,11 +123,17 @@ async function reloadSubject(isolation: Isolation, quick: boolean): Promise<Benc
     let done = 0;
     try {
       for (let r = 0; r < rounds && done < reloads; r++) {
-        progress(`plugins: reload ${isolation} round ${r + 1}/${rounds}`);
+        progress(
+          `plugins: reload ${isolation}${control ? " (no reload)" : ""} round ${r + 1}/${rounds}`,
+        );
         switching = false;
         await sleep(idleMs);
         switching = true;
         for (let i = 0; i < perRound && done < reloads; i++, done++) {
+          if (control) {
+            await sleep(pauseMs);
+            continue;
+          }
           const report = await kernel.plugins.reload(name);
           if (report.ok) switches.push(report.durationMs);
           else failures.push(`${report.failedPhase}: ${report.reason}`);
@@ -136,11 +158,15 @@ async function reloadSubject(isolation: Isolation, quick: boolean): Promise<Benc
     const youngGrowth = youngGenBytes() - young0;
     let lost = 0;
     for (let s = 0; s < Math.min(sent, MAX_EVENTS); s++) if (seen[s] === 0) lost++;
+    const mean = switches.reduce((a, s) => a + s, 0) / Math.max(1, switches.length);
     const row: BenchResult = {
       case: "reload",
-      subject: `chronetix:${isolation}`,
-      switch_p50_ms: round(percentile(switches, 50), 2),
-      switch_p99_ms: round(percentile(switches, 99), 2),
+      subject: `chronetix:${isolation}${control ? "-no-reload" : ""}`,
+      ...(control ? { pause_ms: round(pauseMs, 2) } : {
+        switch_p50_ms: round(percentile(switches, 50), 2),
+        switch_p99_ms: round(percentile(switches, 99), 2),
+        switch_mean_ms: round(mean, 2),
+      }),
       lost_events: lost,
       duplicated_events: duplicated,
       reordered_events: reordered,
@@ -153,14 +179,14 @@ async function reloadSubject(isolation: Isolation, quick: boolean): Promise<Benc
       events: sent,
       failed_reloads: failures.length,
     };
-    if (isolation === "inline") {
+    if (isolation === "inline" && !control) {
       row.leak_bytes_per_reload = round((heap1 - heap0) / Math.max(1, done - perRound), 0);
       const past = await kernel.plugins.reload(name);
       row.cap_enforced = !past.ok && (past.reason ?? "").includes("maxInlineReloads") ? 1 : 0;
       row.inline_reload_cap = reloads;
     }
     if (failures.length > 0) progress(`plugins: reload ${isolation}: ${failures[0]}`);
-    if (quick) row.note = `quick: ${switches.length} reloads`;
+    if (quick) row.note = control ? `quick: ${done} pauses` : `quick: ${switches.length} reloads`;
     await kernel.plugins.unload(name, { graceMs: 1000 });
     return row;
   } finally {
@@ -168,11 +194,52 @@ async function reloadSubject(isolation: Isolation, quick: boolean): Promise<Benc
   }
 }
 
-/** The `reload` case: one row per host. */
+/** Runs one subject in a process of its own; its row is the last line it prints. */
+async function inChild(
+  isolation: Isolation,
+  quick: boolean,
+  pauseMs?: number,
+): Promise<BenchResult> {
+  const args = [isolation, quick ? "quick" : "full"];
+  if (pauseMs !== undefined) args.push(String(pauseMs));
+  return await childJson(
+    `reload ${isolation}`,
+    new URL(import.meta.url),
+    args,
+    true,
+  ) as BenchResult;
+}
+
+/**
+ * The `reload` case: one row per host, each from a process of its own; for
+ * worker and process, a `-no-reload` control row after it.
+ */
 export async function reloadCase(quick: boolean): Promise<BenchResult[]> {
   const rows: BenchResult[] = [];
   for (const isolation of ["inline", "worker", "process"] as const) {
-    rows.push(await reloadSubject(isolation, quick));
+    const row = await inChild(isolation, quick);
+    rows.push(row);
+    if (isolation === "inline") continue;
+    const control = await inChild(isolation, quick, Number(row.switch_mean_ms));
+    row.rss_growth_no_reload_bytes = Number(control.rss_growth_bytes);
+    row.rss_growth_beyond_no_reload_bytes = Number(row.rss_growth_bytes) -
+      Number(control.rss_growth_bytes);
+    rows.push(control);
   }
   return rows;
+}
+
+if (import.meta.main) {
+  const [isolation, mode, pause] = Deno.args;
+  if (isolation !== "inline" && isolation !== "worker" && isolation !== "process") {
+    throw new TypeError(
+      `Cannot run a reload subject as its host must be inline, worker or process: current value is ${isolation}`,
+    );
+  }
+  const row = await reloadSubject(
+    isolation,
+    mode === "quick",
+    pause === undefined ? undefined : Number(pause),
+  );
+  console.log(JSON.stringify(row));
 }

@@ -25,6 +25,47 @@ export function percentile(values: readonly number[], p: number): number {
   return s[Math.min(s.length, rank) - 1]!;
 }
 
+/**
+ * Runs one of the bench's programs in a process of its own, with the bench's
+ * permissions, and parses the last line it printed as JSON (its stderr goes
+ * to the bench's).
+ *
+ * @param what The trial, for the error when the process fails.
+ * @param program The program (a file of bench/).
+ * @param args Its arguments.
+ * @param exposeGc Whether it may call `gc()`.
+ */
+export async function childJson(
+  what: string,
+  program: URL,
+  args: readonly string[] = [],
+  exposeGc = false,
+): Promise<unknown> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      "--allow-read",
+      "--allow-write=/tmp",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-run",
+      ...(exposeGc ? ["--v8-flags=--expose-gc"] : []),
+      program.pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim().split("\n").pop() ?? "";
+  if (!output.success || text === "") {
+    throw new Error(`${what}: its process failed (code ${output.code})`);
+  }
+  return JSON.parse(text);
+}
+
 /** A logger that keeps the last lines (printed when a case fails) and prints nothing. */
 export interface KeptLogger extends Logger {
   readonly lines: string[];

@@ -46,7 +46,13 @@
  *   (1,000 reloads for worker and process) and its split into
  *   `young_gen_growth_bytes` (V8 sizing the kernel isolate's young
  *   generation) and `rss_growth_less_young_gen_bytes`; inline: as many as its cap, with
- *   `leak_bytes_per_reload` and `cap_enforced`.
+ *   `leak_bytes_per_reload` and `cap_enforced`. Each subject runs in a
+ *   process of its own; worker and process have a control subject
+ *   (`chronetix:worker-no-reload`, `chronetix:process-no-reload`): the same
+ *   producer, consumer and rounds for the same time, each reload replaced
+ *   by a pause of the mean switch time, whose RSS growth is the event
+ *   stream's alone (`rss_growth_no_reload_bytes` and
+ *   `rss_growth_beyond_no_reload_bytes` on the reload row).
  * - `crash-loop`: a 1 kHz kernel task (profile `precise`) while a plugin
  *   crash-loops (crashes 25 ms after each start, restarted at once), against
  *   the same task with no plugin, interleaved: `kernel_task_p99_us`,
@@ -74,6 +80,7 @@ import {
   type BenchKernel,
   benchKernel,
   benchManifest,
+  childJson,
   childPids,
   GIVE_UP_MS,
   HANG,
@@ -417,24 +424,10 @@ async function crashCase(): Promise<BenchResult[]> {
 // ---- hang ----
 
 async function workerHangTrial(): Promise<HangSample & { zombieCpuCore: number }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--config",
-      new URL("../deno.json", import.meta.url).pathname,
-      "--allow-read",
-      "--allow-write=/tmp",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-run",
-      new URL("./_plugins_worker_hang.ts", import.meta.url).pathname,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout).trim().split("\n").pop() ?? "";
-  const result = JSON.parse(text);
+  const result = await childJson(
+    "worker hang trial",
+    new URL("./_plugins_worker_hang.ts", import.meta.url),
+  ) as HangSample & { zombieCpuCore: number; error?: string };
   if (result.error !== undefined) throw new Error(`worker hang trial: ${result.error}`);
   return result;
 }
