@@ -18,6 +18,7 @@ import {
 import { ClosedError } from "../errors.ts";
 import { requireFunction, requireOptions, show } from "../internal/validate.ts";
 import { PluginError } from "./plugin_error.ts";
+import { WaitTimer } from "../time/_wait_timer.ts";
 import {
   type ErrorInfo,
   type Op,
@@ -184,10 +185,10 @@ export class RemotePort implements PluginDataPort {
     const { timeoutMs, signal } = options;
     signal?.throwIfAborted();
     return new Promise<WaitResult>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: WaitTimer | undefined;
       const onAbort = () => settle(() => reject(signal!.reason));
       const settle = (action: () => void) => {
-        clearTimeout(timer);
+        timer?.clear();
         signal?.removeEventListener("abort", onAbort);
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
         action();
@@ -197,7 +198,8 @@ export class RemotePort implements PluginDataPort {
         reject: (reason) => settle(() => reject(reason)),
       };
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => waiter.resolve("timed-out"), Math.max(0, timeoutMs));
+        timer = new WaitTimer(() => waiter.resolve("timed-out"));
+        timer.set(timeoutMs);
       }
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);

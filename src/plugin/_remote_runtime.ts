@@ -59,6 +59,7 @@ import {
 } from "./_remote_protocol.ts";
 import { RemoteMetrics } from "./_remote_metrics.ts";
 import { RemotePort } from "./_remote_port.ts";
+import { waitMs, WaitTimer } from "../time/_wait_timer.ts";
 
 /** How the runtime talks to its host. */
 export interface RemoteTransport {
@@ -156,11 +157,11 @@ export class RemoteRuntime implements PluginContext {
   #hookSince: number | undefined;
   // Outbox.
   #ops: Op[] = [];
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #flushTimer = new WaitTimer(() => this.#flush());
   #inflight = 0;
   #warnedDrop = false;
   // Scheduler.
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #timer = new WaitTimer(() => this.#fire());
   #armedAt = Infinity;
 
   /**
@@ -192,7 +193,13 @@ export class RemoteRuntime implements PluginContext {
       if (this.#block !== undefined) Atomics.add(this.#block, B_BEAT, 1);
       else this.#flushOrBeat();
     };
-    setInterval(beat, hello.heartbeatMs);
+    // Not setInterval: see _wait_timer.ts (the first Node-compatible timer
+    // of a thread costs milliseconds, between the host's hello and its calls).
+    const heart = new WaitTimer(() => {
+      beat();
+      heart.set(hello.heartbeatMs);
+    });
+    heart.set(hello.heartbeatMs);
     beat();
   }
 
@@ -311,7 +318,7 @@ export class RemoteRuntime implements PluginContext {
     const since = this.#hookSince;
     if (this.#abort.signal.aborted || since === undefined) return Promise.resolve();
     if (performance.now() - since < CHECKPOINT_SLICE_MS) return Promise.resolve();
-    return new Promise((resolve) => setTimeout(resolve, 0));
+    return waitMs(0);
   }
 
   exit(reason?: string): void {
@@ -449,8 +456,7 @@ export class RemoteRuntime implements PluginContext {
     if (!this.#abort.signal.aborted) {
       this.#abort.abort(new ClosedError(`plugin "${this.name}"`, reason));
     }
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.clear();
     this.#armedAt = Infinity;
     for (const task of this.#tasks) task.next = Infinity;
   }
@@ -508,15 +514,13 @@ export class RemoteRuntime implements PluginContext {
     let soonest = Infinity;
     for (const task of this.#tasks) if (task.active && task.next < soonest) soonest = task.next;
     if (soonest === this.#armedAt) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.clear();
     this.#armedAt = soonest;
     if (soonest === Infinity) return;
-    this.#timer = setTimeout(this.#fire, Math.max(0, soonest - this.now()));
+    this.#timer.set(soonest - this.now());
   }
 
   #fire = (): void => {
-    this.#timer = undefined;
     this.#armedAt = Infinity;
     for (let runs = 0; runs < MAX_RUNS_PER_TURN && this.#running; runs++) {
       const now = this.now();
@@ -616,9 +620,7 @@ export class RemoteRuntime implements PluginContext {
   #push(op: Op, now = false): void {
     this.#ops.push(op);
     if (now || this.#ops.length >= 512) this.#flush();
-    else if (this.#flushTimer === undefined) {
-      this.#flushTimer = setTimeout(this.#flush, this.#hello.flushMs);
-    }
+    else if (!this.#flushTimer.pending) this.#flushTimer.set(this.#hello.flushMs);
   }
 
   /** A process plugin's heartbeat: a batch (which carries the counters), empty or not. */
@@ -628,8 +630,7 @@ export class RemoteRuntime implements PluginContext {
   }
 
   #flush = (): void => {
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
+    this.#flushTimer.clear();
     this.#remoteMetrics.drain();
     if (this.#ops.length === 0) return;
     // A process host has no shared block: its counters ride on every batch.

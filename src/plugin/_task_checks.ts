@@ -10,7 +10,7 @@ import {
   requireOneOf,
   requireOptions,
 } from "../internal/validate.ts";
-import { requirePeriod } from "../time/timer_wheel.ts";
+import { requirePeriod } from "../time/_period.ts";
 
 /** The kinds of plugin tasks. */
 export type PluginTaskKind = "periodic" | "once" | "event";

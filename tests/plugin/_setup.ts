@@ -8,6 +8,13 @@ import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { validateManifest } from "../../src/plugin/manifest.ts";
 import type { PluginManifest, ResolvedManifest } from "../../src/plugin/manifest_types.ts";
 import { PluginManager, type PluginManagerOptions } from "../../src/plugin/plugin_manager.ts";
+import { RemoteRuntime } from "../../src/plugin/_remote_runtime.ts";
+import {
+  createBlock,
+  type Op,
+  type PluginMessage,
+  type RemoteHello,
+} from "../../src/plugin/_remote_protocol.ts";
 import { type RecordingLogger, recordingLogger } from "../_util/logger.ts";
 
 /** The kernel's parts, on a virtual clock. */
@@ -89,4 +96,46 @@ export async function until(condition: () => boolean, rounds = 200): Promise<voi
     await new Promise<void>((resolve) => setTimeout(resolve, 0));
   }
   if (!condition()) throw new Error("The condition did not hold");
+}
+
+/** A plugin runtime on a transport that records what it sends. */
+export interface RecordedRuntime {
+  runtime: RemoteRuntime;
+  /** Every message it sent, in order. */
+  sent: PluginMessage[];
+  /** The ops of every batch it sent, in order. */
+  ops(): Op[];
+  /** Its shared block (a worker plugin's). */
+  block: SharedArrayBuffer;
+}
+
+/**
+ * Runs a plugin module in the worker and process hosts' runtime, on a
+ * transport that records what it sends; the test hands it the host's
+ * messages (`runtime.receive`).
+ */
+export function recordedRuntime(
+  module: unknown,
+  hello: Partial<RemoteHello> = {},
+): RecordedRuntime {
+  const sent: PluginMessage[] = [];
+  const block = createBlock();
+  const runtime = new RemoteRuntime({
+    send: (message) => sent.push(message),
+    listen: () => {},
+  }, {
+    t: "hello",
+    name: "recorded",
+    version: "1.0.0",
+    isolation: "worker",
+    capabilities: ["subscribe", "publish"],
+    taskBudgetMs: 100,
+    heartbeatMs: 3_600_000,
+    flushMs: 3_600_000,
+    maxInflight: 10_000,
+    maxFamilies: 10,
+    block,
+    ...hello,
+  }, module);
+  return { runtime, sent, block, ops: () => sent.flatMap((m) => m.t === "batch" ? m.ops : []) };
 }
