@@ -9,7 +9,9 @@
 // isolate's young generation (`young_gen_growth_bytes`: the new spaces'
 // size, which V8 raises with the allocation rate up to its semi-space cap,
 // and which a full GC does not give back) and the rest
-// (`rss_growth_less_young_gen_bytes`). Inline: as many reloads as its cap allows (each
+// (`rss_growth_less_young_gen_bytes`), and the JavaScript heap in use
+// (`heap_growth_bytes`, which includes the telemetry ring filling up to its
+// capacity). Inline: as many reloads as its cap allows (each
 // fresh import leaks the old module), the heap growth per reload, and one
 // more reload that the cap must refuse.
 //
@@ -175,6 +177,7 @@ async function reloadSubject(
       rss_growth_bytes: rss1 - rss0,
       young_gen_growth_bytes: youngGrowth,
       rss_growth_less_young_gen_bytes: rss1 - rss0 - youngGrowth,
+      heap_growth_bytes: heap1 - heap0,
       reloads: switches.length,
       events: sent,
       failed_reloads: failures.length,
