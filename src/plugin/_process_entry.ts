@@ -8,7 +8,7 @@
 
 import { serveRemote } from "./_remote_runtime.ts";
 import { encodeFrame, FrameError, FrameReader, type HostMessage } from "./_remote_protocol.ts";
-import { eachChunk } from "./_stdio_chunks.ts";
+import { eachRead, writeAll } from "./_stdio_chunks.ts";
 
 const STDOUT_METHODS = ["log", "info", "debug", "dir", "dirxml", "table", "timeLog", "timeEnd"];
 
@@ -23,14 +23,13 @@ export function runProcess(module: unknown): void {
   for (const method of STDOUT_METHODS) {
     (console as unknown as Record<string, unknown>)[method] = toStderr;
   }
-  const writer = Deno.stdout.writable.getWriter();
   let chain: Promise<void> = Promise.resolve();
   let handler: ((message: HostMessage) => void) | undefined;
   const early: HostMessage[] = [];
   serveRemote({
     send: (message) => {
       const frame = encodeFrame(message);
-      chain = chain.then(() => writer.write(frame)).catch(() => Deno.exit(0));
+      chain = chain.then(() => writeAll(Deno.stdout, frame)).catch(() => Deno.exit(0));
     },
     listen: (h) => {
       handler = h;
@@ -40,7 +39,7 @@ export function runProcess(module: unknown): void {
   void (async () => {
     const reader = new FrameReader();
     try {
-      await eachChunk(Deno.stdin.readable, (chunk) => {
+      await eachRead(Deno.stdin, (chunk) => {
         for (const message of reader.push(chunk) as HostMessage[]) {
           if (message.t === "bye") Deno.exit(0);
           if (handler === undefined) early.push(message);
