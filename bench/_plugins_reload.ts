@@ -245,4 +245,5 @@ if (import.meta.main) {
     pause === undefined ? undefined : Number(pause),
   );
   console.log(JSON.stringify(row));
+  Deno.exit(0); // the parent waits for this process to end: nothing left may hold it
 }

@@ -196,8 +196,8 @@ export class RemoteRuntime implements PluginContext {
     // Not setInterval: see _wait_timer.ts (the first Node-compatible timer
     // of a thread costs milliseconds, between the host's hello and its calls).
     const heart = new WaitTimer(() => {
+      heart.set(hello.heartbeatMs); // first: a beat that throws does not stop the next ones
       beat();
-      heart.set(hello.heartbeatMs);
     });
     heart.set(hello.heartbeatMs);
     beat();

@@ -52,7 +52,9 @@ Deno.test("RemoteRuntime beats, flushes and releases its tasks with the global t
     | undefined;
   assert(subscribe !== undefined, "the plugin's subscription");
   runtime.receive({ t: "call", id: 3, hook: "start" });
-  // The event's acknowledgement is held for flushMs: the flush timer sends it.
+  await until("the reply to start", () => replies().length === 3);
+  // From here no reply flushes the outbox: the event's acknowledgement (and
+  // the task's publishes) go out when the flush timer fires.
   runtime.receive({ t: "ev", batch: [[subscribe[1], 7]] });
   await until("the event's acknowledgement", () => ops().some((op) => op[0] === "ea"));
   assert(ops().some((op) => op[0] === "p" && op[1] === "out" && op[2] === 7));
@@ -66,4 +68,17 @@ Deno.test("RemoteRuntime beats, flushes and releases its tasks with the global t
   runtime.receive({ t: "call", id: 4, hook: "shutdown" });
   await until("the reply to shutdown", () => replies().length === 4);
   assert(replies().every((op) => op[2] === true), JSON.stringify(replies()));
+});
+
+Deno.test("RemoteRuntime of a process plugin sends heartbeat batches with the global timers unusable", async () => {
+  using _alive = keepAlive();
+  using _timers = noGlobalTimers();
+  const { ops } = recordedRuntime({ default: plugin }, {
+    name: "process-beat",
+    isolation: "process",
+    block: undefined,
+    heartbeatMs: 2,
+  });
+  // A process host has no shared block: each heartbeat is a batch carrying the counters.
+  await until("three heartbeat batches", () => ops().filter((op) => op[0] === "h").length >= 3);
 });
