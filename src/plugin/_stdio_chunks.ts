@@ -1,5 +1,6 @@
-// Reading a pipe (a process plugin's stdout and stderr on the host's side,
-// its stdin on the plugin's) into one buffer that is used again and again.
+// A process plugin's stdio without a buffer per read: the host reads the
+// plugin's stdout and stderr (`eachChunk`), the plugin reads its stdin
+// (`eachRead`), each into one buffer used again and again.
 //
 // Iterating a Deno pipe's ReadableStream allocates a fresh 64 KiB
 // ArrayBuffer for every read, however few bytes arrived (measured on Deno

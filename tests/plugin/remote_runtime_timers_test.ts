@@ -10,7 +10,8 @@ import { definePlugin } from "../../src/plugin/author.ts";
 import { B_BEAT } from "../../src/plugin/_remote_protocol.ts";
 import { recordedRuntime } from "./_setup.ts";
 import { waitMs } from "../../src/time/_wait_timer.ts";
-import { keepAlive, noGlobalTimers } from "../_util/timers.ts";
+import { noGlobalTimers } from "../_util/timers.ts";
+import { holdEventLoop } from "../../src/data/_hold_event_loop.ts";
 
 /** Waits (in short sleeps, up to 10 s) until `done()`; says what was awaited if it never is. */
 async function until(what: string, done: () => boolean): Promise<void> {
@@ -34,7 +35,7 @@ const plugin = definePlugin({
 });
 
 Deno.test("RemoteRuntime beats, flushes and releases its tasks with the global timers unusable", async () => {
-  using _alive = keepAlive();
+  using _alive = holdEventLoop();
   using _timers = noGlobalTimers();
   const { runtime, ops, block } = recordedRuntime({ default: plugin }, {
     name: "timers",
@@ -71,7 +72,7 @@ Deno.test("RemoteRuntime beats, flushes and releases its tasks with the global t
 });
 
 Deno.test("RemoteRuntime of a process plugin sends heartbeat batches with the global timers unusable", async () => {
-  using _alive = keepAlive();
+  using _alive = holdEventLoop();
   using _timers = noGlobalTimers();
   const { ops } = recordedRuntime({ default: plugin }, {
     name: "process-beat",

@@ -5,10 +5,11 @@
 // fires.
 import { assertEquals } from "@std/assert";
 import { waitMs, WaitTimer } from "../../src/time/_wait_timer.ts";
-import { keepAlive, noGlobalTimers } from "../_util/timers.ts";
+import { noGlobalTimers } from "../_util/timers.ts";
+import { holdEventLoop } from "../../src/data/_hold_event_loop.ts";
 
 Deno.test("WaitTimer fires once per set, and not at all once cleared", async () => {
-  using _alive = keepAlive();
+  using _alive = holdEventLoop();
   using _timers = noGlobalTimers();
   const fired: string[] = [];
   const { promise, resolve } = Promise.withResolvers<void>();
@@ -32,7 +33,7 @@ Deno.test("WaitTimer fires once per set, and not at all once cleared", async () 
 });
 
 Deno.test("WaitTimer: arming again replaces the pending wait", async () => {
-  using _alive = keepAlive();
+  using _alive = holdEventLoop();
   let fired = 0;
   const timer = new WaitTimer(() => fired++);
   timer.set(30);
@@ -52,7 +53,7 @@ Deno.test("WaitTimer: arming again replaces the pending wait", async () => {
 });
 
 Deno.test("WaitTimer: a zero, negative or non-finite delay still waits for a task", async () => {
-  using _alive = keepAlive();
+  using _alive = holdEventLoop();
   for (const delay of [0, -5, Number.NaN, Number.NEGATIVE_INFINITY]) {
     let fired = false;
     const timer = new WaitTimer(() => fired = true);
@@ -66,7 +67,7 @@ Deno.test("WaitTimer: a zero, negative or non-finite delay still waits for a tas
 });
 
 Deno.test("waitMs resolves after an event-loop turn without the global timers", async () => {
-  using _alive = keepAlive();
+  using _alive = holdEventLoop();
   using _timers = noGlobalTimers();
   let resolved = false;
   const done = waitMs(0).then(() => resolved = true);
