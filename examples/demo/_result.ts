@@ -104,7 +104,7 @@ export function judge(f: Findings): { result: DemoResult; lines: string[] } {
   check(s.framesRefused === 0, `${s.framesRefused} frames refused for lack of credit`);
   check(
     s.frameGaps === 0 && s.badFrames === 0,
-    `${s.frameGaps} frame gaps, ${s.badFrames} bad frames`,
+    `${s.frameGaps} frame gaps (at ${JSON.stringify(s.frameGapsAt)}), ${s.badFrames} bad frames`,
   );
   check(
     s.consumerEvents === s.published && s.eventGaps === 0,

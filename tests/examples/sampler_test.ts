@@ -1,0 +1,99 @@
+// examples/plugins/sampler.ts under credit backpressure, inline on the
+// virtual clock: frames that find no credit wait in order and go out as it
+// returns; only past the backlog is a frame refused; `stop` sends what waits.
+import { assertEquals } from "@std/assert";
+import { DataPort } from "../../src/data/data_port.ts";
+import type { FrameMeta } from "../../src/data/data_port_types.ts";
+import { validateManifest } from "../../src/plugin/manifest.ts";
+import type { PluginManager } from "../../src/plugin/plugin_manager.ts";
+import { advance, manager, type Parts, parts } from "../plugin/_setup.ts";
+
+const SAMPLER = new URL("../../examples/plugins/sampler.ts", import.meta.url);
+const SMALL_BACKLOG = new URL("./_fixtures/small_backlog_sampler.ts", import.meta.url);
+
+async function loadSampler(p: Parts, port: DataPort, entry: URL): Promise<PluginManager> {
+  const plugins = manager(p, {
+    dataPorts: (_plugin, name) => (name === "readings" ? port : undefined),
+  });
+  await plugins.load(validateManifest({
+    name: "sampler",
+    version: "1.0.0",
+    entry: entry.href,
+    isolation: "inline",
+    capabilities: ["publish", "dataport", "metrics"],
+  }));
+  return plugins;
+}
+
+/** Takes 10 ms steps of virtual time: one reading each. */
+async function readings(p: Parts, plugins: PluginManager, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await advance(p, plugins, 10);
+}
+
+function metric(p: Parts, name: string): number {
+  const line = p.metrics.exposeText().split("\n")
+    .find((l) => l.startsWith(`chronetix_plugin_sampler_${name} `));
+  return line === undefined ? NaN : Number(line.split(" ")[1]);
+}
+
+/** Consumes `port`, recording each frame's sequence number (its third float64). */
+function consume(port: DataPort, seqs: number[]): Disposable {
+  return port.onFrame((meta: FrameMeta, view: Uint8Array) => {
+    seqs.push(new Float64Array(view.slice(0, 24).buffer)[2]!);
+    port.recycle(meta);
+  });
+}
+
+Deno.test("sampler: frames without credit wait in order and none is refused", async () => {
+  using p = parts();
+  using port = new DataPort({ credit: 4 });
+  const plugins = await loadSampler(p, port, SAMPLER);
+  const before = metric(p, "readings_total");
+  await readings(p, plugins, 10);
+  const taken = metric(p, "readings_total") - before;
+  assertEquals(port.stats().framesSent, 4);
+  assertEquals(metric(p, "frames_backlog"), taken - 4);
+  assertEquals(metric(p, "frames_refused_total"), 0);
+
+  const seqs: number[] = [];
+  using _consumer = consume(port, seqs);
+  await readings(p, plugins, 3);
+  const sent = metric(p, "readings_total");
+  assertEquals(metric(p, "frames_backlog"), 0);
+  assertEquals(port.stats().framesSent, sent);
+  assertEquals(seqs, Array.from({ length: sent }, (_, i) => i));
+  await plugins.close();
+});
+
+Deno.test("sampler: past its backlog a frame is refused and counted", async () => {
+  using p = parts();
+  using port = new DataPort({ credit: 4 });
+  const plugins = await loadSampler(p, port, SMALL_BACKLOG);
+  const before = metric(p, "readings_total");
+  await readings(p, plugins, 10);
+  const taken = metric(p, "readings_total") - before;
+  assertEquals(port.stats().framesSent, 4);
+  assertEquals(metric(p, "frames_backlog"), 2);
+  assertEquals(metric(p, "frames_refused_total"), taken - 6);
+  // The frames sent are the first six, in order; the rest are gone.
+  const seqs: number[] = [];
+  using _consumer = consume(port, seqs);
+  await plugins.close();
+  assertEquals(seqs, [0, 1, 2, 3, 4, 5]);
+});
+
+Deno.test("sampler: stop sends the backlog as credit returns", async () => {
+  using p = parts();
+  using port = new DataPort({ credit: 4 });
+  const plugins = await loadSampler(p, port, SAMPLER);
+  await readings(p, plugins, 10);
+  const waiting = metric(p, "frames_backlog");
+  assertEquals(waiting > 0, true);
+  const seqs: number[] = [];
+  const unloading = plugins.unload("sampler");
+  using _consumer = consume(port, seqs);
+  await unloading;
+  assertEquals(port.stats().framesSent, 4 + waiting);
+  assertEquals(seqs, Array.from({ length: 4 + waiting }, (_, i) => seqs[0]! + i));
+  await plugins.close();
+});
