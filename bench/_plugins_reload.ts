@@ -76,6 +76,7 @@ async function reloadSubject(
   isolation: Isolation,
   quick: boolean,
   pauseMs?: number,
+  suffix = "",
 ): Promise<BenchResult> {
   const control = pauseMs !== undefined;
   const reloads = reloadsOf(isolation, quick);
@@ -163,7 +164,7 @@ async function reloadSubject(
     const mean = switches.reduce((a, s) => a + s, 0) / Math.max(1, switches.length);
     const row: BenchResult = {
       case: "reload",
-      subject: `chronetix:${isolation}${control ? "-no-reload" : ""}`,
+      subject: `chronetix:${isolation}${control ? "-no-reload" : ""}${suffix}`,
       ...(control ? { pause_ms: round(pauseMs, 2) } : {
         switch_p50_ms: round(percentile(switches, 50), 2),
         switch_p99_ms: round(percentile(switches, 99), 2),
@@ -202,16 +203,22 @@ async function inChild(
   isolation: Isolation,
   quick: boolean,
   pauseMs?: number,
+  semiSpaceMb?: number,
 ): Promise<BenchResult> {
-  const args = [isolation, quick ? "quick" : "full"];
-  if (pauseMs !== undefined) args.push(String(pauseMs));
+  const args = [isolation, quick ? "quick" : "full", String(pauseMs ?? "")];
+  const flags = semiSpaceMb === undefined ? [] : [`--max-semi-space-size=${semiSpaceMb}`];
+  if (semiSpaceMb !== undefined) args.push(`-semi-space-${semiSpaceMb}mb`);
   return await childJson(
     `reload ${isolation}`,
     new URL(import.meta.url),
     args,
     true,
+    flags,
   ) as BenchResult;
 }
+
+/** The semi-space cap of the `-semi-space-2mb` subjects, MB (V8's default is 16 here). */
+const SEMI_SPACE_MB = 2;
 
 /**
  * The `reload` case: one row per host, each from a process of its own; for
@@ -228,12 +235,17 @@ export async function reloadCase(quick: boolean): Promise<BenchResult[]> {
     row.rss_growth_beyond_no_reload_bytes = Number(row.rss_growth_bytes) -
       Number(control.rss_growth_bytes);
     rows.push(control);
+    // The same reloads in a kernel whose young generation V8 may not grow
+    // past SEMI_SPACE_MB per semi-space (`--v8-flags=--max-semi-space-size`).
+    const capped = await inChild(isolation, quick, undefined, SEMI_SPACE_MB);
+    capped.v8_flags = `--max-semi-space-size=${SEMI_SPACE_MB}`;
+    rows.push(capped);
   }
   return rows;
 }
 
 if (import.meta.main) {
-  const [isolation, mode, pause] = Deno.args;
+  const [isolation, mode, pause, suffix] = Deno.args;
   if (isolation !== "inline" && isolation !== "worker" && isolation !== "process") {
     throw new TypeError(
       `Cannot run a reload subject as its host must be inline, worker or process: current value is ${isolation}`,
@@ -242,7 +254,8 @@ if (import.meta.main) {
   const row = await reloadSubject(
     isolation,
     mode === "quick",
-    pause === undefined ? undefined : Number(pause),
+    pause === undefined || pause === "" ? undefined : Number(pause),
+    suffix,
   );
   console.log(JSON.stringify(row));
   Deno.exit(0); // the parent waits for this process to end: nothing left may hold it

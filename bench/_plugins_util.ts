@@ -34,13 +34,16 @@ export function percentile(values: readonly number[], p: number): number {
  * @param program The program (a file of bench/).
  * @param args Its arguments.
  * @param exposeGc Whether it may call `gc()`.
+ * @param v8Flags More V8 flags for it (`--max-semi-space-size=2`).
  */
 export async function childJson(
   what: string,
   program: URL,
   args: readonly string[] = [],
   exposeGc = false,
+  v8Flags: readonly string[] = [],
 ): Promise<unknown> {
+  const flags = [...(exposeGc ? ["--expose-gc"] : []), ...v8Flags];
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -52,7 +55,7 @@ export async function childJson(
       "--allow-env",
       "--allow-sys",
       "--allow-run",
-      ...(exposeGc ? ["--v8-flags=--expose-gc"] : []),
+      ...(flags.length > 0 ? [`--v8-flags=${flags.join(",")}`] : []),
       program.pathname,
       ...args,
     ],

@@ -52,7 +52,10 @@
  *   producer, consumer and rounds for the same time, each reload replaced
  *   by a pause of the mean switch time, whose RSS growth is the event
  *   stream's alone (`rss_growth_no_reload_bytes` and
- *   `rss_growth_beyond_no_reload_bytes` on the reload row).
+ *   `rss_growth_beyond_no_reload_bytes` on the reload row); and a third
+ *   subject (`chronetix:worker-semi-space-2mb`, `chronetix:process-semi-space-2mb`):
+ *   the same reloads in a kernel run with `--v8-flags=--max-semi-space-size=2`,
+ *   which caps the young generation V8 otherwise grows in steps.
  * - `crash-loop`: a 1 kHz kernel task (profile `precise`) while a plugin
  *   crash-loops (crashes 25 ms after each start, restarted at once), against
  *   the same task with no plugin, interleaved: `kernel_task_p99_us`,
