@@ -6,16 +6,88 @@
 // round (the order flips each round), for a kernel task (`chronetix:precise`)
 // and an island task (`chronetix:island`). Figures: `p99_us` (with the
 // client), `p99_idle_us`, `p99_ratio`, the same for p99.9, and the client's
-// requests per second. Then `dashboard-point`: the main-thread time of the
-// request that takes a point (`point_ms_p50`, `point_ms_max`).
+// requests per second. A third condition in every round is the same client
+// against a stand-in server in another process that answers with bodies the
+// real server gave and runs no kernel (bench/_dashboard_stand_in.ts): what a
+// client process and its sockets cost the loop on the same cores
+// (`p99_stand_in_us`, `p99_ratio_stand_in`), so that `p99_beyond_stand_in`
+// (with the real server over with the stand-in) is the kernel's own share.
+// Then `dashboard-point`: the main-thread time of the request that takes a
+// point (`point_ms_p50`, `point_ms_max`).
 
 import { Kernel } from "../mod.ts";
 import { serve } from "../src/server/mod.ts";
 import { type BenchResult, type BenchTarget, median, progress, round } from "./_report.ts";
-import { interleavedRounds, loopSubjects } from "./_loaded_loop.ts";
+import { interleavedLoads, loopSubjects, type Tails } from "./_loaded_loop.ts";
 import { SwitchedProcess } from "./_switched_process.ts";
 
 const SILENT = { error() {}, warn() {}, info() {} };
+
+/** What a dashboard client prints for each time it was on. */
+interface ClientLine {
+  requests: number;
+  errors: number;
+  seconds: number;
+}
+
+/** The stand-in server's process. */
+interface StandIn {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Takes the bodies the dashboard client will ask for from the real server
+ * (in-process; a snapshot of one point, as the client gets each second) and
+ * starts bench/_dashboard_stand_in.ts, handing them over on its stdin.
+ */
+async function startStandIn(
+  server: { request(path: string): Promise<Response> },
+): Promise<StandIn> {
+  const bodies: Record<string, string> = {};
+  const take = async (path: string) => {
+    const response = await server.request(path);
+    const text = await response.text();
+    bodies[new URL(path, "http://x").pathname] = text;
+    return JSON.parse(text);
+  };
+  await take("/dashboard/api/snapshot?after=0"); // the first look
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await take("/dashboard/api/snapshot?after=0"); // one point
+  const app = "/api/v1/apps/bg-0";
+  await take(app);
+  const data = await take(`${app}/data`) as { items?: { id: string }[] };
+  for (const item of data.items ?? []) await take(`${app}/data/${item.id}`);
+  for (const c of ["components", "apps", "areas", "functions"]) await take(`/api/v1/${c}`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      new URL("./_dashboard_stand_in.ts", import.meta.url).pathname,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(`${JSON.stringify(bodies)}\n`));
+  const lines = child.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
+  let text = "";
+  while (!text.includes("\n")) {
+    const next = await lines.next();
+    if (next.done) throw new Error("The dashboard stand-in server ended before it listened");
+    text += next.value;
+  }
+  const port = Number(text.split("\n")[0]);
+  return {
+    port,
+    async close() {
+      await writer.close();
+      await child.status;
+      await lines.return?.();
+    },
+  };
+}
 
 /** What the case needs from the bench script. */
 export interface DashboardCaseOptions {
@@ -37,14 +109,18 @@ export async function dashboardCase(
   }
   const handle = serve(kernel, { port: 0, logger: SILENT });
   const base = `http://127.0.0.1:${handle.addr.port}`;
+  const standIn = await startStandIn(handle.server);
   // Up before the first run and for the whole case: no run pays for a start.
-  const client = new SwitchedProcess<{ requests: number; errors: number; seconds: number }>([
-    "run",
-    "--allow-net=127.0.0.1",
-    new URL("./_dashboard_client.ts", import.meta.url).pathname,
-    base,
-    "bg-0",
-  ]);
+  const clientOf = (at: string) =>
+    new SwitchedProcess<ClientLine>([
+      "run",
+      "--allow-net=127.0.0.1",
+      new URL("./_dashboard_client.ts", import.meta.url).pathname,
+      at,
+      "bg-0",
+    ]);
+  const client = clientOf(base);
+  const standInClient = clientOf(`http://127.0.0.1:${standIn.port}`);
   for (const [subject, loop, note] of await loopSubjects(kernel)) {
     if (loop === undefined) {
       progress(`dashboard ${subject}: ${note}`);
@@ -52,25 +128,33 @@ export async function dashboardCase(
       continue;
     }
     await loop.prepare?.(1);
-    const { idle, loaded: watched, loads } = await interleavedRounds(loop, client, {
+    const { idle, loaded, loads } = await interleavedLoads(loop, [client, standInClient], {
       ticks: options.ticks,
       rounds: options.rounds,
       // The page's first looks (the tree, the first point) are not the steady state.
       settleMs: 1500,
-      onRound: (r, idle, watched, out) => {
-        if (out.errors > 0) progress(`dashboard client: ${out.errors} errors`);
+      onRound: (r, idle, loaded, outs) => {
+        for (const out of outs) {
+          if (out.errors > 0) progress(`dashboard client: ${out.errors} errors`);
+        }
         progress(
           `dashboard ${subject} round ${r}: p99 idle ${round(idle.p99.at(-1)!)} µs, watched ${
-            round(watched.p99.at(-1)!)
-          } µs (${round(out.requests / out.seconds, 2)} req/s)`,
+            round(loaded[0]!.p99.at(-1)!)
+          } µs, stand-in ${round(loaded[1]!.p99.at(-1)!)} µs (${
+            round(outs[0]!.requests / outs[0]!.seconds, 2)
+          } req/s)`,
         );
       },
     });
     await loop.dispose?.();
+    const [watched, stoodIn] = loaded as [Tails, Tails];
     const p99Idle = median(idle.p99);
     const p99 = median(watched.p99);
+    const p99StandIn = median(stoodIn.p99);
     const p999Idle = median(idle.p999);
     const p999 = median(watched.p999);
+    const rate = (lines: ClientLine[]) =>
+      round(median(lines.map((o) => o.requests / o.seconds)), 2);
     results.push({
       case: "dashboard",
       subject,
@@ -80,15 +164,30 @@ export async function dashboardCase(
       p999_us: round(p999),
       p999_idle_us: round(p999Idle),
       p999_ratio: round(p999 / p999Idle, 2),
-      client_req_per_s: round(median(loads.map((out) => out.requests / out.seconds)), 2),
+      p99_stand_in_us: round(p99StandIn),
+      p99_ratio_stand_in: round(p99StandIn / p99Idle, 2),
+      p99_beyond_stand_in: round(p99 / p99StandIn, 2),
+      client_req_per_s: rate(loads[0]!),
+      stand_in_client_req_per_s: rate(loads[1]!),
     });
     targets.push({
       name: `${subject} loop p99 with a dashboard client within 20 % of none`,
       ok: p99 / p99Idle <= 1.2,
       detail: `${round(p99Idle)} µs without, ${round(p99)} µs with (x${round(p99 / p99Idle, 2)})`,
     });
+    // The kernel's own share: the same client against a server that runs no kernel.
+    targets.push({
+      name:
+        `${subject} loop p99 with a dashboard client within 20 % of the same client of a stand-in`,
+      ok: p99 / p99StandIn <= 1.2,
+      detail: `${round(p99StandIn)} µs with the stand-in, ${round(p99)} µs with the server (x${
+        round(p99 / p99StandIn, 2)
+      })`,
+    });
   }
   await client.close();
+  await standInClient.close();
+  await standIn.close();
   // What one point costs the main thread: the snapshot request that takes it,
   // answered in-process (no socket), timed around the handler.
   const times: number[] = [];

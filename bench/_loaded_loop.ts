@@ -65,24 +65,59 @@ export interface InterleavedRounds<T> {
   loads: T[];
 }
 
+/** What {@linkcode interleavedLoads} measured: the idle runs, and per load its runs and lines. */
+export interface InterleavedLoads<T> {
+  idle: Tails;
+  loaded: Tails[];
+  loads: T[][];
+}
+
+/** Options of {@linkcode interleavedRounds} and {@linkcode interleavedLoads}. */
+export interface InterleaveOptions {
+  /** Ticks per run, at 1 kHz. */
+  ticks: number;
+  /** Rounds: one run of each condition per round. */
+  rounds: number;
+  /** How long a load runs before its run starts, ms. */
+  settleMs: number;
+}
+
 /**
  * Runs `rounds` rounds of one run without and one with the load, each of
  * `ticks` ticks at 1 kHz; the loaded run starts `settleMs` after the load is
- * switched on. `onRound` sees each round's figures as they come.
+ * switched on, and the order flips each round. `onRound` sees each round's
+ * figures as they come.
  */
 export async function interleavedRounds<T>(
   loop: DriftSubject,
   load: SwitchedProcess<T>,
-  options: {
-    ticks: number;
-    rounds: number;
-    settleMs: number;
+  options: InterleaveOptions & {
     onRound(round: number, idle: Tails, loaded: Tails, out: T): void;
   },
 ): Promise<InterleavedRounds<T>> {
+  const out = await interleavedLoads(loop, [load], {
+    ...options,
+    onRound: (r, idle, loaded, outs) => options.onRound(r, idle, loaded[0]!, outs[0]!),
+  });
+  return { idle: out.idle, loaded: out.loaded[0]!, loads: out.loads[0]! };
+}
+
+/**
+ * Like {@linkcode interleavedRounds} with several loads: each round runs the
+ * loop once idle and once under each load, the order rotated round by round
+ * (round r starts at condition r mod (loads + 1)), so that no condition
+ * always comes first.
+ */
+export async function interleavedLoads<T>(
+  loop: DriftSubject,
+  loads: readonly SwitchedProcess<T>[],
+  options: InterleaveOptions & {
+    onRound(round: number, idle: Tails, loaded: Tails[], outs: T[]): void;
+  },
+): Promise<InterleavedLoads<T>> {
   const idle: Tails = { p99: [], p999: [] };
-  const loaded: Tails = { p99: [], p999: [] };
-  const loads: T[] = [];
+  const loaded: Tails[] = loads.map(() => ({ p99: [], p999: [] }));
+  const lines: T[][] = loads.map(() => []);
   const measure = async (into: Tails) => {
     await loop.begin?.(1);
     const samples = await loop.run(1, options.ticks);
@@ -91,21 +126,21 @@ export async function interleavedRounds<T>(
     into.p99.push(quantile(sorted, 0.99) * 1000);
     into.p999.push(quantile(sorted, 0.999) * 1000);
   };
-  const withLoad = async () => {
-    await load.on();
-    await new Promise((resolve) => setTimeout(resolve, options.settleMs));
-    await measure(loaded);
-    loads.push(await load.off());
-  };
+  const conditions = loads.length + 1;
   for (let r = 0; r < options.rounds; r++) {
-    if (r % 2 === 0) {
-      await measure(idle);
-      await withLoad();
-    } else {
-      await withLoad();
-      await measure(idle);
+    for (let k = 0; k < conditions; k++) {
+      const c = (r + k) % conditions;
+      if (c === 0) {
+        await measure(idle);
+        continue;
+      }
+      const load = loads[c - 1]!;
+      await load.on();
+      await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+      await measure(loaded[c - 1]!);
+      lines[c - 1]!.push(await load.off());
     }
-    options.onRound(r + 1, idle, loaded, loads.at(-1)!);
+    options.onRound(r + 1, idle, loaded, lines.map((l) => l.at(-1)!));
   }
-  return { idle, loaded, loads };
+  return { idle, loaded, loads: lines };
 }

@@ -13,7 +13,10 @@
 //
 // - `dashboard`: a 1 kHz loop's p99 start lateness with no client and with a
 //   dashboard client at the page's real rate (bench/_dashboard_case.ts),
-//   figures `p99_us`, `p99_idle_us`, `p99_ratio` (and the same for p99.9).
+//   figures `p99_us`, `p99_idle_us`, `p99_ratio` (and the same for p99.9);
+//   and, in the same rounds, with the same client against a stand-in server
+//   process that runs no kernel: `p99_stand_in_us`, `p99_ratio_stand_in`,
+//   `p99_beyond_stand_in` (the kernel's own share).
 //
 // Targets (issue 14): /metrics of 10k series >= 1,000 requests/s; the
 // island loop's p99 worsens by at most 20 % under scraping; (issue 15) the
