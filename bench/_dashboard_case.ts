@@ -3,7 +3,7 @@
 // dashboard; a 1 kHz loop's start-lateness p99 (and p99.9) is measured with
 // no client and with one client at the page's real rate
 // (bench/_dashboard_client.ts, in its own process), interleaved round by
-// round (the order flips each round), for a kernel task (`chronetix:precise`)
+// round (the order of the conditions rotates each round), for a kernel task (`chronetix:precise`)
 // and an island task (`chronetix:island`). Figures: `p99_us` (with the
 // client), `p99_idle_us`, `p99_ratio`, the same for p99.9, and the client's
 // requests per second. A third condition in every round is the same client
@@ -93,7 +93,7 @@ async function startStandIn(
 export interface DashboardCaseOptions {
   /** Ticks per measured run (1 kHz). */
   ticks: number;
-  /** Rounds; each has one run without and one with the client. */
+  /** Rounds; each has one run without a client, one with it, one with it against the stand-in. */
   rounds: number;
 }
 

@@ -8,13 +8,22 @@
 // Credit backpressure, nothing lost: a reading whose frame finds no credit
 // (the kernel's thread or the consumer is behind, a consumer is being hot
 // reloaded) waits in a backlog, in order, and goes out as credit returns
-// (`whenWritable()`). Only past `backlog` frames (10 s at 100 Hz by default)
-// is a frame not sent: counted in `frames_refused_total`. `stop` sends what
-// is still waiting, for up to a second. Runs in a Worker with no
+// (`whenWritable()`). A frame is not sent only when the backlog is full
+// (`backlog` frames, 10 s at 100 Hz by default), when the port closes, or
+// when `stop`'s wait for credit (up to a second) runs out: each counted in
+// `frames_refused_total`. An instance stopped without its `stop` (killed:
+// its signal aborted and no drain running) drops its backlog when credit
+// comes, and sends nothing more. Runs in a Worker with no
 // permissions; the same module runs inline or in a process unchanged.
 // `samplerPlugin()` makes one with other frames (the demo's
 // examples/demo/plugins/sampler.ts: 1 KiB on port "frames").
-import { definePlugin, type Plugin, type PluginDataPort } from "../../src/plugin/author.ts";
+import {
+  definePlugin,
+  type Plugin,
+  type PluginContext,
+  type PluginDataPort,
+  WOULD_BLOCK,
+} from "../../src/plugin/author.ts";
 
 const HEADER_BYTES = 24;
 /** How long `stop` waits for credit to send the backlog, ms. */
@@ -35,21 +44,24 @@ export function samplerPlugin(options: SamplerOptions = {}): Plugin {
   const frameBytes = Math.max(HEADER_BYTES, options.frameBytes ?? HEADER_BYTES);
   const portName = options.port ?? "readings";
   const backlogCap = Math.max(0, options.backlog ?? 1000);
-  let backlog: Backlog | undefined;
+  // One backlog per instance (a restart or reload makes a new context).
+  const backlogs = new WeakMap<PluginContext, Backlog>();
   return definePlugin({
     init(ctx) {
       const refused = ctx.metrics.counter({
         name: "frames_refused_total",
-        help: "Frames not sent because the port had no credit and the backlog was full",
+        help:
+          "Frames not sent: the backlog was full, or the port closed, or stop's wait for credit ran out",
       });
       const waiting = ctx.metrics.gauge({
         name: "frames_backlog",
         help: "Frames waiting for the port's credit",
       });
-      backlog = new Backlog(ctx.dataPort(portName), backlogCap, {
+      const backlog = new Backlog(ctx.dataPort(portName), backlogCap, () => ctx.signal.aborted, {
         refused: (n) => refused.labels().inc(n),
         size: (n) => waiting.labels().set(n),
       });
+      backlogs.set(ctx, backlog);
       const readings = ctx.metrics.counter({ name: "readings_total", help: "Readings taken" });
       const bytes = new Uint8Array(frameBytes);
       const header = new Float64Array(bytes.buffer, 0, 3);
@@ -66,13 +78,13 @@ export function samplerPlugin(options: SamplerOptions = {}): Plugin {
           header[1] = value;
           header[2] = seq;
           bytes.fill(seq & 0xff, HEADER_BYTES);
-          backlog!.send(bytes);
+          backlog.send(bytes);
           seq++;
         },
       });
       ctx.log.info(`sampling at 100 Hz, ${frameBytes}-byte frames on port "${portName}"`);
     },
-    stop: () => backlog?.drain(STOP_FLUSH_MS),
+    stop: (ctx) => backlogs.get(ctx)?.drain(STOP_FLUSH_MS),
   });
 }
 
@@ -86,26 +98,33 @@ interface BacklogReport {
 class Backlog {
   readonly #port: PluginDataPort;
   readonly #cap: number;
+  readonly #stopped: () => boolean;
   readonly #report: BacklogReport;
   readonly #frames: Uint8Array[] = [];
   #waiting = false;
+  #draining = false;
 
-  constructor(port: PluginDataPort, cap: number, report: BacklogReport) {
+  /**
+   * @param stopped Whether the instance is stopped (its context's signal,
+   * read each time: a rollback starts it again with a new one).
+   */
+  constructor(port: PluginDataPort, cap: number, stopped: () => boolean, report: BacklogReport) {
     this.#port = port;
     this.#cap = cap;
+    this.#stopped = stopped;
     this.#report = report;
   }
 
-  /** Sends `bytes` (copied) now, or after the frames before it; refuses it past the cap. */
+  /** Sends `bytes` (copied) after the frames before it; refuses it past the cap. */
   send(bytes: Uint8Array): void {
-    if (this.#frames.length === 0 && this.#port.writable) {
-      this.#port.send(bytes);
+    // What credit came back since the last reading goes to the oldest first.
+    this.#flush();
+    if (
+      this.#frames.length === 0 && this.#port.writable && this.#port.send(bytes) !== WOULD_BLOCK
+    ) {
       return;
     }
-    if (this.#frames.length >= this.#cap) {
-      this.#report.refused(1);
-      return;
-    }
+    if (this.#frames.length >= this.#cap) return this.#report.refused(1);
     this.#frames.push(bytes.slice());
     this.#flush();
   }
@@ -113,23 +132,38 @@ class Backlog {
   /** Sends what waits as credit comes, for up to `ms`; what is left then is refused. */
   async drain(ms: number): Promise<void> {
     const end = performance.now() + ms;
-    while (this.#frames.length > 0) {
-      const left = end - performance.now();
-      if (left <= 0 || await this.#port.whenWritable({ timeoutMs: left }) !== "ready") break;
-      this.#flush();
+    this.#draining = true;
+    try {
+      while (this.#frames.length > 0) {
+        const left = end - performance.now();
+        if (left <= 0 || await this.#port.whenWritable({ timeoutMs: left }) !== "ready") break;
+        this.#flush();
+      }
+    } finally {
+      this.#draining = false;
+      this.#drop();
     }
-    this.#drop();
   }
 
+  /** Sends from the head while the port takes frames; else waits for credit once. */
   #flush(): void {
     const frames = this.#frames;
-    while (frames.length > 0 && this.#port.writable) this.#port.send(frames.shift()!);
+    try {
+      while (frames.length > 0 && this.#port.writable) {
+        if (this.#port.send(frames[0]!) === WOULD_BLOCK) break;
+        frames.shift();
+      }
+    } catch {
+      // The port closed under us: nothing waiting can be sent any more.
+      return this.#drop();
+    }
     this.#report.size(frames.length);
     if (frames.length === 0 || this.#waiting) return;
     this.#waiting = true;
     this.#port.whenWritable().then((result) => {
       this.#waiting = false;
-      if (result === "ready") this.#flush();
+      // Stopped with no drain running: killed, or its stop gave up.
+      if (result === "ready" && (this.#draining || !this.#stopped())) this.#flush();
       else this.#drop();
     }, () => {
       this.#waiting = false;

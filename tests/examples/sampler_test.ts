@@ -1,12 +1,15 @@
 // examples/plugins/sampler.ts under credit backpressure, inline on the
 // virtual clock: frames that find no credit wait in order and go out as it
 // returns; only past the backlog is a frame refused; `stop` sends what waits.
+// And in a Worker (the demo's way), through a remote port's send window.
 import { assertEquals } from "@std/assert";
 import { DataPort } from "../../src/data/data_port.ts";
 import type { FrameMeta } from "../../src/data/data_port_types.ts";
 import { validateManifest } from "../../src/plugin/manifest.ts";
 import type { PluginManager } from "../../src/plugin/plugin_manager.ts";
+import { createWorkerHost } from "../../src/plugin/worker_host.ts";
 import { advance, manager, type Parts, parts } from "../plugin/_setup.ts";
+import { eventually, realManager, realParts } from "../plugin/_fixtures/remote/_kernel.ts";
 
 const SAMPLER = new URL("../../examples/plugins/sampler.ts", import.meta.url);
 const SMALL_BACKLOG = new URL("./_fixtures/small_backlog_sampler.ts", import.meta.url);
@@ -96,4 +99,37 @@ Deno.test("sampler: stop sends the backlog as credit returns", async () => {
   assertEquals(port.stats().framesSent, 4 + waiting);
   assertEquals(seqs, Array.from({ length: 4 + waiting }, (_, i) => seqs[0]! + i));
   await plugins.close();
+});
+
+Deno.test("sampler in a Worker: its 4-frame window runs out, the rest waits, all arrive in order", async () => {
+  const p = realParts();
+  const port = new DataPort({ name: "readings", credit: 4 });
+  const workers = createWorkerHost();
+  const plugins = realManager(p, {
+    hosts: { worker: workers },
+    dataPorts: (_plugin, name) => (name === "readings" ? port : undefined),
+  });
+  let readings = 0;
+  using _readings = p.bus.topic("sampler.readings").subscribe(() => void readings++);
+  try {
+    await plugins.load(validateManifest({
+      name: "sampler",
+      version: "1.0.0",
+      entry: SAMPLER.href,
+      isolation: "worker",
+      capabilities: ["publish", "dataport", "metrics"],
+    }));
+    // Nobody consumes: after the window (4 frames) the readings' frames wait.
+    await eventually(() => readings >= 20, "20 readings");
+    assertEquals(port.stats().framesSent, 4);
+    const seqs: number[] = [];
+    using _consumer = consume(port, seqs);
+    const taken = readings;
+    await eventually(() => seqs.length >= taken, `${taken} frames`);
+    assertEquals(seqs.slice(0, taken), Array.from({ length: taken }, (_, i) => i));
+  } finally {
+    await plugins.close();
+    port.close();
+    p[Symbol.dispose]();
+  }
 });
