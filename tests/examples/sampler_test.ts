@@ -6,7 +6,8 @@ import { assertEquals } from "@std/assert";
 import { DataPort } from "../../src/data/data_port.ts";
 import type { FrameMeta } from "../../src/data/data_port_types.ts";
 import { validateManifest } from "../../src/plugin/manifest.ts";
-import type { PluginManager } from "../../src/plugin/plugin_manager.ts";
+import type { PluginManager, PluginManagerOptions } from "../../src/plugin/plugin_manager.ts";
+import type { ResolvedManifest } from "../../src/plugin/manifest_types.ts";
 import { createWorkerHost } from "../../src/plugin/worker_host.ts";
 import { advance, manager, type Parts, parts } from "../plugin/_setup.ts";
 import { eventually, realManager, realParts } from "../plugin/_fixtures/remote/_kernel.ts";
@@ -14,17 +15,25 @@ import { eventually, realManager, realParts } from "../plugin/_fixtures/remote/_
 const SAMPLER = new URL("../../examples/plugins/sampler.ts", import.meta.url);
 const SMALL_BACKLOG = new URL("./_fixtures/small_backlog_sampler.ts", import.meta.url);
 
-async function loadSampler(p: Parts, port: DataPort, entry: URL): Promise<PluginManager> {
-  const plugins = manager(p, {
-    dataPorts: (_plugin, name) => (name === "readings" ? port : undefined),
-  });
-  await plugins.load(validateManifest({
+/** The sampler's manifest, as the demo's (capabilities publish, dataport, metrics). */
+function samplerManifest(entry: URL, isolation: "inline" | "worker"): ResolvedManifest {
+  return validateManifest({
     name: "sampler",
     version: "1.0.0",
     entry: entry.href,
-    isolation: "inline",
+    isolation,
     capabilities: ["publish", "dataport", "metrics"],
-  }));
+  });
+}
+
+/** Hands out `port` as the sampler's "readings". */
+function offering(port: DataPort): Pick<PluginManagerOptions, "dataPorts"> {
+  return { dataPorts: (_plugin, name) => (name === "readings" ? port : undefined) };
+}
+
+async function loadSampler(p: Parts, port: DataPort, entry: URL): Promise<PluginManager> {
+  const plugins = manager(p, offering(port));
+  await plugins.load(samplerManifest(entry, "inline"));
   return plugins;
 }
 
@@ -105,20 +114,11 @@ Deno.test("sampler in a Worker: its 4-frame window runs out, the rest waits, all
   const p = realParts();
   const port = new DataPort({ name: "readings", credit: 4 });
   const workers = createWorkerHost();
-  const plugins = realManager(p, {
-    hosts: { worker: workers },
-    dataPorts: (_plugin, name) => (name === "readings" ? port : undefined),
-  });
+  const plugins = realManager(p, { hosts: { worker: workers }, ...offering(port) });
   let readings = 0;
   using _readings = p.bus.topic("sampler.readings").subscribe(() => void readings++);
   try {
-    await plugins.load(validateManifest({
-      name: "sampler",
-      version: "1.0.0",
-      entry: SAMPLER.href,
-      isolation: "worker",
-      capabilities: ["publish", "dataport", "metrics"],
-    }));
+    await plugins.load(samplerManifest(SAMPLER, "worker"));
     // Nobody consumes: after the window (4 frames) the readings' frames wait.
     await eventually(() => readings >= 20, "20 readings");
     assertEquals(port.stats().framesSent, 4);
