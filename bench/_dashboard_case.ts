@@ -30,12 +30,6 @@ interface ClientLine {
   seconds: number;
 }
 
-/** The stand-in server's process. */
-interface StandIn {
-  port: number;
-  close(): Promise<void>;
-}
-
 /**
  * Takes the bodies the dashboard client will ask for from the real server
  * (in-process; a snapshot of one point, as the client gets each second) and
@@ -43,7 +37,7 @@ interface StandIn {
  */
 async function startStandIn(
   server: { request(path: string): Promise<Response> },
-): Promise<StandIn> {
+): Promise<{ port: number; process: SwitchedProcess<number> }> {
   const bodies: Record<string, string> = {};
   const take = async (path: string) => {
     const response = await server.request(path);
@@ -59,34 +53,13 @@ async function startStandIn(
   const data = await take(`${app}/data`) as { items?: { id: string }[] };
   for (const item of data.items ?? []) await take(`${app}/data/${item.id}`);
   for (const c of ["components", "apps", "areas", "functions"]) await take(`/api/v1/${c}`);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      new URL("./_dashboard_stand_in.ts", import.meta.url).pathname,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(`${JSON.stringify(bodies)}\n`));
-  const lines = child.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
-  let text = "";
-  while (!text.includes("\n")) {
-    const next = await lines.next();
-    if (next.done) throw new Error("The dashboard stand-in server ended before it listened");
-    text += next.value;
-  }
-  const port = Number(text.split("\n")[0]);
-  return {
-    port,
-    async close() {
-      await writer.close();
-      await child.status;
-      await lines.return?.();
-    },
-  };
+  const process = new SwitchedProcess<number>([
+    "run",
+    "--allow-net=127.0.0.1",
+    new URL("./_dashboard_stand_in.ts", import.meta.url).pathname,
+  ]);
+  await process.send(JSON.stringify(bodies));
+  return { port: await process.receive(), process };
 }
 
 /** What the case needs from the bench script. */
@@ -187,7 +160,7 @@ export async function dashboardCase(
   }
   await client.close();
   await standInClient.close();
-  await standIn.close();
+  await standIn.process.close();
   // What one point costs the main thread: the snapshot request that takes it,
   // answered in-process (no socket), timed around the handler.
   const times: number[] = [];

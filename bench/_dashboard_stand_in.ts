@@ -10,21 +10,17 @@
 //   deno run --allow-net=127.0.0.1 bench/_dashboard_stand_in.ts
 //
 // It prints its port on the first line of stdout once it listens, and ends
-// when its stdin ends.
+// when its stdin ends (bench/_switched_process.ts's line transport).
 
-const input = Deno.stdin.readable.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
-let first = "";
-while (!first.includes("\n")) {
-  const next = await input.next();
-  if (next.done) {
-    console.error("_dashboard_stand_in.ts: stdin ended before the bodies' line");
-    Deno.exit(2);
-  }
-  first += next.value;
+import { stdinLines } from "./_switched_process.ts";
+
+const input = stdinLines();
+const first = await input.next();
+if (first.done) {
+  console.error("_dashboard_stand_in.ts: stdin ended before the bodies' line");
+  Deno.exit(2);
 }
-const bodies = new Map(
-  Object.entries(JSON.parse(first.slice(0, first.indexOf("\n"))) as Record<string, string>),
-);
+const bodies = new Map(Object.entries(JSON.parse(first.value) as Record<string, string>));
 const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
 const JSON_TYPE = { "content-type": "application/json" };
 
@@ -49,8 +45,8 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (re
     ? new Response("{}", { status: 404, headers: JSON_TYPE })
     : new Response(text, { headers: JSON_TYPE });
 });
-console.log(server.addr.port);
+console.log(JSON.stringify(server.addr.port));
 // Until the bench closes stdin.
-while (!(await input.next()).done) { /* nothing more is read from it */ }
+for await (const _ of input) { /* nothing more is read from it */ }
 for (const controller of streams) controller.close();
 await server.shutdown();

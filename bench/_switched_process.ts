@@ -4,7 +4,9 @@
 // compares runs with and without such a load interleaves them round by round;
 // with one process for the whole case, no measured run pays for a Deno
 // process starting (and its JIT warming up) beside it.
-// bench/_dashboard_client.ts and bench/_server_loader.ts (`stdin` mode) speak it.
+// bench/_dashboard_client.ts and bench/_server_loader.ts (`stdin` mode) speak it;
+// bench/_dashboard_stand_in.ts uses the same line transport (`stdinLines`,
+// `send`, `receive`) for a line of its own.
 
 /**
  * The helper's side: runs `work` from each `on` to the next `off` (which
@@ -13,7 +15,7 @@
  */
 export async function serveSwitched<T>(work: (stop: AbortSignal) => Promise<T>): Promise<void> {
   let running: { stop: AbortController; done: Promise<T> } | undefined;
-  for await (const command of stdinCommands()) {
+  for await (const command of stdinLines()) {
     if (command === "on" && running === undefined) {
       const stop = new AbortController();
       running = { stop, done: work(stop.signal) };
@@ -27,8 +29,8 @@ export async function serveSwitched<T>(work: (stop: AbortSignal) => Promise<T>):
   await running?.done;
 }
 
-/** The commands on stdin, one a line, trimmed, until the input ends. */
-async function* stdinCommands(): AsyncGenerator<string> {
+/** The lines on stdin, trimmed, until the input ends. */
+export async function* stdinLines(): AsyncGenerator<string> {
   let pending = "";
   for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
     pending += chunk;
@@ -66,7 +68,7 @@ export class SwitchedProcess<T> {
 
   /** Starts its work. */
   async on(): Promise<void> {
-    await this.#writer.write(this.#encoder.encode("on\n"));
+    await this.send("on");
   }
 
   /**
@@ -76,7 +78,21 @@ export class SwitchedProcess<T> {
    * @throws {Error} when the process ended first.
    */
   async off(): Promise<T> {
-    await this.#writer.write(this.#encoder.encode("off\n"));
+    await this.send("off");
+    return await this.receive();
+  }
+
+  /** Writes `line` (and a newline) to its stdin. */
+  async send(line: string): Promise<void> {
+    await this.#writer.write(this.#encoder.encode(`${line}\n`));
+  }
+
+  /**
+   * The next line it prints, parsed as JSON.
+   *
+   * @throws {Error} when the process ended first.
+   */
+  async receive(): Promise<T> {
     let newline;
     while ((newline = this.#pending.indexOf("\n")) < 0) {
       const chunk = await this.#chunks.next();

@@ -24,6 +24,7 @@ import {
   type PluginDataPort,
   WOULD_BLOCK,
 } from "../../src/plugin/author.ts";
+import { show } from "../../src/internal/validate.ts";
 
 const HEADER_BYTES = 24;
 /** How long `stop` waits for credit to send the backlog, ms. */
@@ -43,7 +44,14 @@ export interface SamplerOptions {
 export function samplerPlugin(options: SamplerOptions = {}): Plugin {
   const frameBytes = Math.max(HEADER_BYTES, options.frameBytes ?? HEADER_BYTES);
   const portName = options.port ?? "readings";
-  const backlogCap = Math.max(0, options.backlog ?? 1000);
+  const backlogCap = options.backlog ?? 1000;
+  if (!Number.isSafeInteger(backlogCap) || backlogCap < 0) {
+    throw new RangeError(
+      `Cannot make a sampler as 'backlog' must be an integer >= 0: current value is ${
+        show(backlogCap)
+      }`,
+    );
+  }
   // One backlog per instance (a restart or reload makes a new context).
   const backlogs = new WeakMap<PluginContext, Backlog>();
   return definePlugin({

@@ -2,7 +2,7 @@
 // virtual clock: frames that find no credit wait in order and go out as it
 // returns; only past the backlog is a frame refused; `stop` sends what waits.
 // And in a Worker (the demo's way), through a remote port's send window.
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertThrows } from "@std/assert";
 import { DataPort } from "../../src/data/data_port.ts";
 import type { FrameMeta } from "../../src/data/data_port_types.ts";
 import { validateManifest } from "../../src/plugin/manifest.ts";
@@ -11,6 +11,8 @@ import type { ResolvedManifest } from "../../src/plugin/manifest_types.ts";
 import { createWorkerHost } from "../../src/plugin/worker_host.ts";
 import { advance, manager, type Parts, parts } from "../plugin/_setup.ts";
 import { eventually, realManager, realParts } from "../plugin/_fixtures/remote/_kernel.ts";
+
+import { samplerPlugin } from "../../examples/plugins/sampler.ts";
 
 const SAMPLER = new URL("../../examples/plugins/sampler.ts", import.meta.url);
 const SMALL_BACKLOG = new URL("./_fixtures/small_backlog_sampler.ts", import.meta.url);
@@ -132,4 +134,15 @@ Deno.test("sampler in a Worker: its 4-frame window runs out, the rest waits, all
     port.close();
     p[Symbol.dispose]();
   }
+});
+
+Deno.test("sampler: a backlog that is not an integer >= 0 is a clear error", () => {
+  for (const bad of [-1, 1.5, NaN, Infinity, "10" as unknown as number]) {
+    assertThrows(
+      () => samplerPlugin({ backlog: bad }),
+      RangeError,
+      "'backlog' must be an integer >= 0",
+    );
+  }
+  assertEquals(typeof samplerPlugin({ backlog: 0 }), "object");
 });
