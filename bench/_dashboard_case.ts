@@ -8,7 +8,7 @@
 // client), `p99_idle_us`, `p99_ratio`, the same for p99.9, and the client's
 // requests per second. A third condition in every round is the same client
 // against a stand-in server in another process that answers with bodies the
-// real server gave and runs no kernel (bench/_dashboard_stand_in.ts): what a
+// real server gave and runs no kernel (bench/_stand_in_server.ts): what a
 // client process and its sockets cost the loop on the same cores
 // (`p99_stand_in_us`, `p99_ratio_stand_in`), so that `p99_beyond_stand_in`
 // (with the real server over with the stand-in) is the kernel's own share.
@@ -20,6 +20,7 @@ import { serve } from "../src/server/mod.ts";
 import { type BenchResult, type BenchTarget, median, progress, round } from "./_report.ts";
 import { interleavedLoads, loopSubjects, type Tails } from "./_loaded_loop.ts";
 import { SwitchedProcess } from "./_switched_process.ts";
+import { type StandInServer, startStandInServer, takeBodies } from "./_stand_in_server.ts";
 
 const SILENT = { error() {}, warn() {}, info() {} };
 
@@ -32,34 +33,22 @@ interface ClientLine {
 
 /**
  * Takes the bodies the dashboard client will ask for from the real server
- * (in-process; a snapshot of one point, as the client gets each second) and
- * starts bench/_dashboard_stand_in.ts, handing them over on its stdin.
+ * (a snapshot of one point, as the client gets each second) and starts the
+ * stand-in with them.
  */
 async function startStandIn(
   server: { request(path: string): Promise<Response> },
-): Promise<{ port: number; process: SwitchedProcess<number> }> {
-  const bodies: Record<string, string> = {};
-  const take = async (path: string) => {
-    const response = await server.request(path);
-    const text = await response.text();
-    bodies[new URL(path, "http://x").pathname] = text;
-    return JSON.parse(text);
-  };
-  await take("/dashboard/api/snapshot?after=0"); // the first look
+): Promise<StandInServer> {
+  const bodies = await takeBodies(server, ["/dashboard/api/snapshot?after=0"]); // the first look
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  await take("/dashboard/api/snapshot?after=0"); // one point
+  await takeBodies(server, ["/dashboard/api/snapshot?after=0"], bodies); // one point
   const app = "/api/v1/apps/bg-0";
-  await take(app);
-  const data = await take(`${app}/data`) as { items?: { id: string }[] };
-  for (const item of data.items ?? []) await take(`${app}/data/${item.id}`);
-  for (const c of ["components", "apps", "areas", "functions"]) await take(`/api/v1/${c}`);
-  const process = new SwitchedProcess<number>([
-    "run",
-    "--allow-net=127.0.0.1",
-    new URL("./_dashboard_stand_in.ts", import.meta.url).pathname,
-  ]);
-  await process.send(JSON.stringify(bodies));
-  return { port: await process.receive(), process };
+  await takeBodies(server, [app, `${app}/data`], bodies);
+  const data = JSON.parse(bodies[`${app}/data`]!.body) as { items?: { id: string }[] };
+  const items = (data.items ?? []).map((item) => `${app}/data/${item.id}`);
+  const collections = ["components", "apps", "areas", "functions"].map((c) => `/api/v1/${c}`);
+  await takeBodies(server, [...items, ...collections], bodies);
+  return await startStandInServer(bodies);
 }
 
 /** What the case needs from the bench script. */

@@ -1,8 +1,9 @@
 // The shape both loop cases of `bench:server` share (`loop-under-scrape`,
 // `dashboard`): a 1 kHz loop in an island (`chronetix:island`) and on the
 // kernel's main thread (`chronetix:precise`), each measured in rounds that
-// interleave a run without and a run with a load process (switched on and
-// off over stdin, bench/_switched_process.ts), the order flipped each round.
+// interleave a run without a load and a run with each load process (switched
+// on and off over stdin, bench/_switched_process.ts), the order rotated each
+// round.
 
 import type { Kernel } from "../mod.ts";
 import type { DriftSubject } from "./_drift_subject.ts";
@@ -57,14 +58,6 @@ export interface Tails {
   p999: number[];
 }
 
-/** What {@linkcode interleavedRounds} measured. */
-export interface InterleavedRounds<T> {
-  idle: Tails;
-  loaded: Tails;
-  /** What the load process printed for each loaded run. */
-  loads: T[];
-}
-
 /** What {@linkcode interleavedLoads} measured: the idle runs, and per load its runs and lines. */
 export interface InterleavedLoads<T> {
   idle: Tails;
@@ -72,7 +65,7 @@ export interface InterleavedLoads<T> {
   loads: T[][];
 }
 
-/** Options of {@linkcode interleavedRounds} and {@linkcode interleavedLoads}. */
+/** Options of {@linkcode interleavedLoads}. */
 export interface InterleaveOptions {
   /** Ticks per run, at 1 kHz. */
   ticks: number;
@@ -83,30 +76,11 @@ export interface InterleaveOptions {
 }
 
 /**
- * Runs `rounds` rounds of one run without and one with the load, each of
- * `ticks` ticks at 1 kHz; the loaded run starts `settleMs` after the load is
- * switched on, and the order flips each round. `onRound` sees each round's
- * figures as they come.
- */
-export async function interleavedRounds<T>(
-  loop: DriftSubject,
-  load: SwitchedProcess<T>,
-  options: InterleaveOptions & {
-    onRound(round: number, idle: Tails, loaded: Tails, out: T): void;
-  },
-): Promise<InterleavedRounds<T>> {
-  const out = await interleavedLoads(loop, [load], {
-    ...options,
-    onRound: (r, idle, loaded, outs) => options.onRound(r, idle, loaded[0]!, outs[0]!),
-  });
-  return { idle: out.idle, loaded: out.loaded[0]!, loads: out.loads[0]! };
-}
-
-/**
- * Like {@linkcode interleavedRounds} with several loads: each round runs the
- * loop once idle and once under each load, the order rotated round by round
- * (round r starts at condition r mod (loads + 1)), so that no condition
- * always comes first.
+ * Runs `rounds` rounds; each runs the loop for `ticks` ticks at 1 kHz once
+ * idle and once under each load (the loaded run starts `settleMs` after the
+ * load is switched on), the order rotated round by round (round r starts at
+ * condition r mod (loads + 1)), so that no condition always comes first.
+ * `onRound` sees each round's figures as they come.
  */
 export async function interleavedLoads<T>(
   loop: DriftSubject,

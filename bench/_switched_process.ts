@@ -1,24 +1,29 @@
 // A helper process of a bench that stays up for a whole case and is switched
-// by lines on its stdin: `on` starts its work, `off` ends it and makes it
-// print one JSON line about that work, end of input ends it. A bench that
+// by lines on its stdin: `on` starts its work (`on <argument>` hands the work
+// an argument), `off` ends it and makes it print one JSON line about that
+// work, end of input ends it. A bench that
 // compares runs with and without such a load interleaves them round by round;
 // with one process for the whole case, no measured run pays for a Deno
 // process starting (and its JIT warming up) beside it.
 // bench/_dashboard_client.ts and bench/_server_loader.ts (`stdin` mode) speak it;
-// bench/_dashboard_stand_in.ts uses the same line transport (`stdinLines`,
+// bench/_stand_in_server.ts uses the same line transport (`stdinLines`,
 // `send`, `receive`) for a line of its own.
 
 /**
  * The helper's side: runs `work` from each `on` to the next `off` (which
  * aborts its signal) and prints what it resolves to as one JSON line; when
- * the input ends, a work still running is aborted and awaited.
+ * the input ends, a work still running is aborted and awaited. What follows
+ * `on ` on its line is the work's `argument` ("" when nothing does).
  */
-export async function serveSwitched<T>(work: (stop: AbortSignal) => Promise<T>): Promise<void> {
+export async function serveSwitched<T>(
+  work: (stop: AbortSignal, argument: string) => Promise<T>,
+): Promise<void> {
   let running: { stop: AbortController; done: Promise<T> } | undefined;
   for await (const command of stdinLines()) {
-    if (command === "on" && running === undefined) {
+    const [verb, ...rest] = command.split(" ");
+    if (verb === "on" && running === undefined) {
       const stop = new AbortController();
-      running = { stop, done: work(stop.signal) };
+      running = { stop, done: work(stop.signal, rest.join(" ")) };
     } else if (command === "off" && running !== undefined) {
       running.stop.abort();
       console.log(JSON.stringify(await running.done));
@@ -66,9 +71,13 @@ export class SwitchedProcess<T> {
     this.#chunks = this.#child.stdout.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
   }
 
-  /** Starts its work. */
-  async on(): Promise<void> {
-    await this.send("on");
+  /**
+   * Starts its work.
+   *
+   * @param argument What the work is handed (no newline).
+   */
+  async on(argument?: string): Promise<void> {
+    await this.send(argument === undefined ? "on" : `on ${argument}`);
   }
 
   /**

@@ -62,7 +62,10 @@
  *   `kernel_task_p99_idle_us` and their `p99_ratio` (bench/_crashloop_timing.ts);
  *   `chronetix:worker` is the worker host as it comes (a restart's Worker is
  *   created on a spawner thread, not the kernel's), `chronetix:worker-direct`
- *   the same with `spawner: false`.
+ *   the same with `spawner: false`; for worker and process, a third segment
+ *   with a stand-in process that boots what the host boots at the same rate
+ *   and runs no kernel (`kernel_task_p99_stand_in_us`, `p99_ratio_stand_in`,
+ *   `p99_beyond_stand_in`: the kernel's own share, `stand_in_boots_per_s`).
  * - `--case a,b` runs only the named cases.
  *
  * @module
