@@ -163,7 +163,7 @@ export const DASHBOARD_SCHEMAS: Readonly<Record<string, unknown>> = {
         tier: { type: "integer", minimum: 0, maximum: 3 },
       }),
     },
-    wakeups: object({ far: COUNT, near: COUNT, imminent: COUNT, early: COUNT }),
+    wakeups: object({ far: COUNT, near: COUNT, block: COUNT, imminent: COUNT, early: COUNT }),
     plugins: {
       type: "array",
       items: object({

@@ -96,7 +96,7 @@ export interface DashboardPoint {
   /** Per task (executor and islands). */
   tasks: DashboardTask[];
   /** The driver's wake-ups armed in the interval, by mode. */
-  wakeups: { far: number; near: number; imminent: number; early: number };
+  wakeups: { far: number; near: number; block: number; imminent: number; early: number };
   /** Every plugin of the kernel's plugin manager. */
   plugins: DashboardPlugin[];
   /** Plugin telemetry events recorded since the previous point. */
@@ -129,7 +129,7 @@ interface Look {
   ports: Map<string, { name: string; kind: "dataport" | "ring" }>;
 }
 
-const WAKEUP_MODES = ["far", "near", "imminent", "early"] as const;
+const WAKEUP_MODES = ["far", "near", "block", "imminent", "early"] as const;
 
 /** Computes and keeps the dashboard's points of one kernel. */
 export class DashboardSampler {
@@ -194,7 +194,7 @@ export class DashboardSampler {
         tier: look.gauges.get(`tier|${key}`) ?? 0,
       });
     }
-    const wakeups = { far: 0, near: 0, imminent: 0, early: 0 };
+    const wakeups = { far: 0, near: 0, block: 0, imminent: 0, early: 0 };
     for (const mode of WAKEUP_MODES) {
       wakeups[mode] = Math.max(
         0,

@@ -24,12 +24,22 @@ export function attachTo(action: string, clock: SteppedClock, wheel: TimerWheel)
   return detach as Disposable;
 }
 
-/** The host of a Driver given none: global timers, and a waker Worker unless the profile is efficient or the clock virtual. */
+/**
+ * The host of a Driver given none: global timers, and a waker Worker and
+ * blocking in `Atomics.wait` unless the profile is efficient or the clock
+ * virtual.
+ */
 export function defaultHost(clock: Clock, profile: PrecisionProfile, logger: Logger): DriverHost {
-  const useWorker = profile !== "efficient" && clock instanceof MonotonicClock;
-  return {
+  const real = profile !== "efficient" && clock instanceof MonotonicClock;
+  const host: DriverHost = {
     setTimeout: (callback, delayMs) => Number(setTimeout(callback, delayMs)),
     clearTimeout: (id) => clearTimeout(id),
-    createWaker: (onWake) => useWorker ? new WorkerWaker(onWake, logger) : undefined,
+    createWaker: (onWake) => real ? new WorkerWaker(onWake, logger) : undefined,
   };
+  if (real) {
+    // Nothing notifies this cell: a wait on it only times out.
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    host.block = (ms) => void Atomics.wait(cell, 0, 0, ms);
+  }
+  return host;
 }

@@ -32,7 +32,10 @@ export interface DriverMetricSource {
   readonly wheel: Readonly<TimerWheelStats>;
   /** Wake-up counts by mode, spin time and the current lead, in milliseconds. */
   readonly wakes: Readonly<
-    Record<"far" | "near" | "imminent" | "early" | "spinMs" | "leadMs", number>
+    Record<
+      "far" | "near" | "block" | "imminent" | "early" | "spinMs" | "blockMs" | "leadMs",
+      number
+    >
   >;
 }
 
@@ -44,7 +47,7 @@ export interface ClassMetrics {
   readonly fires: Counter;
 }
 
-const WAKE_MODES = ["far", "near", "imminent", "early"] as const;
+const WAKE_MODES = ["far", "near", "block", "imminent", "early"] as const;
 
 const SOURCE_METRICS: readonly StatMetric<DriverMetricSource>[] = [
   {
@@ -68,7 +71,7 @@ const SOURCE_METRICS: readonly StatMetric<DriverMetricSource>[] = [
   },
   ...WAKE_MODES.map((mode): StatMetric<DriverMetricSource> => ({
     name: "chronetix_driver_wakeups_total",
-    help: "Wake-ups armed by the driver, by mode (far, near, imminent) and early wake-ups",
+    help: "Wake-ups armed by the driver, by mode (far, near, block, imminent) and early wake-ups",
     type: "counter",
     labels: { mode },
     value: (s) => s.wakes[mode],
@@ -79,6 +82,13 @@ const SOURCE_METRICS: readonly StatMetric<DriverMetricSource>[] = [
     type: "counter",
     unit: "seconds",
     value: (s) => s.wakes.spinMs / 1000,
+  },
+  {
+    name: "chronetix_driver_block_seconds_total",
+    help: "Time the driver held the main thread blocked in Atomics.wait just before deadlines",
+    type: "counter",
+    unit: "seconds",
+    value: (s) => s.wakes.blockMs / 1000,
   },
   {
     name: "chronetix_driver_lead_seconds",
@@ -103,7 +113,7 @@ const SOURCE_METRICS: readonly StatMetric<DriverMetricSource>[] = [
  * const registry = new MetricsRegistry();
  * const wheel = new TimerWheel();
  * wheel.schedule(5, () => {});
- * const wakes = { far: 1, near: 0, imminent: 0, early: 0, spinMs: 0, leadMs: 0.15 };
+ * const wakes = { far: 1, near: 0, block: 0, imminent: 0, early: 0, spinMs: 0, blockMs: 0, leadMs: 0.15 };
  * using metrics = new DriverMetrics(registry, "main", () => ({ wheel: wheel.stats(), wakes }));
  * metrics.classMetrics("loop").fires.inc();
  * const text = registry.exposeText();

@@ -84,6 +84,8 @@ export class Driver implements Disposable {
   readonly #clock: Clock;
   readonly #profile: PrecisionProfile;
   readonly #tuning: PrecisionTuning;
+  // The host's block(), for profiles that block near a deadline (blockMs > 0).
+  readonly #block: ((ms: number) => void) | undefined;
   readonly #wheel: TimerWheel;
   readonly #host: DriverHost;
   readonly #virtual: boolean;
@@ -108,8 +110,10 @@ export class Driver implements Disposable {
     far: 0,
     near: 0,
     imminent: 0,
+    block: 0,
     early: 0,
     spinMs: 0,
+    blockMs: 0,
     wakerStarts: 0,
     leadMs: 0,
   };
@@ -118,6 +122,8 @@ export class Driver implements Disposable {
   #spinMs: number;
   // The spin threshold of the lead the current waker wake-up was aimed with.
   #wakeSpinMs = 0;
+  // When a blocking profile's waker hand-over was due (NaN: not measurable).
+  #handOverAt = NaN;
 
   /**
    * Creates a driver. Nothing real is armed until a timer is scheduled.
@@ -150,7 +156,12 @@ export class Driver implements Disposable {
     const registry = options.metrics === undefined
       ? undefined
       : requireMetricsRegistry(action, "metrics", options.metrics);
-    this.#tuning = precisionTuning(this.#profile);
+    this.#host = host ?? defaultHost(clock, this.#profile, logger);
+    const tuning = precisionTuning(this.#profile);
+    // A host that cannot block leaves the waker to wait near deadlines.
+    const block = this.#host.block === undefined ? undefined : this.#host.block.bind(this.#host);
+    this.#tuning = block === undefined ? { ...tuning, blockMs: 0, blockLeadMs: 0 } : tuning;
+    this.#block = this.#tuning.blockMs > 0 ? block : undefined;
     this.#lead = new LeadEstimator(this.#tuning);
     this.#spinMs = this.#lead.spinMs;
     this.#virtual = isSteppedClock(clock);
@@ -168,7 +179,6 @@ export class Driver implements Disposable {
       // On a stepped clock no real-time loop notices idleness: the last fire does.
       afterFire: this.#virtual ? this.#notifyIdleIfEmpty : undefined,
     };
-    this.#host = host ?? defaultHost(clock, this.#profile, logger);
     this.#keepWarm = options.keepWarm === true;
     this.#metrics = registry === undefined
       ? undefined
@@ -505,7 +515,19 @@ export class Driver implements Disposable {
     this.#fromWaker = true;
     // A waker that failed wakes the driver once so it re-arms with
     // setTimeout; that wake-up says nothing about the latency.
-    if (this.#armedMode === "near" && this.#waker?.ready === true) {
+    const armed = this.#armedMode;
+    if (
+      this.#block !== undefined && (armed === "near" || armed === "block") &&
+      this.#waker?.ready === true
+    ) {
+      // A blocking profile learns the hop's latency from every hand-over:
+      // the spin threshold (a deadline too close for a hop) follows it.
+      if (!Number.isNaN(this.#handOverAt)) {
+        this.#lead.learn(this.#clock.now() - this.#handOverAt);
+        this.#spinMs = this.#lead.spinMs;
+        this.#handOverAt = NaN;
+      }
+    } else if (armed === "near" && this.#waker?.ready === true) {
       // Spin out the lead it was aimed with, even if its sample shrinks the
       // lead: asking the waker again is a second hop the rest cannot cover.
       this.#wakeSpinMs = this.#lead.aimedSpinMs;
@@ -539,7 +561,9 @@ export class Driver implements Disposable {
         const remaining = next - after;
         // Until it fires, a waker wake-up's deadline spins out its aimed lead.
         const spinMs = firedAny ? this.#spinMs : Math.max(this.#spinMs, wakeSpinMs);
-        const mode = planWake(remaining, this.#tuning, spinMs);
+        let mode = planWake(remaining, this.#tuning, spinMs);
+        // A deadline within the block's lead is spun for, not handed over.
+        if (mode === "block" && remaining <= this.#tuning.blockLeadMs) mode = "imminent";
         if (mode === "due") {
           if (after - started > LOOP_BUDGET_MS) {
             // Yield to the event loop instead of starving it with a burst.
@@ -548,6 +572,21 @@ export class Driver implements Disposable {
             this.#setFarTimer(0, next);
             return;
           }
+          continue;
+        }
+        if (
+          this.#block !== undefined && !firedAny &&
+          (mode === "block" || mode === "imminent") && remaining > this.#tuning.blockLeadMs
+        ) {
+          // Nothing ran in this turn: hold the thread until the block's
+          // lead, then spin the rest, as a dedicated thread would.
+          this.#wakes.block++;
+          const blockStart = clock.now();
+          this.#block(remaining - this.#tuning.blockLeadMs);
+          const spinStart = clock.now();
+          this.#wakes.blockMs += spinStart - blockStart;
+          while (clock.now() < next) { /* spin: the block ended its lead early */ }
+          this.#wakes.spinMs += clock.now() - spinStart;
           continue;
         }
         if (mode === "imminent") {
@@ -562,6 +601,8 @@ export class Driver implements Disposable {
           this.#wakes.spinMs += clock.now() - spinStart;
           continue;
         }
+        // A block right after callbacks first lets the event loop run (their
+        // microtasks, I/O, other timers): #arm hands over through the waker.
         if (!firedAny) this.#wakes.early++;
         this.#arm(mode, next, remaining);
         return;
@@ -584,13 +625,22 @@ export class Driver implements Disposable {
       this.#becomeIdle();
       return;
     }
-    if (mode === "near") {
+    if (mode === "near" || mode === "block") {
       this.#waker ??= this.#host.createWaker(this.#onWakerWake);
       if (this.#waker !== undefined) {
         this.#wakes.near++;
-        // Only a wake-up requested from a running worker says anything about
-        // its latency; one requested during start-up is late by the start-up.
-        this.#waker.request(this.#lead.aim(deadline, this.#waker.ready));
+        // A blocking profile aims blockMs ahead (or, for a block, at once:
+        // the hand-over only gives the event loop its turn) and blocks
+        // through the hop's tail. Otherwise, only a wake-up requested from a
+        // running worker says anything about its latency; one requested
+        // during start-up is late by the start-up.
+        if (this.#block !== undefined) {
+          const target = deadline - this.#tuning.blockMs;
+          this.#waker.request(target);
+          this.#handOverAt = this.#waker.ready ? Math.max(target, this.#clock.now()) : NaN;
+        } else {
+          this.#waker.request(this.#lead.aim(deadline, this.#waker.ready));
+        }
         this.#wakes.wakerStarts = this.#waker.starts ?? 0;
         if (this.#waker.ready) return;
         // The worker is still starting: keep a setTimeout as a fallback.
@@ -625,7 +675,7 @@ export class Driver implements Disposable {
       this.#host.clearTimeout(this.#farTimer);
       this.#farTimer = 0;
     }
-    if (this.#armedMode === "near") this.#waker?.cancel();
+    if (this.#armedMode === "near" || this.#armedMode === "block") this.#waker?.cancel();
     this.#armedMode = "idle";
     this.#armedDeadline = Infinity;
   }

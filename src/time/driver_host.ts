@@ -40,6 +40,12 @@ export interface DriverHost {
    * returns `undefined` to make near waits fall back to `setTimeout`.
    */
   createWaker(onWake: () => void): Waker | undefined;
+  /**
+   * Blocks the calling thread for up to `ms` milliseconds (`Atomics.wait`),
+   * for profiles that block near a deadline (`blockMs`). A host without it
+   * makes the driver wait with its waker there instead.
+   */
+  block?(ms: number): void;
 }
 
 /**
@@ -55,10 +61,11 @@ export function requireHost(action: string, name: string, value: unknown): Drive
   const host = value as Partial<DriverHost> | null;
   if (
     host === null || typeof host !== "object" || typeof host.setTimeout !== "function" ||
-    typeof host.clearTimeout !== "function" || typeof host.createWaker !== "function"
+    typeof host.clearTimeout !== "function" || typeof host.createWaker !== "function" ||
+    (host.block !== undefined && typeof host.block !== "function")
   ) {
     throw new TypeError(
-      `Cannot ${action} as '${name}' must be a DriverHost with setTimeout, clearTimeout and createWaker methods: current value is ${
+      `Cannot ${action} as '${name}' must be a DriverHost with setTimeout, clearTimeout and createWaker methods (and block, when given, a method): current value is ${
         show(value)
       }`,
     );

@@ -70,10 +70,14 @@ export interface DriverWakeStats {
   near: number;
   /** Spins on the clock. */
   imminent: number;
+  /** Blocks of the main thread in `Atomics.wait` before a deadline (profile `precise`). */
+  block: number;
   /** Wake-ups that found nothing due yet (early `setTimeout` fires included). */
   early: number;
   /** Total milliseconds spent spinning. */
   spinMs: number;
+  /** Total milliseconds the main thread was blocked before deadlines. */
+  blockMs: number;
   /** Waker Worker starts. */
   wakerStarts: number;
   /** Current lead of near wake-ups in milliseconds (adapted to measured latency). */

@@ -8,8 +8,11 @@ import { requireNonNegative, requireOneOf } from "../internal/validate.ts";
  * - `"balanced"` (default): `setTimeout` for far deadlines, a waker Worker
  *   blocked in `Atomics.wait` for near ones, and a short spin on the clock for
  *   the last ~0.2 ms. Tens of microseconds late at a few percent of a core.
- * - `"precise"`: like balanced with earlier hand-overs and a longer spin
- *   budget, for 1 kHz loops with p99 lateness under 0.1 ms.
+ * - `"precise"`: the main thread is given to the loop near its deadlines:
+ *   the waker hands over up to 2 ms early, the event loop gets a turn, and
+ *   the thread then blocks in `Atomics.wait` until 0.25 ms before the
+ *   deadline and spins the rest, as a dedicated thread would. Other
+ *   main-thread work waits up to those 2 ms per tick; for 1 kHz loops.
  */
 export type PrecisionProfile = "efficient" | "balanced" | "precise";
 
@@ -20,8 +23,11 @@ export const PRECISION_PROFILES: readonly PrecisionProfile[] = ["efficient", "ba
  * The thresholds behind a {@linkcode PrecisionProfile}, in milliseconds.
  * Wake-up mode by distance `d` to the next deadline:
  * Far when `d > farAboveMs` (a `setTimeout` of `d - farGuardMs`), Imminent
- * when `d <= spinMs` (spin on the clock), Near otherwise (a waker Worker wakes
- * the main thread a lead time before the deadline).
+ * when `d <= spinMs` (spin on the clock), Block when `d <= blockMs` (block
+ * the main thread in `Atomics.wait` until `blockLeadMs` before the deadline,
+ * then spin; the event loop gets a turn first), Near otherwise (a waker
+ * Worker wakes the main thread a lead time before the deadline, or
+ * `blockMs` before it when the profile blocks).
  *
  * The lead adapts: the driver measures how late each waker wake-up arrives
  * (the last 64 of them) and sets the lead to their `leadQuantile` plus
@@ -47,6 +53,15 @@ export interface PrecisionTuning {
    * (the driver also spins within the current lead plus 50 µs).
    */
   spinMs: number;
+  /**
+   * Deadlines at most this far away (and beyond the spin) are waited for by
+   * blocking the main thread in `Atomics.wait`; 0 never blocks. Near
+   * wake-ups then aim this far ahead, so the waker's hop to the main thread
+   * lands inside the block instead of making the tick late.
+   */
+  blockMs: number;
+  /** How long before the deadline a block ends and the spin takes over. */
+  blockLeadMs: number;
 }
 
 /**
@@ -54,7 +69,10 @@ export interface PrecisionTuning {
  * 1.15 ms late at p50 with 15 ms tails, so Far waits stop well short of the
  * deadline; the waker Worker's futex wake plus the hop to the main thread
  * lands 100-180 µs after its target, so Near waits aim that much early and
- * the spin covers the rest.
+ * the spin covers the rest. That hop's tail (p99 0.3-3 ms) is what `precise`
+ * blocks through: a main thread blocked in `Atomics.wait` wakes like a
+ * dedicated thread (futex wake 50-100 µs late, timer slack 50 µs), which
+ * its 0.25 ms spin covers.
  */
 const TUNINGS: Record<PrecisionProfile, Readonly<PrecisionTuning>> = {
   efficient: {
@@ -65,6 +83,8 @@ const TUNINGS: Record<PrecisionProfile, Readonly<PrecisionTuning>> = {
     nearLeadMaxMs: 0,
     leadQuantile: 0,
     spinMs: 0,
+    blockMs: 0,
+    blockLeadMs: 0,
   },
   balanced: {
     farAboveMs: 25,
@@ -74,6 +94,8 @@ const TUNINGS: Record<PrecisionProfile, Readonly<PrecisionTuning>> = {
     nearLeadMaxMs: 0.6,
     leadQuantile: 0.9,
     spinMs: 0.1,
+    blockMs: 0,
+    blockLeadMs: 0,
   },
   precise: {
     farAboveMs: 60,
@@ -83,6 +105,8 @@ const TUNINGS: Record<PrecisionProfile, Readonly<PrecisionTuning>> = {
     nearLeadMaxMs: 0.8,
     leadQuantile: 0.98,
     spinMs: 0.15,
+    blockMs: 2,
+    blockLeadMs: 0.25,
   },
 };
 
@@ -119,6 +143,8 @@ export function precisionTuning(
     "nearLeadMaxMs",
     "leadQuantile",
     "spinMs",
+    "blockMs",
+    "blockLeadMs",
   ] as const;
   for (const key of keys) {
     const value = overrides[key];
@@ -127,6 +153,11 @@ export function precisionTuning(
   if (tuning.leadQuantile > 1) {
     throw new RangeError(
       `Cannot tune the driver as 'leadQuantile' must be in [0, 1]: current value is ${tuning.leadQuantile}`,
+    );
+  }
+  if (tuning.blockLeadMs > tuning.blockMs && tuning.blockMs > 0) {
+    throw new RangeError(
+      `Cannot tune the driver as 'blockLeadMs' must be <= 'blockMs': current values are ${tuning.blockLeadMs} and ${tuning.blockMs}`,
     );
   }
   if (tuning.nearLeadMinMs > tuning.nearLeadMaxMs) {
@@ -138,7 +169,7 @@ export function precisionTuning(
 }
 
 /** The wake-up modes a `Driver` chooses between. */
-export type WakeMode = "idle" | "due" | "far" | "near" | "imminent";
+export type WakeMode = "idle" | "due" | "far" | "near" | "block" | "imminent";
 
 /**
  * Chooses how to wait for a deadline `remainingMs` away: pure, so the
@@ -147,6 +178,8 @@ export type WakeMode = "idle" | "due" | "far" | "near" | "imminent";
  * - `"idle"`: nothing pending (`remainingMs` is `Infinity`).
  * - `"due"`: the deadline has passed; fire now.
  * - `"imminent"`: spin on the clock.
+ * - `"block"`: block the thread in `Atomics.wait`, then spin (profiles with
+ *   `blockMs > 0`).
  * - `"near"`: ask the waker Worker (or, without one, a 0 ms `setTimeout`).
  * - `"far"`: a `setTimeout`; see {@linkcode farDelayMs}.
  *
@@ -161,6 +194,7 @@ export type WakeMode = "idle" | "due" | "far" | "near" | "imminent";
  * assertEquals(planWake(0.1, balanced), "imminent");
  * assertEquals(planWake(-0.01, balanced), "due");
  * assertEquals(planWake(5, precisionTuning("efficient")), "far");
+ * assertEquals(planWake(1.5, precisionTuning("precise")), "block");
  * ```
  *
  * @param remainingMs Deadline minus now.
@@ -177,6 +211,7 @@ export function planWake(
   if (remainingMs === Infinity) return "idle";
   if (remainingMs <= 0) return "due";
   if (remainingMs <= spinMs) return "imminent";
+  if (remainingMs <= tuning.blockMs) return "block";
   if (remainingMs > tuning.farAboveMs) return "far";
   return "near";
 }

@@ -671,7 +671,20 @@ Deno.test("Driver rejects hostile options and arguments with errors naming them,
     [
       () => new Driver({ host: 5 as unknown as DriverHost }),
       TypeError,
-      "Cannot create a Driver as 'host' must be a DriverHost with setTimeout, clearTimeout and createWaker methods: current value is 5",
+      "Cannot create a Driver as 'host' must be a DriverHost with setTimeout, clearTimeout and createWaker methods (and block, when given, a method): current value is 5",
+    ],
+    [
+      () =>
+        new Driver({
+          host: {
+            setTimeout: () => 1,
+            clearTimeout: () => {},
+            createWaker: () => undefined,
+            block: 1 as unknown as () => void,
+          },
+        }),
+      TypeError,
+      "(and block, when given, a method)",
     ],
     [
       () => new Driver({ keepWarm: "yes" as unknown as boolean }),

@@ -210,7 +210,7 @@
   }
 
   function drawWakeups() {
-    const modes = ["far", "near", "imminent", "early"];
+    const modes = ["far", "near", "block", "imminent", "early"];
     const data = modes.map((m) =>
       state.points.map((p) => p.intervalMs > 0 ? p.wakeups[m] * 1000 / p.intervalMs : null)
     );

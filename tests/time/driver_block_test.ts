@@ -1,0 +1,134 @@
+// The precise profile's blocking near deadlines, on a fake clock and a fake
+// host whose block() moves the clock by the time asked (no real time).
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
+import type { Clock } from "../../src/time/clock.ts";
+import { Driver } from "../../src/time/driver.ts";
+import type { DriverHost, Waker } from "../../src/time/driver_host.ts";
+import { precisionTuning } from "../../src/time/precision.ts";
+
+/** A clock the test sets by hand; each read adds `step` so spins terminate. */
+class FakeClock implements Clock {
+  t = 0;
+  step = 0;
+  now(): number {
+    const t = this.t;
+    this.t += this.step;
+    return t;
+  }
+}
+
+class FakeWaker implements Waker {
+  ready = true;
+  requests: number[] = [];
+  constructor(readonly wake: () => void) {}
+  request(targetMs: number): void {
+    this.requests.push(targetMs);
+  }
+  cancel(): void {}
+  close(): void {}
+}
+
+/** A host whose block() records the wait and moves the clock by it, as Atomics.wait would. */
+class BlockingHost implements DriverHost {
+  waker: FakeWaker | undefined;
+  blocks: number[] = [];
+  timers: number[] = [];
+  constructor(readonly clock: FakeClock) {}
+  setTimeout(_callback: () => void, delayMs: number): number {
+    this.timers.push(delayMs);
+    return this.timers.length;
+  }
+  clearTimeout(): void {}
+  createWaker(onWake: () => void): Waker {
+    this.waker = new FakeWaker(onWake);
+    return this.waker;
+  }
+  block(ms: number): void {
+    this.blocks.push(ms);
+    if (ms > 0) this.clock.t += ms;
+  }
+}
+
+const tuning = precisionTuning("precise");
+
+Deno.test("precise hands over blockMs early, then blocks to the block's lead and spins, never early", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  using driver = new Driver({ clock, host, profile: "precise" });
+  const fired: number[] = [];
+  driver.after(10, (deadline) => void fired.push(clock.t - deadline));
+  assertEquals(host.waker!.requests, [10 - tuning.blockMs]);
+
+  clock.t = 10 - tuning.blockMs + 0.3; // the hop took 0.3 ms
+  clock.step = 0.001;
+  host.waker!.wake();
+  assertEquals(host.blocks.length, 1);
+  assertAlmostEquals(host.blocks[0]!, tuning.blockMs - 0.3 - tuning.blockLeadMs, 0.01);
+  assertEquals(fired.length, 1);
+  assert(fired[0]! >= 0 && fired[0]! < 0.01, `lateness ${fired[0]}`);
+  const wakes = driver.stats().wakes;
+  assertEquals(wakes.block, 1);
+  assertAlmostEquals(wakes.blockMs, host.blocks[0]!, 0.01);
+  assert(wakes.spinMs > 0 && wakes.spinMs <= tuning.blockLeadMs + 0.01, `spin ${wakes.spinMs}`);
+});
+
+Deno.test("precise lets the event loop run after callbacks before it blocks again", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  using driver = new Driver({ clock, host, profile: "precise" });
+  let ticks = 0;
+  driver.every(1, () => void ticks++, { firstAtMs: 10 });
+  for (let k = 0; k < 5; k++) {
+    const waker = host.waker!;
+    const blocksBefore = host.blocks.length;
+    // The hand-over for the next tick is due at once: it only yields a turn.
+    clock.step = 0;
+    const target = waker.requests.at(-1)!;
+    clock.t = Math.max(clock.t, target) + 0.02;
+    clock.step = 0.001;
+    waker.wake();
+    assertEquals(host.blocks.length, blocksBefore + 1, "one block per tick, after the hand-over");
+    assertEquals(ticks, k + 1);
+    // The run that fired asked for the next hand-over instead of blocking.
+    assert(waker.requests.at(-1)! <= clock.t, "a hand-over that is due at once");
+  }
+  assertEquals(driver.stats().wakes.block, 5);
+});
+
+Deno.test("precise does not block inside the call that schedules a near timer", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  using driver = new Driver({ clock, host, profile: "precise" });
+  clock.t = 100;
+  driver.after(1.5, () => {});
+  assertEquals(host.blocks, [], "scheduling never blocks the caller");
+  assertEquals(host.waker!.requests.length, 1, "the waker gives the event loop its turn first");
+});
+
+Deno.test("precise on a host without block() keeps the waker's lead and spins, as before", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  const noBlock: DriverHost = {
+    setTimeout: host.setTimeout.bind(host),
+    clearTimeout: host.clearTimeout.bind(host),
+    createWaker: host.createWaker.bind(host),
+  };
+  using driver = new Driver({ clock, host: noBlock, profile: "precise" });
+  driver.after(10, () => {});
+  assertEquals(host.waker!.requests, [10 - tuning.nearLeadMs]);
+  assertEquals(driver.stats().wakes.block, 0);
+});
+
+Deno.test("balanced never blocks, even on a host that can", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  using driver = new Driver({ clock, host, profile: "balanced" });
+  const fired: number[] = [];
+  driver.after(1.5, (deadline) => void fired.push(deadline));
+  const waker = host.waker!;
+  clock.t = waker.requests[0]! + 0.05;
+  clock.step = 0.001;
+  waker.wake();
+  assertEquals(fired, [1.5]);
+  assertEquals(host.blocks, []);
+});
