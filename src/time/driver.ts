@@ -120,10 +120,15 @@ export class Driver implements Disposable {
   #fromWaker = false;
   // The lead estimator's spin threshold, cached for the loop's planWake calls.
   #spinMs: number;
+  // A blocking profile's block window: the hop latency's maximum over the
+  // last 64 hand-overs, up to blockMs (see #blockWithinMs).
+  readonly #window: LeadEstimator | undefined;
   // The spin threshold of the lead the current waker wake-up was aimed with.
   #wakeSpinMs = 0;
   // When a blocking profile's waker hand-over was due (NaN: not measurable).
   #handOverAt = NaN;
+  // The block window the current hand-over was aimed with.
+  #aimedWithinMs = 0;
 
   /**
    * Creates a driver. Nothing real is armed until a timer is scheduled.
@@ -164,6 +169,13 @@ export class Driver implements Disposable {
     this.#block = this.#tuning.blockMs > 0 ? block : undefined;
     this.#lead = new LeadEstimator(this.#tuning);
     this.#spinMs = this.#lead.spinMs;
+    this.#window = this.#block === undefined ? undefined : new LeadEstimator({
+      ...this.#tuning,
+      leadQuantile: 1,
+      nearLeadMs: this.#tuning.blockMs,
+      nearLeadMinMs: 0,
+      nearLeadMaxMs: this.#tuning.blockMs,
+    });
     this.#virtual = isSteppedClock(clock);
     this.#wheel = new TimerWheel({
       ...options.wheel,
@@ -501,7 +513,7 @@ export class Driver implements Disposable {
     if (deadline >= this.#armedDeadline) return;
     this.#disarm();
     const remaining = deadline - this.#clock.now();
-    const mode = planWake(remaining, this.#tuning, this.#spinMs);
+    const mode = this.#plan(remaining, this.#spinMs, 0);
     if (mode === "due" || mode === "imminent") {
       this.#microtaskQueued = true;
       queueMicrotask(this.#run);
@@ -523,7 +535,9 @@ export class Driver implements Disposable {
       // A blocking profile learns the hop's latency from every hand-over:
       // the spin threshold (a deadline too close for a hop) follows it.
       if (!Number.isNaN(this.#handOverAt)) {
-        this.#lead.learn(this.#clock.now() - this.#handOverAt);
+        const lateMs = this.#clock.now() - this.#handOverAt;
+        this.#lead.learn(lateMs);
+        this.#window!.learn(lateMs);
         this.#spinMs = this.#lead.spinMs;
         this.#handOverAt = NaN;
       }
@@ -551,6 +565,7 @@ export class Driver implements Disposable {
     let firedAny = false;
     const fromWaker = this.#fromWaker;
     const wakeSpinMs = this.#wakeSpinMs;
+    const aimedWithinMs = fromWaker ? this.#aimedWithinMs : 0;
     this.#fromWaker = false;
     try {
       for (;;) {
@@ -561,9 +576,9 @@ export class Driver implements Disposable {
         const remaining = next - after;
         // Until it fires, a waker wake-up's deadline spins out its aimed lead.
         const spinMs = firedAny ? this.#spinMs : Math.max(this.#spinMs, wakeSpinMs);
-        let mode = planWake(remaining, this.#tuning, spinMs);
-        // A deadline within the block's lead is spun for, not handed over.
-        if (mode === "block" && remaining <= this.#tuning.blockLeadMs) mode = "imminent";
+        // A hand-over blocks out the window it was aimed with, even if what
+        // it taught shrank the window: asking again would cost a second hop.
+        const mode = this.#plan(remaining, spinMs, firedAny ? 0 : aimedWithinMs);
         if (mode === "due") {
           if (after - started > LOOP_BUDGET_MS) {
             // Yield to the event loop instead of starving it with a burst.
@@ -612,6 +627,27 @@ export class Driver implements Disposable {
     }
   };
 
+  /**
+   * The wake-up mode for a deadline `remaining` away. A blocking profile
+   * blocks only within its window of the deadline (and spins within the
+   * block's lead), so the event loop stays free the rest of the time.
+   */
+  #plan(remaining: number, spinMs: number, withinMs: number): WakeMode {
+    const mode = planWake(remaining, this.#tuning, spinMs);
+    if (mode !== "block") return mode;
+    if (remaining <= this.#tuning.blockLeadMs) return "imminent";
+    return remaining > Math.max(withinMs, this.#blockWithinMs()) ? "near" : "block";
+  }
+
+  /**
+   * How close to a deadline a blocking profile blocks: the block's lead plus
+   * the slowest of the last 64 hand-overs (and a margin), up to `blockMs`.
+   * Until hand-overs have been measured, `blockMs`.
+   */
+  #blockWithinMs(): number {
+    return Math.min(this.#tuning.blockMs, this.#tuning.blockLeadMs + this.#window!.leadMs);
+  }
+
   #arm(mode: WakeMode, deadline: number, remaining: number): void {
     // Arming replaces any earlier arm: a far timer left behind would keep the
     // process alive and fire for nothing.
@@ -635,7 +671,8 @@ export class Driver implements Disposable {
         // running worker says anything about its latency; one requested
         // during start-up is late by the start-up.
         if (this.#block !== undefined) {
-          const target = deadline - this.#tuning.blockMs;
+          this.#aimedWithinMs = this.#blockWithinMs();
+          const target = deadline - this.#aimedWithinMs;
           this.#waker.request(target);
           this.#handOverAt = this.#waker.ready ? Math.max(target, this.#clock.now()) : NaN;
         } else {

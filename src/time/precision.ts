@@ -9,10 +9,11 @@ import { requireNonNegative, requireOneOf } from "../internal/validate.ts";
  *   blocked in `Atomics.wait` for near ones, and a short spin on the clock for
  *   the last ~0.2 ms. Tens of microseconds late at a few percent of a core.
  * - `"precise"`: the main thread is given to the loop near its deadlines:
- *   the waker hands over up to 2 ms early, the event loop gets a turn, and
- *   the thread then blocks in `Atomics.wait` until 0.25 ms before the
- *   deadline and spins the rest, as a dedicated thread would. Other
- *   main-thread work waits up to those 2 ms per tick; for 1 kHz loops.
+ *   the waker hands over as early as its slowest recent hand-over needs (up
+ *   to 2 ms), and the thread then blocks in `Atomics.wait` until 0.25 ms
+ *   before the deadline and spins the rest, as a dedicated thread would.
+ *   Other main-thread work waits out that window (up to 2 ms) per tick; for
+ *   1 kHz loops.
  */
 export type PrecisionProfile = "efficient" | "balanced" | "precise";
 
@@ -54,10 +55,12 @@ export interface PrecisionTuning {
    */
   spinMs: number;
   /**
-   * Deadlines at most this far away (and beyond the spin) are waited for by
-   * blocking the main thread in `Atomics.wait`; 0 never blocks. Near
-   * wake-ups then aim this far ahead, so the waker's hop to the main thread
-   * lands inside the block instead of making the tick late.
+   * The most a blocking profile blocks the main thread in `Atomics.wait`
+   * before a deadline; 0 never blocks. The driver blocks within the block's
+   * lead plus the slowest of the last 64 waker hand-overs of the deadline
+   * (this much until it has measured them), and aims Near wake-ups that far
+   * ahead, so the hop to the main thread lands inside the block instead of
+   * making the tick late.
    */
   blockMs: number;
   /** How long before the deadline a block ends and the spin takes over. */

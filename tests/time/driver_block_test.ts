@@ -81,18 +81,45 @@ Deno.test("precise lets the event loop run after callbacks before it blocks agai
   for (let k = 0; k < 5; k++) {
     const waker = host.waker!;
     const blocksBefore = host.blocks.length;
-    // The hand-over for the next tick is due at once: it only yields a turn.
+    const requestsBefore = waker.requests.length;
     clock.step = 0;
-    const target = waker.requests.at(-1)!;
-    clock.t = Math.max(clock.t, target) + 0.02;
+    clock.t = Math.max(clock.t, waker.requests.at(-1)!) + 0.02; // hand-overs take 20 µs
     clock.step = 0.001;
     waker.wake();
     assertEquals(host.blocks.length, blocksBefore + 1, "one block per tick, after the hand-over");
     assertEquals(ticks, k + 1);
-    // The run that fired asked for the next hand-over instead of blocking.
-    assert(waker.requests.at(-1)! <= clock.t, "a hand-over that is due at once");
+    // The run that fired handed over for the next tick instead of blocking.
+    assertEquals(waker.requests.length, requestsBefore + 1);
   }
   assertEquals(driver.stats().wakes.block, 5);
+});
+
+Deno.test("precise blocks only as close to a deadline as its hand-overs need, up to blockMs", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  using driver = new Driver({ clock, host, profile: "precise" });
+  driver.every(10, () => {}, { firstAtMs: 10 });
+  const tick = (handOverMs: number) => {
+    const waker = host.waker!;
+    clock.step = 0;
+    clock.t = Math.max(clock.t, waker.requests.at(-1)!) + handOverMs;
+    clock.step = 0.001;
+    waker.wake();
+  };
+  const aheadOfDeadline = () => {
+    const deadline = Math.ceil(host.waker!.requests.at(-1)! / 10) * 10;
+    return deadline - host.waker!.requests.at(-1)!;
+  };
+  // Before any hand-over is measured: blockMs ahead.
+  assertAlmostEquals(aheadOfDeadline(), tuning.blockMs, 1e-9);
+  // Fast hand-overs (0.1 ms): the window shrinks to them, the event loop is free the rest.
+  for (let k = 0; k < 3; k++) tick(0.1);
+  assertAlmostEquals(aheadOfDeadline(), tuning.blockLeadMs + 0.1 + 0.03, 0.005);
+  // One slow hand-over (1 ms) widens it at once; a slower one is capped at blockMs.
+  tick(1);
+  assertAlmostEquals(aheadOfDeadline(), tuning.blockLeadMs + 1 + 0.03, 0.005);
+  tick(5);
+  assertAlmostEquals(aheadOfDeadline(), tuning.blockMs, 1e-9);
 });
 
 Deno.test("precise does not block inside the call that schedules a near timer", () => {
