@@ -665,11 +665,11 @@ export class Driver implements Disposable {
       this.#waker ??= this.#host.createWaker(this.#onWakerWake);
       if (this.#waker !== undefined) {
         this.#wakes.near++;
-        // A blocking profile aims blockMs ahead (or, for a block, at once:
-        // the hand-over only gives the event loop its turn) and blocks
-        // through the hop's tail. Otherwise, only a wake-up requested from a
-        // running worker says anything about its latency; one requested
-        // during start-up is late by the start-up.
+        // A blocking profile aims its window ahead of the deadline (for a
+        // block, that is at once: the hand-over only gives the event loop
+        // its turn) and blocks through the hop's tail. Otherwise, only a
+        // wake-up requested from a running worker says anything about its
+        // latency; one requested during start-up is late by the start-up.
         if (this.#block !== undefined) {
           this.#aimedWithinMs = this.#blockWithinMs();
           const target = deadline - this.#aimedWithinMs;
