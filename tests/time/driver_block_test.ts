@@ -1,32 +1,10 @@
 // The precise profile's blocking near deadlines, on a fake clock and a fake
 // host whose block() moves the clock by the time asked (no real time).
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
-import type { Clock } from "../../src/time/clock.ts";
 import { Driver } from "../../src/time/driver.ts";
 import type { DriverHost, Waker } from "../../src/time/driver_host.ts";
 import { precisionTuning } from "../../src/time/precision.ts";
-
-/** A clock the test sets by hand; each read adds `step` so spins terminate. */
-class FakeClock implements Clock {
-  t = 0;
-  step = 0;
-  now(): number {
-    const t = this.t;
-    this.t += this.step;
-    return t;
-  }
-}
-
-class FakeWaker implements Waker {
-  ready = true;
-  requests: number[] = [];
-  constructor(readonly wake: () => void) {}
-  request(targetMs: number): void {
-    this.requests.push(targetMs);
-  }
-  cancel(): void {}
-  close(): void {}
-}
+import { FakeClock, FakeWaker } from "./_fake_driver.ts";
 
 /** A host whose block() records the wait and moves the clock by it, as Atomics.wait would. */
 class BlockingHost implements DriverHost {

@@ -5,42 +5,15 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import type { Clock } from "../../src/time/clock.ts";
 import { ClosedError } from "../../src/errors.ts";
+import type { Clock } from "../../src/time/clock.ts";
 import { Driver } from "../../src/time/driver.ts";
 import type { DriverHost, Waker } from "../../src/time/driver_host.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";
 import { precisionTuning } from "../../src/time/precision.ts";
 import { VirtualClock } from "../../src/time/virtual_clock.ts";
 import { recordingLogger } from "../_util/logger.ts";
-
-/** A clock the test sets by hand; each read adds `step` so spins terminate. */
-class FakeClock implements Clock {
-  t = 0;
-  step = 0;
-  now(): number {
-    const t = this.t;
-    this.t += this.step;
-    return t;
-  }
-}
-
-class FakeWaker implements Waker {
-  ready = true;
-  requests: number[] = [];
-  cancels = 0;
-  closes = 0;
-  constructor(readonly wake: () => void) {}
-  request(targetMs: number): void {
-    this.requests.push(targetMs);
-  }
-  cancel(): void {
-    this.cancels++;
-  }
-  close(): void {
-    this.closes++;
-  }
-}
+import { FakeClock, FakeWaker } from "./_fake_driver.ts";
 
 class FakeHost implements DriverHost {
   timers = new Map<number, { callback: () => void; delayMs: number }>();

@@ -41,4 +41,11 @@ Deno.test("precisionTuning() applies overrides and rejects bad ones", () => {
     `'profile' must be one of "efficient", "balanced", "precise": current value is "turbo"`,
   );
   assertThrows(() => precisionTuning("balanced", { nearLeadMs: -1 }), RangeError, "'nearLeadMs'");
+  assertEquals(precisionTuning("precise", { blockMs: 1 }).blockMs, 1);
+  assertThrows(() => precisionTuning("precise", { blockMs: -2 }), RangeError, "'blockMs'");
+  assertThrows(
+    () => precisionTuning("precise", { blockMs: 1, blockLeadMs: 1.5 }),
+    RangeError,
+    "Cannot tune the driver as 'blockLeadMs' must be <= 'blockMs': current values are 1.5 and 1",
+  );
 });
