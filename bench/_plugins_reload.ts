@@ -5,15 +5,20 @@
 // reload() to the old instance ended), events lost / duplicated / reordered
 // (from the consumer's [seq, count] acknowledgements), the producer's p99
 // lateness during switches and idle, and RSS growth from an early round to
-// the end (after a GC), with the part of it that is V8 growing the kernel
-// isolate's young generation (`young_gen_growth_bytes`: the new spaces'
-// size, which V8 raises with the allocation rate up to its semi-space cap,
-// and which a full GC does not give back) and the rest
-// (`rss_growth_less_young_gen_bytes`), and the JavaScript heap in use
-// (`heap_growth_bytes`, which includes the telemetry ring filling up to its
-// capacity). Inline: as many reloads as its cap allows (each
-// fresh import leaks the old module), the heap growth per reload, and one
-// more reload that the cap must refuse.
+// the end. RSS is read twice at each end:
+// - settled (`rss_growth_bytes`): after a memory-reducing GC, which gives
+//   back the young generation V8 grew under load (V8's memory reducer runs
+//   one by itself once the kernel is quiet for a few seconds): what the
+//   reloads left behind;
+// - busy (`rss_growth_busy_bytes`): right after a full GC, with the young
+//   generation as V8 sized it under the load (`young_gen_growth_bytes`: the
+//   new spaces' size, which V8 raises with the bytes that survive scavenges
+//   up to its semi-space cap and which a full GC does not give back) and the
+//   rest (`rss_growth_less_young_gen_bytes`).
+// And the JavaScript heap in use (`heap_growth_bytes`, which includes the
+// telemetry ring filling up to its capacity). Inline: as many reloads as its
+// cap allows (each fresh import leaks the old module), the heap growth per
+// reload, and one more reload that the cap must refuse.
 //
 // Each subject runs in a process of its own (this file is its program), so
 // what one subject made V8 and the C allocator grow does not carry into the
@@ -41,6 +46,21 @@ function youngGenBytes(): number {
     }
   }
   return bytes;
+}
+
+/** What `--expose-gc` gives; with options, V8's own kinds of collection. */
+type Gc = (options?: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
+
+/**
+ * RSS and heap after a memory-reducing collection: the one V8's memory
+ * reducer runs by itself in a quiet isolate (about 8 s after a full GC),
+ * which also shrinks the young generation V8 grew under load back to its
+ * minimum and gives its pages back. Taken here at once instead of waiting.
+ */
+function settledReading(): { rss: number; heap: number } {
+  (gc as Gc | undefined)?.({ type: "major", execution: "sync", flavor: "last-resort" });
+  const { rss, heapUsed } = Deno.memoryUsage();
+  return { rss, heap: heapUsed };
 }
 
 /** Events the bench keeps track of (a 1 kHz producer for about 17 minutes). */
@@ -123,6 +143,7 @@ async function reloadSubject(
     let rss0 = NaN;
     let heap0 = NaN;
     let young0 = NaN;
+    let settled0 = { rss: NaN, heap: NaN };
     let done = 0;
     try {
       for (let r = 0; r < rounds && done < reloads; r++) {
@@ -147,6 +168,8 @@ async function reloadSubject(
           rss0 = Deno.memoryUsage().rss;
           heap0 = Deno.memoryUsage().heapUsed;
           young0 = youngGenBytes();
+          // V8 grows the young generation again from its minimum after this.
+          settled0 = settledReading();
         }
       }
     } finally {
@@ -159,6 +182,7 @@ async function reloadSubject(
     const rss1 = Deno.memoryUsage().rss;
     const heap1 = Deno.memoryUsage().heapUsed;
     const youngGrowth = youngGenBytes() - young0;
+    const settled1 = settledReading();
     let lost = 0;
     for (let s = 0; s < Math.min(sent, MAX_EVENTS); s++) if (seen[s] === 0) lost++;
     const mean = switches.reduce((a, s) => a + s, 0) / Math.max(1, switches.length);
@@ -175,10 +199,12 @@ async function reloadSubject(
       reordered_events: reordered,
       producer_p99_us: round(percentile(lateSwitch.values(), 99), 0),
       producer_p99_idle_us: round(percentile(lateIdle.values(), 99), 0),
-      rss_growth_bytes: rss1 - rss0,
+      rss_growth_bytes: settled1.rss - settled0.rss,
+      rss_growth_busy_bytes: rss1 - rss0,
       young_gen_growth_bytes: youngGrowth,
       rss_growth_less_young_gen_bytes: rss1 - rss0 - youngGrowth,
       heap_growth_bytes: heap1 - heap0,
+      heap_growth_settled_bytes: settled1.heap - settled0.heap,
       reloads: switches.length,
       events: sent,
       failed_reloads: failures.length,
