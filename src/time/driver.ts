@@ -633,10 +633,8 @@ export class Driver implements Disposable {
    * block's lead), so the event loop stays free the rest of the time.
    */
   #plan(remaining: number, spinMs: number, withinMs: number): WakeMode {
-    const mode = planWake(remaining, this.#tuning, spinMs);
-    if (mode !== "block") return mode;
-    if (remaining <= this.#tuning.blockLeadMs) return "imminent";
-    return remaining > Math.max(withinMs, this.#blockWithinMs()) ? "near" : "block";
+    const within = this.#window === undefined ? 0 : Math.max(withinMs, this.#blockWithinMs());
+    return planWake(remaining, this.#tuning, spinMs, within);
   }
 
   /**

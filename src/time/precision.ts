@@ -198,23 +198,29 @@ export type WakeMode = "idle" | "due" | "far" | "near" | "block" | "imminent";
  * assertEquals(planWake(-0.01, balanced), "due");
  * assertEquals(planWake(5, precisionTuning("efficient")), "far");
  * assertEquals(planWake(1.5, precisionTuning("precise")), "block");
+ * assertEquals(planWake(1.5, precisionTuning("precise"), undefined, 0.5), "near");
  * ```
  *
  * @param remainingMs Deadline minus now.
  * @param tuning The profile's thresholds.
  * @param spinMs The spin threshold in force; defaults to `tuning.spinMs`
  * (the driver passes its adapted value).
+ * @param blockWithinMs How close to the deadline a blocking profile blocks;
+ * defaults to `tuning.blockMs` (the driver passes its learnt window, at most
+ * that); 0 never blocks.
  * @returns The mode.
  */
 export function planWake(
   remainingMs: number,
   tuning: PrecisionTuning,
   spinMs: number = tuning.spinMs,
+  blockWithinMs: number = tuning.blockMs,
 ): WakeMode {
   if (remainingMs === Infinity) return "idle";
   if (remainingMs <= 0) return "due";
   if (remainingMs <= spinMs) return "imminent";
-  if (remainingMs <= tuning.blockMs) return "block";
+  // Within the block's lead a block would end at once: spin instead.
+  if (remainingMs <= blockWithinMs) return remainingMs <= tuning.blockLeadMs ? "imminent" : "block";
   if (remainingMs > tuning.farAboveMs) return "far";
   return "near";
 }

@@ -5,8 +5,8 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { ClosedError } from "../../src/errors.ts";
 import type { Clock } from "../../src/time/clock.ts";
+import { ClosedError } from "../../src/errors.ts";
 import { Driver } from "../../src/time/driver.ts";
 import type { DriverHost, Waker } from "../../src/time/driver_host.ts";
 import { MetricsRegistry } from "../../src/metrics/registry.ts";

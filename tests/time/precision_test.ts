@@ -22,6 +22,16 @@ Deno.test("planWake() picks the mode by distance to the deadline", async (t) => 
     assertEquals(planWake(40, balanced), "far");
     assertEquals(planWake(40, precise), "near");
   });
+  await t.step("precise blocks within its window and spins within the block's lead", () => {
+    const precise = precisionTuning("precise");
+    assertEquals(planWake(precise.blockMs, precise), "block");
+    assertEquals(planWake(precise.blockMs + 0.01, precise), "near");
+    assertEquals(planWake(1, precise, undefined, 0.5), "near");
+    assertEquals(planWake(0.4, precise, undefined, 0.5), "block");
+    assertEquals(planWake(precise.blockLeadMs, precise), "imminent");
+    assertEquals(planWake(0.2, precise, 0.1), "imminent");
+    assertEquals(planWake(1, precisionTuning("balanced"), undefined, 0), "near");
+  });
 });
 
 Deno.test("farDelayMs() stops short of the deadline by the guard, in whole milliseconds", () => {
