@@ -187,46 +187,50 @@ export class IslandLoop {
     while (Atomics.load(control, C_COMMAND) === 0) {
       Atomics.add(control, C_BEAT, 1);
       let now = host.now();
-      // Among the tasks due, the earliest deadline; else the next release.
-      let pick: Entry | undefined;
-      let best = Infinity;
+      const pick = this.#earliestDue(now);
+      if (pick !== undefined) {
+        this.#runOnce(pick, this.#advance(pick, now), now);
+        continue;
+      }
       let soonest: Entry | undefined;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
-        if (!e.active) continue;
-        if (e.next <= now) {
-          const d = e.next + e.task.deadlineMs;
-          if (pick === undefined || d < best) {
-            pick = e;
-            best = d;
-          }
-        } else if (soonest === undefined || e.next < soonest.next) {
-          soonest = e;
-        }
+        if (e.active && (soonest === undefined || e.next < soonest.next)) soonest = e;
       }
-      if (pick === undefined) {
-        if (soonest === undefined) {
-          host.sleep(Infinity);
-          continue;
-        }
-        const due = soonest.next;
-        const wakeAt = due - lead.ms;
-        if (now < wakeAt) {
-          host.sleep(wakeAt - now);
-          const woke = host.now();
-          // Woken early (a command, a spurious wake): look again.
-          if (woke < wakeAt) continue;
-          if (lead.learn(woke - wakeAt)) {
-            Atomics.store(control, C_LEAD_US, Math.round(lead.ms * 1000));
-          }
-        }
-        if (Atomics.load(control, C_COMMAND) !== 0) break;
-        // The spin is bounded by the lead (plus a late wake, which ends it at once).
-        do now = host.now(); while (now < due);
-        // Due now: the next turn picks the earliest deadline among the tasks due.
+      if (soonest === undefined) {
+        host.sleep(Infinity);
         continue;
       }
-      this.#runOnce(pick, now);
+      const due = soonest.next;
+      const wakeAt = due - lead.ms;
+      if (now < wakeAt) {
+        host.sleep(wakeAt - now);
+        const woke = host.now();
+        // Woken early (a command, a spurious wake): look again.
+        if (woke < wakeAt) continue;
+        if (lead.learn(woke - wakeAt)) {
+          Atomics.store(control, C_LEAD_US, Math.round(lead.ms * 1000));
+        }
+      }
+      if (Atomics.load(control, C_COMMAND) !== 0) break;
+      // The run of this release is readied before the spin (the task among
+      // those due then with the earliest deadline, its release worked out),
+      // so the spin's end goes straight into the task: the bookkeeping,
+      // slow on caches the sleep left cold, is not paid in its lateness.
+      const ready = this.#earliestDue(due)!;
+      const { first, k, next } = ready;
+      let skipped = this.#advance(ready, due);
+      // The spin is bounded by the lead (plus a late wake, which ends it at once).
+      do now = host.now(); while (now < due);
+      if (now - ready.release >= ready.task.periodMs) {
+        // The thread lost the CPU for over a period in the spin: work the
+        // release out again from when it started, as a run found due would.
+        ready.first = first;
+        ready.k = k;
+        ready.next = next;
+        skipped = this.#advance(ready, now);
+      }
+      this.#runOnce(ready, skipped, now);
     }
     this.#running = false;
   }
@@ -242,7 +246,30 @@ export class IslandLoop {
     }
   }
 
-  #runOnce(e: Entry, start: number): void {
+  /** Among the active tasks released by `at`, the one with the earliest deadline. */
+  #earliestDue(at: number): Entry | undefined {
+    const entries = this.#entries;
+    let pick: Entry | undefined;
+    let best = Infinity;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (!e.active || e.next > at) continue;
+      const d = e.next + e.task.deadlineMs;
+      if (pick === undefined || d < best) {
+        pick = e;
+        best = d;
+      }
+    }
+    return pick;
+  }
+
+  /**
+   * Works out the release a run starting at `start` serves (after a stall,
+   * by the missed-tick policy) and moves the task to its next release.
+   *
+   * @returns The releases skipped.
+   */
+  #advance(e: Entry, start: number): number {
     const task = e.task;
     const period = task.periodMs;
     let release = e.next;
@@ -264,6 +291,12 @@ export class IslandLoop {
     e.next = e.first + e.k * period;
     e.release = release;
     e.deadline = release + task.deadlineMs;
+    return skipped;
+  }
+
+  /** Runs the task for the release {@linkcode IslandLoop.#advance} worked out, and writes its slot. */
+  #runOnce(e: Entry, skipped: number, start: number): void {
+    const task = e.task;
     const control = this.#control;
     Atomics.store(control, C_RUNNING, e.index + 1);
     Atomics.add(control, C_RUN_SEQ, 1);
@@ -293,7 +326,7 @@ export class IslandLoop {
     cells[F_RELEASES]! += 1 + skipped;
     cells[F_RUNS]!++;
     cells[F_SKIPPED]! += skipped;
-    recordCells(cells, H_SCHED, start - release);
+    recordCells(cells, H_SCHED, start - e.release);
     const exec = end - start;
     recordCells(cells, H_EXEC, exec);
     if (e.deadline !== Infinity) {

@@ -600,6 +600,13 @@ export class Driver implements Disposable {
           this.#block(remaining - this.#tuning.blockLeadMs);
           const spinStart = clock.now();
           this.#wakes.blockMs += spinStart - blockStart;
+          // The wheel moves the deadline's slot to its near heap now (firing
+          // it if the block overran), on caches the block left cold, so the
+          // spin's end fires at once instead of paying for that.
+          if (wheel.advance(spinStart) > 0) {
+            firedAny = true;
+            continue;
+          }
           while (clock.now() < next) { /* spin: the block ended its lead early */ }
           this.#wakes.spinMs += clock.now() - spinStart;
           continue;

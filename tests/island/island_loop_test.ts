@@ -27,9 +27,15 @@ class FakeHost implements LoopHost {
   sleeps: number[] = [];
   overshoot = 0.05;
   step = 0.001;
+  /** Once the clock passes `at`, it jumps by `by` (the thread lost the CPU). */
+  jump: { at: number; by: number } | undefined;
   constructor(readonly control: Int32Array) {}
   now(): number {
     this.t += this.step;
+    if (this.jump !== undefined && this.t >= this.jump.at) {
+      this.t += this.jump.by;
+      this.jump = undefined;
+    }
     return this.t;
   }
   sleep(ms: number): void {
@@ -124,34 +130,66 @@ Deno.test("IslandLoop.run() runs the earliest deadline first among tasks due tog
   assertEquals(order.slice(0, 6), ["urgent", "slow", "urgent", "slow", "urgent", "slow"]);
 });
 
+/**
+ * The releases of a 1 ms task's first six runs under `policy`, with a stall
+ * of 3.5 periods: in its second run (`"in-run"`) or, before the third
+ * release, inside the spin the run was readied for (`"in-spin"`, at 2.9).
+ */
+function stalledReleases(policy: LoopTask["missedTicks"], where: "in-run" | "in-spin") {
+  const releases: number[] = [];
+  const s = setup([task({
+    name: "t",
+    missedTicks: policy,
+    run: (c) => {
+      releases.push(Math.round(c.release * 1e6) / 1e6);
+      if (where === "in-run" && releases.length === 2) s.host.t += 3.5;
+      if (releases.length === 6) s.stop();
+    },
+  })]);
+  if (where === "in-spin") s.host.jump = { at: 2.9, by: 3.5 };
+  s.loop.run();
+  return { releases, stats: s.stats(0) };
+}
+
 Deno.test("IslandLoop.run() follows missedTicks after a stall: skip, delay, burst", async (t) => {
-  for (const policy of ["skip", "delay", "burst"] as const) {
-    await t.step(policy, () => {
-      const releases: number[] = [];
-      const s = setup([task({
-        name: "t",
-        missedTicks: policy,
-        run: (c) => {
-          releases.push(Math.round(c.release * 1e6) / 1e6);
-          if (releases.length === 2) s.host.t += 3.5; // a stall of 3.5 periods
-          if (releases.length === 6) s.stop();
-        },
-      })]);
-      s.loop.run();
-      const stats = s.stats(0);
-      if (policy === "skip") {
-        assertEquals(releases, [1.001, 2.001, 5.001, 6.001, 7.001, 8.001]);
-        assertEquals(stats.skippedTicks, 2);
-        assertEquals(stats.releases, 8);
-      } else if (policy === "burst") {
-        assertEquals(releases, [1.001, 2.001, 3.001, 4.001, 5.001, 6.001]);
-        assertEquals(stats.skippedTicks, 0);
-      } else {
-        assertEquals(releases.slice(0, 3).map((r) => r < 6), [true, true, true]);
-        assert(releases[3]! - releases[2]! >= 1); // re-armed from when it ran
-      }
-    });
-  }
+  await t.step("skip", () => {
+    const { releases, stats } = stalledReleases("skip", "in-run");
+    assertEquals(releases, [1.001, 2.001, 5.001, 6.001, 7.001, 8.001]);
+    assertEquals([stats.skippedTicks, stats.releases], [2, 8]);
+  });
+  await t.step("burst", () => {
+    const { releases, stats } = stalledReleases("burst", "in-run");
+    assertEquals(releases, [1.001, 2.001, 3.001, 4.001, 5.001, 6.001]);
+    assertEquals(stats.skippedTicks, 0);
+  });
+  await t.step("delay", () => {
+    const { releases } = stalledReleases("delay", "in-run");
+    assertEquals(releases.slice(0, 3).map((r) => r < 6), [true, true, true]);
+    assert(releases[3]! - releases[2]! >= 1); // re-armed from when it ran
+  });
+});
+
+Deno.test("IslandLoop.run() follows missedTicks after a stall inside the spin before a release", async (t) => {
+  // The third release (3.001) is readied before its spin, in which the
+  // thread loses the CPU for 3.5 periods: the run is worked out again from
+  // when it started, as a run found due after a stall.
+  await t.step("skip", () => {
+    const { releases, stats } = stalledReleases("skip", "in-spin");
+    assertEquals(releases, [1.001, 2.001, 6.001, 7.001, 8.001, 9.001]);
+    assertEquals(stats.skippedTicks, 3);
+  });
+  await t.step("burst", () => {
+    const { releases, stats } = stalledReleases("burst", "in-spin");
+    assertEquals(releases, [1.001, 2.001, 3.001, 4.001, 5.001, 6.001]);
+    assertEquals(stats.skippedTicks, 0);
+  });
+  await t.step("delay", () => {
+    // The late run keeps its release; the next is a period after it ran.
+    const { releases } = stalledReleases("delay", "in-spin");
+    assertEquals(releases.slice(0, 3), [1.001, 2.001, 3.001]);
+    assert(releases[3]! > 7.3, `${releases[3]}`);
+    assertAlmostEquals(releases[4]! - releases[3]!, 1, 1e-9);
+  });
 });
 
 Deno.test("IslandLoop contains failures: continue counts, stop fails the task, a promise is a failure", () => {

@@ -50,6 +50,28 @@ Deno.test("precise hands over blockMs early, then blocks to the block's lead and
   assert(wakes.spinMs > 0 && wakes.spinMs <= tuning.blockLeadMs + 0.01, `spin ${wakes.spinMs}`);
 });
 
+Deno.test("precise fires at once when a block overran the deadline: no spin, one fire", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  host.block = function (ms: number): void {
+    this.blocks.push(ms);
+    this.clock.t += ms + tuning.blockLeadMs + 0.4; // woke 0.4 ms after the deadline
+  };
+  using driver = new Driver({ clock, host, profile: "precise" });
+  const fired: number[] = [];
+  driver.after(10, (deadline) => void fired.push(clock.t - deadline));
+  clock.t = 10 - tuning.blockMs + 0.3;
+  clock.step = 0.001;
+  host.waker!.wake();
+  assertEquals(host.blocks.length, 1);
+  assertEquals(fired.length, 1);
+  assertAlmostEquals(fired[0]!, 0.4, 0.01);
+  const wakes = driver.stats().wakes;
+  assertEquals(wakes.block, 1);
+  assertEquals(wakes.spinMs, 0);
+  assertEquals(driver.lateness("oneshot").count, 1);
+});
+
 Deno.test("precise lets the event loop run after callbacks before it blocks again", () => {
   const clock = new FakeClock();
   const host = new BlockingHost(clock);
