@@ -188,6 +188,9 @@ function nextWheelKey(): number {
 const LOC_FREE = -1;
 const LOC_HEAP = -2;
 const LOC_OVERFLOW = -3;
+// A periodic entry whose callback is running: moved to its next deadline,
+// placed once the callback returns (unless it was cancelled meanwhile).
+const LOC_FIRING = -4;
 
 const POLICY_CODE: Record<MissedTickPolicy, number> = { burst: 0, delay: 1, skip: 2 };
 const POLICY_DELAY = 1;
@@ -274,6 +277,8 @@ export class TimerWheel implements ClockTarget {
   #seqCounter = 0;
   #cachedNext = NaN;
   #advancing = false;
+  // The LOC_FIRING entry, or -1.
+  #firing = -1;
   /** The latest time passed to `advance`: the clock of the log rate limit. */
   #now: number;
   // Out-parameters of #findNextSlot (avoids allocating a result object).
@@ -491,6 +496,9 @@ export class TimerWheel implements ClockTarget {
     } else if (this.#inOverflow > 0) {
       next = this.#minOfList(this.#overflowHead);
     }
+    if (this.#firing !== -1 && this.#deadline[this.#firing]! < next) {
+      next = this.#deadline[this.#firing]!;
+    }
     this.#cachedNext = next;
     return next;
   }
@@ -695,6 +703,7 @@ export class TimerWheel implements ClockTarget {
   /** Removes entry `i` from wherever it is (not from the pool). */
   #unlink(i: number): void {
     const loc = this.#loc[i]!;
+    if (loc === LOC_FIRING) return; // placed nowhere until its callback returns
     if (loc === LOC_HEAP) {
       this.#heapRemove(this.#prev[i]!);
       return;
@@ -809,8 +818,16 @@ export class TimerWheel implements ClockTarget {
     const callback = this.#callbacks[i]!;
     const id = (this.#gen[i]! ^ this.#key) * INDEX_SPACE + i;
     const period = this.#period[i]!;
-    if (period > 0) this.#rearm(i, deadline, period, now);
+    // A periodic timer gets its next deadline now (what its callback sees)
+    // but is placed after the callback: the callback is called on the
+    // shortest path, its lateness not paying for a slot's cold memory.
+    let rearmed = false;
+    if (period > 0) rearmed = this.#rearm(i, deadline, period, now);
     else this.#release(i);
+    if (rearmed) {
+      this.#loc[i] = LOC_FIRING;
+      this.#firing = i;
+    }
     this.#fired++;
     let result: unknown;
     try {
@@ -818,15 +835,23 @@ export class TimerWheel implements ClockTarget {
     } catch (error) {
       this.#failed(error, id, "callback", "threw");
       return;
+    } finally {
+      if (rearmed) {
+        this.#firing = -1;
+        if (this.#loc[i] === LOC_FIRING) this.#place(i);
+      }
     }
     if (result instanceof Promise) this.#watch(result, id);
   }
 
   /**
    * Moves periodic entry `i`, which just fell due at `deadline`, to its next
-   * deadline by its missed-tick policy; ends it when that is out of range.
+   * deadline by its missed-tick policy (the caller places it); ends it when
+   * that is out of range.
+   *
+   * @returns Whether it has a next deadline (false: released).
    */
-  #rearm(i: number, deadline: number, period: number, now: number): void {
+  #rearm(i: number, deadline: number, period: number, now: number): boolean {
     // Past the range every next deadline is out of range anyway; clamping
     // keeps the arithmetic below finite.
     const t = now < this.#maxDeadline ? now : this.#maxDeadline;
@@ -873,13 +898,13 @@ export class TimerWheel implements ClockTarget {
     }
     if (!(next <= this.#maxDeadline)) {
       this.#release(i);
-      return;
+      return false;
     }
     this.#base[i] = base;
     this.#count[i] = k;
     this.#deadline[i] = next;
     this.#seq[i] = this.#seqCounter++;
-    this.#place(i);
+    return true;
   }
 
   /** Counts a rejection of the promise a callback returned, as a throw. */

@@ -230,6 +230,53 @@ Deno.test("TimerWheel supports re-entrant scheduling from callbacks", () => {
   assertEquals(wheel.nextDeadline(), 1000);
 });
 
+Deno.test("TimerWheel: inside its callback a periodic timer is pending at its next deadline, and can be cancelled or cleared", async (t) => {
+  await t.step("has(), deadlineOf() and nextDeadline() see the next deadline", () => {
+    const wheel = new TimerWheel();
+    const seen: [boolean, number, number][] = [];
+    wheel.schedule(50, () => {}); // later than the periodic timer's next deadline
+    const id = wheel.schedule(10, () => {
+      seen.push([wheel.has(id), wheel.deadlineOf(id), wheel.nextDeadline()]);
+    }, { periodMs: 7 });
+    wheel.advance(10);
+    wheel.advance(17);
+    assertEquals(seen, [[true, 17, 17], [true, 24, 24]]);
+    assertEquals(wheel.nextDeadline(), 24);
+  });
+
+  await t.step("cancelling itself stops it, and a timer reusing its entry is kept", () => {
+    const wheel = new TimerWheel({ initialCapacity: 1 });
+    const { fired, at } = recorder();
+    let fresh = 0;
+    const id = wheel.schedule(1, () => {
+      fired.push("periodic");
+      assertEquals(wheel.cancel(id), true);
+      assertEquals(wheel.has(id), false);
+      fresh = wheel.schedule(3, at("fresh")); // reuses the entry just freed
+    }, { periodMs: 1 });
+    wheel.advance(1);
+    assertEquals(id % 2 ** 26, fresh % 2 ** 26);
+    assertEquals([wheel.size, wheel.deadlineOf(fresh), wheel.nextDeadline()], [1, 3, 3]);
+    wheel.advance(10);
+    assertEquals(fired, ["periodic", "fresh"]);
+    assertEquals(wheel.size, 0);
+  });
+
+  await t.step("clear() from inside it leaves nothing pending", () => {
+    const wheel = new TimerWheel();
+    let runs = 0;
+    wheel.schedule(1, () => {
+      runs++;
+      wheel.clear();
+    }, { periodMs: 1 });
+    wheel.schedule(5, () => runs++);
+    wheel.advance(1);
+    assertEquals([wheel.size, wheel.nextDeadline()], [0, Infinity]);
+    wheel.advance(10);
+    assertEquals(runs, 1);
+  });
+});
+
 Deno.test("TimerWheel.advance() from inside a callback is rejected", () => {
   const wheel = new TimerWheel({ onError: () => {} });
   let error: unknown;
