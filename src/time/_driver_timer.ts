@@ -123,7 +123,7 @@ export class DriverTimer implements Timer {
     return this.#wheel.deadlineOf(this.id);
   }
 
-  /** How many times it has fired. */
+  /** How many times it has fired (counted once its callback returns). */
   get fires(): number {
     return this.#fires;
   }
