@@ -47,6 +47,7 @@ import {
   type TimerOwner,
 } from "./_driver_timer.ts";
 import { LeadEstimator } from "./_lead_estimator.ts";
+import { FireRehearsal } from "./_fire_rehearsal.ts";
 import { attachTo, defaultHost } from "./_default_host.ts";
 import type { DriverOptions, DriverStats, DriverWakeStats } from "./driver_types.ts";
 
@@ -96,6 +97,8 @@ export class Driver implements Disposable {
   readonly #metrics: DriverMetrics | undefined;
   readonly #keepWarm: boolean;
   readonly #lead: LeadEstimator;
+  // A blocking profile's rehearsal of the fire path, run before each spin.
+  readonly #rehearsal: FireRehearsal | undefined;
   #waker: Waker | undefined;
   #closed = false;
 
@@ -177,6 +180,7 @@ export class Driver implements Disposable {
       nearLeadMaxMs: this.#tuning.blockMs,
     });
     this.#virtual = isSteppedClock(clock);
+    this.#rehearsal = this.#block === undefined ? undefined : new FireRehearsal(clock);
     this.#wheel = new TimerWheel({
       ...options.wheel,
       name: this.#name,
@@ -607,6 +611,9 @@ export class Driver implements Disposable {
             firedAny = true;
             continue;
           }
+          // The fire path, rehearsed on data of its own: the code the block
+          // left cold is warm again when the spin ends in the real fire.
+          this.#rehearsal!.run();
           while (clock.now() < next) { /* spin: the block ended its lead early */ }
           this.#wakes.spinMs += clock.now() - spinStart;
           continue;

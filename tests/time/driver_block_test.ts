@@ -94,6 +94,24 @@ Deno.test("precise lets the event loop run after callbacks before it blocks agai
   assertEquals(driver.stats().wakes.block, 5);
 });
 
+Deno.test("precise rehearses its fire path out of sight: its wheel, timers and lateness count real fires only", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  using driver = new Driver({ clock, host, profile: "precise" });
+  let ticks = 0;
+  const timer = driver.every(1, () => void ticks++, { firstAtMs: 10 });
+  for (let k = 0; k < 5; k++) {
+    clock.step = 0;
+    clock.t = Math.max(clock.t, host.waker!.requests.at(-1)!) + 0.02;
+    clock.step = 0.001;
+    host.waker!.wake();
+  }
+  assertEquals([ticks, timer.fires, driver.stats().wakes.block], [5, 5, 5]);
+  assertEquals(driver.stats().wheel.fired, 5);
+  assertEquals([driver.pending, driver.lateness("periodic").count], [1, 5]);
+  assertEquals(driver.latenessClasses(), ["periodic"]);
+});
+
 Deno.test("precise blocks only as close to a deadline as its hand-overs need, up to blockMs", () => {
   const clock = new FakeClock();
   const host = new BlockingHost(clock);
