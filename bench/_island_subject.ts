@@ -3,10 +3,10 @@
 // own lateness inside the island (entry time minus the release the island
 // handed it, both on the island thread's clock) and sends each sample as an
 // 8-byte frame on the island's out ring, which the main thread reads when
-// the run's ticks are due: shared memory, no message per tick. Each run gets a fresh island,
-// started, warmed up and closed outside the measurement; its first
-// WARM_TICKS ticks are not recorded, so the loop is compiled before it is
-// measured.
+// the run's ticks are due: shared memory, no message per tick. Each run gets
+// a fresh island, started, warmed up and closed outside the measurement; its
+// first WARM_TICKS ticks are not recorded, so the loop is compiled before it
+// is measured.
 
 import { Island, type IslandScheduling, type IslandTaskContext } from "../mod.ts";
 import type { DriftSubject } from "./_drift_subject.ts";

@@ -56,7 +56,10 @@ export interface Timer extends Disposable {
   readonly active: boolean;
   /** Its next deadline in milliseconds, or `NaN` once inactive. */
   readonly deadline: number;
-  /** How many times it has fired (a fire counts, and its lateness is recorded, once its callback returns). */
+  /**
+   * How many times it has fired (a fire counts, and its lateness is
+   * recorded, once its callback returns).
+   */
   readonly fires: number;
   /**
    * Cancels it; cancelling twice is a no-op.

@@ -821,10 +821,10 @@ export class TimerWheel implements ClockTarget {
     // A periodic timer gets its next deadline now (what its callback sees)
     // but is placed after the callback: the callback is called on the
     // shortest path, its lateness not paying for a slot's cold memory.
-    let rearmed = false;
-    if (period > 0) rearmed = this.#rearm(i, deadline, period, now);
-    else this.#release(i);
-    if (rearmed) {
+    const rearmed = period > 0 && this.#rearm(i, deadline, period, now);
+    if (period === 0) {
+      this.#release(i);
+    } else if (rearmed) {
       this.#loc[i] = LOC_FIRING;
       this.#firing = i;
     }
