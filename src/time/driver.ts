@@ -47,11 +47,13 @@ import {
   type TimerOwner,
 } from "./_driver_timer.ts";
 import { LeadEstimator } from "./_lead_estimator.ts";
-import { FireRehearsal } from "./_fire_rehearsal.ts";
+import { Oversleep } from "./_oversleep.ts";
 import { attachTo, defaultHost } from "./_default_host.ts";
 import type { DriverOptions, DriverStats, DriverWakeStats } from "./driver_types.ts";
 
 const LOOP_BUDGET_MS = 20;
+/** The most a block is asked to end early for its oversleep (a stalled machine's samples count up to this). */
+const MAX_OVERSLEEP_MS = 0.5;
 /** Never recorded into: the snapshot of a class that has not been seen. */
 const NO_LATENESS = new LatencyHistogram();
 
@@ -97,8 +99,8 @@ export class Driver implements Disposable {
   readonly #metrics: DriverMetrics | undefined;
   readonly #keepWarm: boolean;
   readonly #lead: LeadEstimator;
-  // A blocking profile's rehearsal of the fire path, run before each spin.
-  readonly #rehearsal: FireRehearsal | undefined;
+  // A blocking profile's learnt block oversleep (it asks that much less).
+  readonly #oversleep = new Oversleep(MAX_OVERSLEEP_MS);
   #waker: Waker | undefined;
   #closed = false;
 
@@ -180,7 +182,6 @@ export class Driver implements Disposable {
       nearLeadMaxMs: this.#tuning.blockMs,
     });
     this.#virtual = isSteppedClock(clock);
-    this.#rehearsal = this.#block === undefined ? undefined : new FireRehearsal(clock);
     this.#wheel = new TimerWheel({
       ...options.wheel,
       name: this.#name,
@@ -599,23 +600,19 @@ export class Driver implements Disposable {
         ) {
           // Nothing ran in this turn: hold the thread until the block's
           // lead, then spin the rest, as a dedicated thread would.
-          this.#wakes.block++;
-          const blockStart = clock.now();
-          this.#block(remaining - this.#tuning.blockLeadMs);
-          const spinStart = clock.now();
-          this.#wakes.blockMs += spinStart - blockStart;
-          // The wheel moves the deadline's slot to its near heap now (firing
-          // it if the block overran), on caches the block left cold, so the
-          // spin's end fires at once instead of paying for that.
-          if (wheel.advance(spinStart) > 0) {
-            firedAny = true;
-            continue;
+          // Asked to end early by its learnt oversleep, the block ends about
+          // blockLeadMs before the deadline, and the spin covers what
+          // follows a wake-up (a thread preempted for tens of µs).
+          const askMs = remaining - this.#tuning.blockLeadMs - this.#oversleep.ms;
+          let spinStart = after;
+          if (askMs > 0) {
+            this.#wakes.block++;
+            this.#block(askMs);
+            spinStart = clock.now();
+            this.#wakes.blockMs += spinStart - after;
+            this.#oversleep.learn(spinStart - after - askMs);
           }
-          // The fire path, rehearsed on data of its own: the code the block
-          // left cold is warm again when the spin ends in the real fire.
-          this.#rehearsal!.run();
-          while (clock.now() < next) { /* spin: the block ended its lead early */ }
-          this.#wakes.spinMs += clock.now() - spinStart;
+          if (this.#fireAhead(next, spinStart) > 0) firedAny = true;
           continue;
         }
         if (mode === "imminent") {
@@ -625,9 +622,7 @@ export class Driver implements Disposable {
             this.#lead.decay();
             this.#spinMs = this.#lead.spinMs;
           }
-          const spinStart = clock.now();
-          while (clock.now() < next) { /* spin: the deadline is microseconds away */ }
-          this.#wakes.spinMs += clock.now() - spinStart;
+          if (this.#fireAhead(next, clock.now()) > 0) firedAny = true;
           continue;
         }
         // A block right after callbacks first lets the event loop run (their
@@ -642,6 +637,17 @@ export class Driver implements Disposable {
   };
 
   /**
+   * Fires the timers due at `next`, a deadline microseconds away, ahead of
+   * time (`TimerWheel.fireAhead`): the wheel's work for them is done now and
+   * each callback waits (spins) for its deadline, so the spin's end is a
+   * call away from the callback. Counts the spin.
+   */
+  #fireAhead(next: number, spinStart: number): number {
+    this.#wakes.spinMs += Math.max(0, next - spinStart);
+    return this.#wheel.fireAhead(next, this.#clock);
+  }
+
+  /**
    * The wake-up mode for a deadline `remaining` away. A blocking profile
    * blocks only within its window of the deadline (and spins within the
    * block's lead), so the event loop stays free the rest of the time.
@@ -652,12 +658,13 @@ export class Driver implements Disposable {
   }
 
   /**
-   * How close to a deadline a blocking profile blocks: the block's lead plus
-   * the slowest of the last 64 hand-overs (and a margin), up to `blockMs`.
-   * Until hand-overs have been measured, `blockMs`.
+   * How close to a deadline a blocking profile blocks: the block's lead and
+   * its learnt oversleep, plus the slowest of the last 64 hand-overs (and a
+   * margin), up to `blockMs`. Until hand-overs have been measured, `blockMs`.
    */
   #blockWithinMs(): number {
-    return Math.min(this.#tuning.blockMs, this.#tuning.blockLeadMs + this.#window!.leadMs);
+    const leadMs = this.#tuning.blockLeadMs + this.#oversleep.ms;
+    return Math.min(this.#tuning.blockMs, leadMs + this.#window!.leadMs);
   }
 
   #arm(mode: WakeMode, deadline: number, remaining: number): void {

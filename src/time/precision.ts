@@ -26,7 +26,8 @@ export const PRECISION_PROFILES: readonly PrecisionProfile[] = ["efficient", "ba
  * Far when `d > farAboveMs` (a `setTimeout` of `d - farGuardMs`), Imminent
  * when `d <= spinMs` (spin on the clock), Block when `d <= blockMs` (block
  * the main thread in `Atomics.wait` until `blockLeadMs` before the deadline,
- * then spin; the event loop gets a turn first), Near otherwise (a waker
+ * asking it to end early by its learnt oversleep, then spin; the event loop
+ * gets a turn first), Near otherwise (a waker
  * Worker wakes the main thread a lead time before the deadline, or
  * `blockMs` before it when the profile blocks).
  *
@@ -63,7 +64,13 @@ export interface PrecisionTuning {
    * making the tick late.
    */
   blockMs: number;
-  /** How long before the deadline a block ends and the spin takes over. */
+  /**
+   * How long before the deadline a block ends and the spin takes over. A
+   * futex wait oversleeps (0.1-0.25 ms here, more after long sleeps), so
+   * the driver learns by how much and asks each block to end that much
+   * earlier: the spin keeps about this margin for a wake-up that loses the
+   * CPU.
+   */
   blockLeadMs: number;
 }
 
@@ -74,8 +81,9 @@ export interface PrecisionTuning {
  * lands 100-180 µs after its target, so Near waits aim that much early and
  * the spin covers the rest. That hop's tail (p99 0.3-3 ms) is what `precise`
  * blocks through: a main thread blocked in `Atomics.wait` wakes like a
- * dedicated thread (futex wake 50-100 µs late, timer slack 50 µs), which
- * its 0.25 ms spin covers.
+ * dedicated thread (futex wake 50-100 µs late, timer slack 50 µs, 0.2 ms
+ * after a 10 ms block), and is sometimes preempted right after: its block
+ * learns its oversleep, and the 0.25 ms spin covers the rest.
  */
 const TUNINGS: Record<PrecisionProfile, Readonly<PrecisionTuning>> = {
   efficient: {

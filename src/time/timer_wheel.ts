@@ -10,7 +10,7 @@ import {
 } from "../internal/validate.ts";
 import { LogLimiter } from "../internal/log_limiter.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
-import type { ClockTarget } from "./clock.ts";
+import type { Clock, ClockTarget } from "./clock.ts";
 import { formatMs, MIN_PERIOD_MS, requirePeriod } from "./_period.ts";
 
 export { MIN_PERIOD_MS, requirePeriod };
@@ -277,6 +277,8 @@ export class TimerWheel implements ClockTarget {
   #seqCounter = 0;
   #cachedNext = NaN;
   #advancing = false;
+  // While fireAhead() runs: the clock each callback waits on until its deadline.
+  #holdClock: Clock | undefined = undefined;
   // The LOC_FIRING entry, or -1.
   #firing = -1;
   /** The latest time passed to `advance`: the clock of the log rate limit. */
@@ -547,6 +549,44 @@ export class TimerWheel implements ClockTarget {
       this.#cachedNext = NaN;
     }
     return this.#fired - firedBefore;
+  }
+
+  /**
+   * Fires, ahead of time, every timer whose deadline is at or before
+   * `until`, a time a little ahead of `clock`: the wheel does its work for
+   * each (takes it from its slot, re-arms it) at once, then waits on `clock`
+   * (spins) until the timer's deadline and calls back. So the end of the
+   * wait is a call away from the callback, where after `advance()` it would
+   * be the wheel's work away: a thread that slept pays for that work on cold
+   * caches. No callback runs before its deadline on `clock`.
+   *
+   * @param until The latest deadline to fire, in milliseconds.
+   * @param clock The clock the callbacks wait on.
+   * @returns The number of callbacks run.
+   * @throws {RangeError} when `until` is not finite.
+   * @throws {Error} when called from inside a timer callback.
+   *
+   * @example The callback runs at its deadline, not when the wheel fires it
+   * ```ts
+   * import { TimerWheel } from "./timer_wheel.ts";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const wheel = new TimerWheel();
+   * let t = 0;
+   * const clock = { now: () => t++ }; // one ms per read
+   * let at = -1;
+   * wheel.schedule(5, () => void (at = t));
+   * assertEquals(wheel.fireAhead(5, clock), 1);
+   * assertEquals(at >= 5, true);
+   * ```
+   */
+  fireAhead(until: number, clock: Clock): number {
+    this.#holdClock = clock;
+    try {
+      return this.advance(until);
+    } finally {
+      this.#holdClock = undefined;
+    }
   }
 
   /** Cancels every pending timer. */
@@ -829,6 +869,12 @@ export class TimerWheel implements ClockTarget {
       this.#firing = i;
     }
     this.#fired++;
+    const hold = this.#holdClock;
+    if (hold !== undefined) {
+      while (hold.now() < deadline) {
+        /* fired ahead: wait for the deadline */
+      }
+    }
     let result: unknown;
     try {
       result = callback(deadline, id);

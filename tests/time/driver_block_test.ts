@@ -94,22 +94,28 @@ Deno.test("precise lets the event loop run after callbacks before it blocks agai
   assertEquals(driver.stats().wakes.block, 5);
 });
 
-Deno.test("precise rehearses its fire path out of sight: its wheel, timers and lateness count real fires only", () => {
+Deno.test("precise fires ahead of the deadline: the timer holds until it, the callback is the next step", () => {
+  // The fake clock moves 1 µs after each read: a callback that finds it
+  // less than 3 µs past its deadline ran with one read (its lateness's)
+  // between the wait's last (the one that saw the deadline pass) and it;
+  // before, the wheel's work came in between.
   const clock = new FakeClock();
   const host = new BlockingHost(clock);
   using driver = new Driver({ clock, host, profile: "precise" });
-  let ticks = 0;
-  const timer = driver.every(1, () => void ticks++, { firstAtMs: 10 });
+  const late: number[] = [];
+  const timer = driver.every(1, (deadline) => void late.push(clock.t - deadline), {
+    firstAtMs: 10,
+  });
   for (let k = 0; k < 5; k++) {
     clock.step = 0;
     clock.t = Math.max(clock.t, host.waker!.requests.at(-1)!) + 0.02;
     clock.step = 0.001;
     host.waker!.wake();
   }
-  assertEquals([ticks, timer.fires, driver.stats().wakes.block], [5, 5, 5]);
+  assertEquals([late.length, timer.fires, driver.stats().wakes.block], [5, 5, 5]);
+  for (const ms of late) assert(ms >= 0 && ms < 3 * clock.step, `lateness ${late} ms`);
   assertEquals(driver.stats().wheel.fired, 5);
   assertEquals([driver.pending, driver.lateness("periodic").count], [1, 5]);
-  assertEquals(driver.latenessClasses(), ["periodic"]);
 });
 
 Deno.test("precise blocks only as close to a deadline as its hand-overs need, up to blockMs", () => {
@@ -176,4 +182,34 @@ Deno.test("balanced never blocks, even on a host that can", () => {
   waker.wake();
   assertEquals(fired, [1.5]);
   assertEquals(host.blocks, []);
+});
+
+Deno.test("precise learns its block's oversleep and asks that much less: the spin keeps blockLeadMs", () => {
+  const clock = new FakeClock();
+  const host = new BlockingHost(clock);
+  const oversleepMs = 0.2;
+  // Every block returns 0.2 ms after the time asked, as a futex wait after a long sleep does.
+  host.block = function (ms: number): void {
+    this.blocks.push(ms);
+    this.clock.t += ms + oversleepMs;
+  };
+  using driver = new Driver({ clock, host, profile: "precise" });
+  const late: number[] = [];
+  driver.every(10, (deadline) => void late.push(clock.t - deadline), { firstAtMs: 10 });
+  const spinBefore: number[] = [];
+  for (let k = 0; k < 60; k++) {
+    clock.step = 0;
+    clock.t = Math.max(clock.t, host.waker!.requests.at(-1)!) + 0.1;
+    clock.step = 0.001;
+    const spinMs = driver.stats().wakes.spinMs;
+    host.waker!.wake();
+    spinBefore.push(driver.stats().wakes.spinMs - spinMs);
+  }
+  assertEquals(late.length, 60);
+  for (const ms of late) assert(ms >= 0, `lateness ${ms} ms`);
+  // The first block overslept into the spin's margin; the last ones did not.
+  assert(spinBefore[0]! < tuning.blockLeadMs - 0.15, `first spin ${spinBefore[0]} ms`);
+  assertAlmostEquals(spinBefore.at(-1)!, tuning.blockLeadMs, 0.005);
+  // Every tick blocked: the hand-over is aimed early by the oversleep too.
+  assertEquals(host.blocks.length, 60);
 });

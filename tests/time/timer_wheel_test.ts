@@ -708,3 +708,31 @@ Deno.test("TimerWheel contains a throwing onSchedule hook: the timer stays sched
   wheel.advance(1);
   assertEquals(fired, 1);
 });
+
+Deno.test("fireAhead: the wheel's work first, each callback at its deadline on the clock, never before", () => {
+  const wheel = new TimerWheel();
+  let t = 0;
+  const reads: number[] = [];
+  const clock = { now: () => (reads.push(t), t += 0.25, t - 0.25) };
+  const seen: [string, number][] = [];
+  wheel.schedule(1, () => void seen.push(["a", t]));
+  const b = wheel.schedule(2, (deadline) => {
+    seen.push(["b", t]);
+    // A timer scheduled inside, due before `until`: fired in the same call, at its deadline too.
+    wheel.schedule(deadline + 0.5, () => void seen.push(["c", t]));
+  }, { periodMs: 10 });
+  wheel.schedule(3, () => void seen.push(["d", t]));
+  assertEquals(wheel.fireAhead(2.5, clock), 3);
+  assertEquals(seen.map(([name]) => name), ["a", "b", "c"]);
+  for (const [name, at] of seen) {
+    const deadline = { a: 1, b: 2, c: 2.5 }[name]!;
+    assert(at >= deadline && at <= deadline + 0.25, `${name} at ${at}`);
+  }
+  // The periodic timer re-armed, the later one untouched; a plain advance holds nothing.
+  assertEquals([wheel.size, wheel.nextDeadline(), wheel.deadlineOf(b)], [2, 3, 12]);
+  t = 100;
+  reads.length = 0;
+  assertEquals(wheel.advance(3), 1);
+  assertEquals(reads.length, 0);
+  assertEquals(seen.at(-1), ["d", 100]);
+});
