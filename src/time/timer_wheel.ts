@@ -10,10 +10,12 @@ import {
 } from "../internal/validate.ts";
 import { LogLimiter } from "../internal/log_limiter.ts";
 import { CONSOLE_LOGGER, type Logger } from "../logger.ts";
-import type { Clock, ClockTarget } from "./clock.ts";
+import { type Clock, type ClockTarget, isSteppedClock, requireClock } from "./clock.ts";
 import { formatMs, MIN_PERIOD_MS, requirePeriod } from "./_period.ts";
 
 export { MIN_PERIOD_MS, requirePeriod };
+
+const FIRE_AHEAD_ACTION = "fire ahead on the TimerWheel";
 
 /**
  * The most missed ticks a `"burst"` timer runs back to back when it falls
@@ -279,6 +281,8 @@ export class TimerWheel implements ClockTarget {
   #advancing = false;
   // While fireAhead() runs: the clock each callback waits on until its deadline.
   #holdClock: Clock | undefined = undefined;
+  // The clock fireAhead() last checked (a driver passes the same one each tick).
+  #checkedHoldClock: Clock | undefined = undefined;
   // The LOC_FIRING entry, or -1.
   #firing = -1;
   /** The latest time passed to `advance`: the clock of the log rate limit. */
@@ -561,9 +565,11 @@ export class TimerWheel implements ClockTarget {
    * caches. No callback runs before its deadline on `clock`.
    *
    * @param until The latest deadline to fire, in milliseconds.
-   * @param clock The clock the callbacks wait on.
+   * @param clock The clock the callbacks wait on: one that moves by itself
+   *   (a stepped clock, such as a `VirtualClock`, would never get there).
    * @returns The number of callbacks run.
    * @throws {RangeError} when `until` is not finite.
+   * @throws {TypeError} when `clock` is not a clock, or is a stepped one.
    * @throws {Error} when called from inside a timer callback.
    *
    * @example The callback runs at its deadline, not when the wheel fires it
@@ -581,11 +587,23 @@ export class TimerWheel implements ClockTarget {
    * ```
    */
   fireAhead(until: number, clock: Clock): number {
+    if (clock !== this.#checkedHoldClock) {
+      requireClock(FIRE_AHEAD_ACTION, "clock", clock);
+      if (isSteppedClock(clock)) {
+        throw new TypeError(
+          `Cannot ${FIRE_AHEAD_ACTION} as 'clock' must move by itself: a stepped clock moves only when stepped (use advance())`,
+        );
+      }
+      this.#checkedHoldClock = clock;
+    }
+    // Restored, not cleared: a call from inside a callback throws, and the
+    // fire it was called from keeps its clock.
+    const outer = this.#holdClock;
     this.#holdClock = clock;
     try {
       return this.advance(until);
     } finally {
-      this.#holdClock = undefined;
+      this.#holdClock = outer;
     }
   }
 

@@ -736,3 +736,28 @@ Deno.test("fireAhead: the wheel's work first, each callback at its deadline on t
   assertEquals(reads.length, 0);
   assertEquals(seen.at(-1), ["d", 100]);
 });
+
+Deno.test("fireAhead refuses a bad or stepped clock before it fires anything, and a call from a callback leaves the outer wait intact", () => {
+  const wheel = new TimerWheel();
+  let fired = 0;
+  wheel.schedule(1, () => void fired++);
+  assertThrows(() => wheel.fireAhead(1, {} as never), TypeError, "'clock' must be a Clock");
+  assertThrows(() => wheel.fireAhead(1, { now: () => NaN }), TypeError, "finite number");
+  assertThrows(
+    () => wheel.fireAhead(1, { now: () => 0, attach: () => ({ [Symbol.dispose]() {} }) } as never),
+    TypeError,
+    "must move by itself",
+  );
+  assertEquals([fired, wheel.size], [0, 1]);
+
+  let t = 0;
+  const clock = { now: () => (t += 0.25) - 0.25 };
+  const seen: number[] = [];
+  wheel.schedule(2, () => {
+    assertThrows(() => wheel.fireAhead(5, clock), Error, "from inside one of its callbacks");
+  });
+  wheel.schedule(3, () => void seen.push(t));
+  assertEquals(wheel.fireAhead(3, clock), 3);
+  // The timer after the refused inner call still waited for its deadline.
+  assert(seen[0]! >= 3, `fired at ${seen[0]}`);
+});
