@@ -761,3 +761,48 @@ Deno.test("fireAhead refuses a bad or stepped clock before it fires anything, an
   // The timer after the refused inner call still waited for its deadline.
   assert(seen[0]! >= 3, `fired at ${seen[0]}`);
 });
+
+Deno.test("fireAhead fuzz: bad clocks and times throw before anything fires; good ones never fire a callback before its deadline", () => {
+  for (const seed of testSeeds([7, 20261203])) {
+    const random = mulberry32(seed);
+    const wheel = new TimerWheel();
+    let t = 0;
+    const good = { now: () => (t += 0.01) - 0.01 };
+    const bad: unknown[] = [
+      undefined,
+      null,
+      42,
+      "clock",
+      {},
+      { now: 5 },
+      { now: () => NaN },
+      { now: () => "1" },
+      {
+        now: () => {
+          throw new Error("broken");
+        },
+      },
+      { now: () => 0, attach: () => ({ [Symbol.dispose]() {} }) },
+    ];
+    const early: string[] = [];
+    for (let step = 0; step < 500; step++) {
+      const deadline = t + random() * 2;
+      wheel.schedule(deadline, (d) => {
+        if (t < d) early.push(`fired at ${t} for ${d}`);
+      });
+      const size = wheel.size;
+      const next = wheel.nextDeadline();
+      if (random() < 0.5) {
+        const clock = bad[Math.floor(random() * bad.length)];
+        assertThrows(() => wheel.fireAhead(t + 1, clock as never), TypeError);
+        assertEquals([wheel.size, wheel.nextDeadline()], [size, next], `seed ${seed} step ${step}`);
+      } else if (random() < 0.2) {
+        assertThrows(() => wheel.fireAhead(random() < 0.5 ? NaN : Infinity, good), RangeError);
+        assertEquals([wheel.size, wheel.nextDeadline()], [size, next], `seed ${seed} step ${step}`);
+      } else {
+        wheel.fireAhead(t + random(), good);
+      }
+    }
+    assertEquals(early, [], `seed ${seed}`);
+  }
+});
