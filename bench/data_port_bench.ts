@@ -248,10 +248,10 @@ async function runWorker(subject: Subject, size: number, frames: number): Promis
     // Spins: no RSS samples (nothing queues).
     floorWrite(floor, frame, frames);
   } else if (ring !== undefined) {
-    for (let i = 0; i < frames; i++) {
-      while (ring.send(frame) === WOULD_BLOCK) await ring.whenWritable();
-      if (i % sampleEvery === 0) probe.sample(i);
-    }
+    // In a function of its own, as the floor's loop is: inline here, it
+    // shared this function's type feedback with every other subject's loop
+    // and was deoptimized with it (two dozen times in a run).
+    await stream(ring, frame, frames, probe);
     ring.close();
   } else if (mode === "copy") {
     for (let i = 0; i < frames; i++) {
@@ -329,10 +329,20 @@ async function cpuDuring(idleMs: number, idle: () => Promise<void>): Promise<num
   return median(rates);
 }
 
-/** Sends `frames` frames into `ring`, awaiting credit when it is full. */
-async function stream(ring: RingWriter, frame: Uint8Array, frames: number): Promise<void> {
+/**
+ * Sends `frames` frames into `ring`, awaiting credit when it is full, and
+ * samples the RSS into `probe` (when given) as it goes.
+ */
+async function stream(
+  ring: RingWriter,
+  frame: Uint8Array,
+  frames: number,
+  probe?: RssProbe,
+): Promise<void> {
+  const sampleEvery = probe?.every ?? 0;
   for (let i = 0; i < frames; i++) {
     while (ring.send(frame) === WOULD_BLOCK) await ring.whenWritable();
+    if (probe !== undefined && i % sampleEvery === 0) probe.sample(i);
   }
 }
 
