@@ -13,6 +13,7 @@ import {
   claimEnd,
   CLOSED,
   CONSUMER_ERRORS,
+  createRingBuffer,
   EVICTING,
   FRAMES_RECEIVED,
   isGone,
@@ -31,6 +32,7 @@ import {
 } from "./_ring_layout.ts";
 import { ringSide, type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
 import { requireCurrentEpoch, startBeat, takeOver } from "./_ring_liveness.ts";
+import { keepShape } from "./_shape_keeper.ts";
 import type { WaitOptions, WaitResult } from "./backpressure.ts";
 import { waitSignal } from "./_waiters.ts";
 import {
@@ -258,6 +260,7 @@ export class RingReader {
       action: "wait for a frame",
     };
     startBeat(views, READER_ROLE, this, checkIn);
+    keepShape(RingReader, keeper);
   }
 
   /**
@@ -536,4 +539,13 @@ function readerOptions(options: RingReaderOptions | undefined): { name: string; 
   const name = requireName(ACTION, "name", options?.name ?? "default");
   const logger = requireLogger(ACTION, "logger", options?.logger ?? CONSOLE_LOGGER);
   return { name, logger };
+}
+
+/** A closed reader on a ring of its own, to keep readers' shape (see `_shape_keeper.ts`). */
+function keeper(): RingReader {
+  const reader = new RingReader(
+    createRingBuffer({ slots: 2, slotSize: 8, livenessTimeoutMs: Infinity }),
+  );
+  reader.close();
+  return reader;
 }

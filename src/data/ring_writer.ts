@@ -30,6 +30,7 @@ import {
 } from "./_ring_layout.ts";
 import { type RingSide, ringSide, type RingWait, waitAsync, waitSync } from "./_ring_wait.ts";
 import { requireCurrentEpoch, startBeat, takeOver } from "./_ring_liveness.ts";
+import { keepShape } from "./_shape_keeper.ts";
 import { type WaitOptions, type WaitResult, WOULD_BLOCK, type WouldBlock } from "./backpressure.ts";
 import { waitSignal } from "./_waiters.ts";
 import {
@@ -321,6 +322,7 @@ export class RingWriter {
       }
     }
     startBeat(views, WRITER_ROLE, this, checkIn);
+    keepShape(RingWriter, keeper);
   }
 
   /**
@@ -651,4 +653,13 @@ export class RingWriter {
       throw unreadable(error);
     }
   }
+}
+
+/** A closed writer on a ring of its own, to keep writers' shape (see `_shape_keeper.ts`). */
+function keeper(): RingWriter {
+  const writer = new RingWriter(
+    createRingBuffer({ slots: 2, slotSize: 8, livenessTimeoutMs: Infinity }),
+  );
+  writer.close();
+  return writer;
 }
