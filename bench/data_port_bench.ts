@@ -81,23 +81,30 @@ const SUBJECTS: readonly Subject[] = [
   "postMessage-batch64",
 ];
 
-/** Rounds per subject: interleaved, short, so noise hits every subject alike. */
+/** Rounds per subject: interleaved, so noise hits every subject alike. */
 function roundsFor(quick: boolean): number {
   return quick ? 3 : 5;
 }
 
-/** Frames per round for a full run; `--quick` uses a quarter. */
+/**
+ * Frames per round for a full run; `--quick` uses a quarter. At 64 B and
+ * 1 KiB a round lasts 0.3-1 s on a 2-core VM: each round starts a fresh
+ * Worker (and a fresh ring), whose code V8 compiles in the round's first
+ * 50-100 ms, on the cores the two ends stream on; rounds of 0.1-0.2 s were
+ * mostly that warm-up (docs/benchmarks.md, 2026-12-04). The 64 KiB case
+ * keeps short rounds: its postMessage queues would hold gigabytes.
+ */
 function framesFor(subject: Subject, size: number): number {
   const big = size >= 65536;
   switch (subject) {
     case "chronetix:port":
-      return big ? 25_000 : 1_000_000;
+      return big ? 25_000 : 4_000_000;
     case "floor":
     case "chronetix:ring":
     case "chronetix:ring-per-frame":
-      return big ? 25_000 : 1_250_000;
+      return big ? 25_000 : 5_000_000;
     case "postMessage-batch64":
-      return big ? 5_000 : 250_000;
+      return big ? 5_000 : 1_000_000;
     default:
       return big ? 5_000 : 50_000;
   }
