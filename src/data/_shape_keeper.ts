@@ -4,7 +4,7 @@
 // optimized code to it, but holds a shape only while some object has it.
 // When a process's last ring writer (or reader) is collected, its shape goes
 // too, and V8 throws away every optimized function that embedded it (the
-// `send()` path, `poll()`, the waits: "embedded weak objects cleared" in
+// `send()` path and `poll()`: "embedded weak objects cleared" in
 // `--trace-deopt`). The next ring gets a new shape and streams in the
 // interpreter and baseline code until the JIT has warmed up again, and call
 // sites that saw the old shape count the new one as a second. Measured in
